@@ -54,7 +54,9 @@ class Reply:
     usage: tuple[int, int] | None = None
 
 
-def text(content: str, *, chunk_size: int = 8, delay: float = 0.0, usage: tuple[int, int] | None = None) -> Reply:
+def text(
+    content: str, *, chunk_size: int = 8, delay: float = 0.0, usage: tuple[int, int] | None = None
+) -> Reply:
     """A plain assistant reply (markdown allowed), streamed `chunk_size` characters at a time."""
     return Reply(text=content, chunk_size=chunk_size, delay=delay, usage=usage)
 
@@ -124,7 +126,8 @@ def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
         prompt, completion = reply.usage
     else:
         prompt = prompt_tokens(body)
-        completion = (len(reply.text) + sum(len(c.arguments) for c in reply.tool_calls)) // CHARS_PER_TOKEN + 1
+        produced = len(reply.text) + sum(len(c.arguments) for c in reply.tool_calls)
+        completion = produced // CHARS_PER_TOKEN + 1
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
