@@ -59,6 +59,8 @@ class ModelConfig:
     """Window in tokens; None asks litellm."""
     temperature: float = 0.0
     """Sampling temperature."""
+    max_output_tokens: int | None = None
+    """Most tokens in one reply; None leaves it to the provider."""
     max_retries: int = 4
     """Retries of rate limits and transient failures."""
     retry_delay: float = 0.5
@@ -242,6 +244,8 @@ class ModelClient:
             kwargs["api_key"] = cfg.api_key
         if tools:
             kwargs["tools"] = tools
+        if cfg.max_output_tokens:
+            kwargs["max_tokens"] = cfg.max_output_tokens
         retryable = tuple(getattr(lib.exceptions, n) for n in _TRANSIENT)
         for attempt in range(cfg.max_retries + 1):
             try:
