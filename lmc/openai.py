@@ -14,7 +14,8 @@ newlines: console output as printed, a non-zero exit status as
 ``[exit status 2]``, an error as ``[error: timeout] what happened``. A run that
 printed nothing says so (`NO_OUTPUT`) so the model is not left guessing.
 
-Not sent to the model: server status, confirmations and active-line updates.
+Not sent to the model: server status, confirmations, active-line updates and
+errors of kind "model" (its own API failing is nothing the model can act on).
 Tool call ids are ``call`` plus the code message's position, zero-padded to
 nine characters (some providers accept nothing else), so the same history
 always gives the same ids.
@@ -25,7 +26,9 @@ statuses (never sent), exit status 0 (implied), message ids, images shown
 without vision (a text note stays text), downscaled images (the smaller JPEG
 comes back), consecutive console outputs of one run (they come back as one),
 and in text mode consecutive assistant texts (they come back as one) and
-surrounding whitespace of assistant text.
+surrounding whitespace of assistant text. The text conventions are read back
+as such wherever they appear: a user message starting "Code output:" reads as
+computer output, an output line like ``[exit status 2]`` as an exit status.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ IMAGES_BELOW = "(image attached below)"
 MAX_IMAGE_BYTES = 1_000_000
 
 _EXIT = re.compile(r"\[exit status (-?\d+)\]")
-_ERROR = re.compile(r"\[error: (\w+)\] ?(.*)", re.DOTALL)
+_ERROR = re.compile(r"\[error: (\w+)\] ?(.*)")
 _MIME = {"png": "image/png", "jpeg": "image/jpeg"}
 _FORMAT_OF_MIME = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg"}
 
@@ -180,18 +183,18 @@ def _checked_format(data: bytes, field: str) -> Literal["png", "jpeg"]:
     return fmt
 
 
-def shrink_image(data: bytes, max_bytes: int) -> bytes | None:
-    """A JPEG of the image, scaled down (aspect kept) to fit `max_bytes`; None without Pillow."""
+def shrink_image(data: bytes, max_bytes: int) -> bytes | str:
+    """A JPEG of the image scaled down (aspect kept) to fit `max_bytes`, or why there is none."""
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
-        return None
-    try:
+        return "install Pillow to send it scaled down"
+    try:  # the one place Pillow's exceptions are met
         with Image.open(BytesIO(data)) as opened:
             image = opened.convert("RGB")  # JPEG has no alpha channel
-    except (UnidentifiedImageError, OSError) as exc:
-        log.warning("cannot downscale an image Pillow cannot read: %s", exc)
-        return None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as exc:
+        log.warning("cannot scale down an image Pillow cannot read: %s", exc)
+        return "it could not be decoded to scale it down"
     scale = min(1.0, (max_bytes / len(data)) ** 0.5)
     for _ in range(8):
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
@@ -200,7 +203,7 @@ def shrink_image(data: bytes, max_bytes: int) -> bytes | None:
         if out.tell() <= max_bytes:
             return out.getvalue()
         scale *= 0.7
-    return None
+    return "even scaled down it did not fit"
 
 
 def _image_note(data: bytes, fmt: str, why: str) -> str:
@@ -218,9 +221,8 @@ def image_part(message: Message, vision: bool, max_bytes: int) -> dict[str, Any]
         return _image_note(data, fmt, "the model cannot see images")
     if len(data) > max_bytes:
         smaller = shrink_image(data, max_bytes)
-        if smaller is None:
-            why = f"{len(data)} bytes is over the {max_bytes}-byte limit"
-            return _image_note(data, fmt, why + "; install Pillow to send it scaled down")
+        if isinstance(smaller, str):
+            return _image_note(data, fmt, f"{len(data)} bytes is over the {max_bytes}-byte limit; {smaller}")
         data, fmt = smaller, "jpeg"
     return {"type": "image_url", "image_url": {"url": data_url(data, fmt)}}
 
@@ -251,9 +253,11 @@ def render_output(outputs: Sequence[Message], vision: bool, max_bytes: int) -> t
 
 
 def _skipped(message: Message) -> bool:
-    """Messages the model never sees: progress, approvals, server notices."""
-    return message.type in ("status", "confirmation") or (
-        message.type == "console" and message.format == "active_line"
+    """Messages the model never sees: progress, approvals, server notices, its own API's failures."""
+    return (
+        message.type in ("status", "confirmation")
+        or (message.type == "console" and message.format == "active_line")
+        or (message.type == "error" and message.format == "model")
     )
 
 

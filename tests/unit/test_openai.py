@@ -215,6 +215,7 @@ def test_confirmation_status_and_active_line_are_not_sent() -> None:
         Message("computer", "confirmation", code, "execution"),
         Message("computer", "console", 3, "active_line"),
         _out("removed\n"),
+        Message("computer", "error", "rate limited by the provider", "model"),
         Message("server", "status", "complete"),
     ]
     chat = to_openai(messages)
@@ -299,6 +300,15 @@ def test_oversize_image_without_pillow_becomes_a_note(tmp_path: Path) -> None:
     note = result.stdout.strip()
     assert note.startswith("[image: png 60x40 omitted; ")
     assert "over the 1000-byte limit; install Pillow to send it scaled down]" in note
+
+
+def test_oversize_image_pillow_cannot_read_becomes_a_note() -> None:
+    broken = PNG[:40] + b"\0" * 5000  # a real header, then nothing a decoder can use
+    chat = to_openai([Message("user", "image", broken, "png")], vision=True, max_image_bytes=1000)
+    assert chat[0]["content"] == (
+        "[image: png 64x32 omitted; 5040 bytes is over the 1000-byte limit; "
+        "it could not be decoded to scale it down]"
+    )
 
 
 def test_render_and_parse_output_agree() -> None:
