@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
+from lmc.messages import Message
 from orchestrator.errors import (
     ContextOverflow,
     MissingAPIKey,
@@ -274,3 +275,44 @@ def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> None:
             call["name"] = function.name
         if getattr(function, "arguments", None):
             call["arguments"] += function.arguments
+
+
+#: What an elided console output reads as once the context is trimmed.
+TRIMMED_OUTPUT = "[{n} characters of earlier output trimmed to fit the context window]"
+
+
+def fit_to_window(messages: list[Message], count: Callable[[list[Message]], int], window: int,
+                  reserve: float = 0.2) -> list[Message]:
+    """The transcript trimmed to fit `window` tokens less a reply reserve; the transcript is not changed.
+
+    Old images go first (oldest first), then old console output, then whole old
+    messages. The last user message and what follows it are kept, and the
+    system message is never part of `messages`. ContextOverflow when even that is too long.
+    """
+    budget = int(window * (1 - reserve))
+    if count(messages) <= budget:
+        return messages
+    keep_from = max((i for i, m in enumerate(messages) if m.role == "user"), default=len(messages))
+    view: list[Message | None] = list(messages)
+    old = range(keep_from)
+    for i in [i for i in old if messages[i].type == "image"]:
+        view[i] = None
+        if count(_present(view)) <= budget:
+            return _present(view)
+    for i in [i for i in old if messages[i].type == "console"]:
+        message = messages[i]
+        if isinstance(message.content, str) and len(message.content) > 200:
+            view[i] = replace(message, content=TRIMMED_OUTPUT.format(n=len(message.content)))
+            if count(_present(view)) <= budget:
+                return _present(view)
+    for i in old:
+        view[i] = None
+        if count(_present(view)) <= budget:
+            return _present(view)
+    raise ContextOverflow(
+        f"the last message alone needs more than {budget} of the model's {window} tokens; "
+        "shorten it, or use a model with a larger window (--context-window if the model's is bigger)")
+
+
+def _present(view: list[Message | None]) -> list[Message]:
+    return [m for m in view if m is not None]

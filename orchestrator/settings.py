@@ -102,7 +102,7 @@ class Settings:
 
 def _convert(name: str, kind: Any, raw: Any, source: str) -> Any:
     """One raw value (text from env, TOML value) converted to the field's type."""
-    text = str(kind)
+    text = kind.__name__ if isinstance(kind, type) else str(kind).replace("pathlib.", "")
     try:
         if raw is None:
             return None

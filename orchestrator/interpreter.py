@@ -1,0 +1,327 @@
+"""The Interpreter: one conversation. The model writes code, the Computer runs it, until done.
+
+    interpreter = Interpreter(resolve({"model": "gpt-4o", "auto_run": True}))
+    for chunk in interpreter.chat("How many files are in ~/Downloads?", stream=True):
+        ...                      # LMC chunks: assistant text, code, confirmations, console, images
+    interpreter.messages         # the transcript, saved to disk as it streamed
+
+With auto_run off, a confirmation chunk comes before each code block; the
+caller answers with `interpreter.approve()` / `decline()` (or `send(True)` on
+the generator, or an `approve=` callback) before pulling the next chunk.
+Undecided means declined. A chat stops when the model stops asking for code,
+at `max_steps` model calls, or at the token / cost budget; a `server` status
+message says which.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
+
+from lmc.errors import LMCError
+from lmc.markdown import BlockStream
+from lmc.messages import Chunk, Message
+from lmc.openai import execute_tool, to_openai
+from orchestrator import prompts
+from orchestrator.errors import ContextOverflow
+from orchestrator.model import ModelClient, TextDelta, ToolCall, Usage, fit_to_window
+from orchestrator.settings import Settings, resolve
+from orchestrator.store import ConversationStore, Recorder, new_id
+
+log = logging.getLogger(__name__)
+
+Approver = Callable[[Message], bool]
+
+
+class Interpreter:
+    """One conversation between a model and a Computer."""
+
+    def __init__(self, settings: Settings | None = None, *, computer: Any = None,
+                 model: ModelClient | None = None, store: ConversationStore | None = None,
+                 conversation: str | None = None, messages: list[Message] | None = None) -> None:
+        self.settings = settings if settings is not None else resolve()
+        self.id = conversation or new_id()
+        self.store = store if store is not None else ConversationStore(self.settings.data_dir)
+        self.messages: list[Message] = list(messages or [])
+        self._computer = computer
+        self._model = model
+        self._local: Any = None  # the LocalModelServer when the embedded model serves us
+        self._decision: bool | None = None
+        self._stopping = threading.Event()
+        self._recorder = Recorder(self.id, self.messages, self.store)
+
+    # --- parts, created on first use so construction stays cheap ------------------------
+
+    @property
+    def computer(self) -> Any:
+        """The Computer that runs the model's code."""
+        if self._computer is None:
+            from orchestrator.computer import Computer
+
+            self._computer = Computer(sandbox=self.settings.sandbox)
+        return self._computer
+
+    @property
+    def model(self) -> ModelClient:
+        """The model client (starts the embedded model server when no model is configured)."""
+        if self._model is None:
+            from orchestrator.local_model import client_for  # the local server only when asked for
+
+            self._model, self._local = client_for(self.settings)
+        return self._model
+
+    @classmethod
+    def load(cls, conversation: str, settings: Settings | None = None, **parts: Any) -> Interpreter:
+        """Continue a saved conversation."""
+        settings = settings if settings is not None else resolve()
+        store = parts.pop("store", None) or ConversationStore(settings.data_dir)
+        messages = store.load(conversation)
+        return cls(settings, store=store, conversation=conversation, messages=messages, **parts)
+
+    # --- the public conversation API --------------------------------------------------------
+
+    def chat(self, message: str | Message | list[Message] | None = None, *, stream: bool = False,
+             approve: Approver | None = None) -> Any:
+        """Send a message and let the model work; chunks as they come, or the new messages at the end."""
+        start = len(self.messages)
+        chunks = self._chat(message, approve)
+        if stream:
+            return chunks
+        for _ in chunks:
+            pass
+        return self.messages[start:]
+
+    def approve(self) -> None:
+        """Run the code of the confirmation just received."""
+        self._decision = True
+
+    def decline(self) -> None:
+        """Do not run the code of the confirmation just received."""
+        self._decision = False
+
+    def stop(self) -> None:
+        """Stop the running code or generation (thread-safe); the conversation stays usable."""
+        self._stopping.set()
+        if self._computer is not None:
+            self._computer.stop()
+
+    def reset(self) -> None:
+        """Start a new, empty conversation (the old one stays saved)."""
+        self.id = new_id()
+        self.messages.clear()
+        self._recorder = Recorder(self.id, self.messages, self.store)
+
+    def undo(self) -> list[Message]:
+        """Remove the last user message and everything after it; return what was removed."""
+        last = max((i for i, m in enumerate(self.messages) if m.role == "user"), default=None)
+        if last is None:
+            return []
+        removed = self.messages[last:]
+        del self.messages[last:]
+        self.store.replace(self.id, self.messages)
+        return removed
+
+    def close(self) -> None:
+        """Shut down what this conversation started: the local model server, the Computer."""
+        self.store.close()
+        if self._local is not None:
+            self._local.close()
+            self._local = None
+        if self._computer is not None:
+            self._computer.close()
+
+    def __enter__(self) -> Interpreter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _chat(self, message: str | Message | list[Message] | None, approve: Approver | None
+              ) -> Generator[Chunk, object, None]:
+        self._stopping.clear()
+        for item in _user_messages(message):
+            self._recorder.record(item)
+        try:
+            yield from self._steps(approve)
+        finally:
+            self._recorder.close_open()  # a stopped or abandoned stream still leaves whole messages
+
+    def _steps(self, approve: Approver | None) -> Generator[Chunk, object, None]:
+        spent = Usage(0, 0, 0.0)
+        for _ in range(self.settings.max_steps):
+            over = self._over_budget(spent)
+            if over:
+                yield from self._status(over)
+                return
+            asked = yield from self._ask(spent)
+            spent = asked.usage
+            if self._stopping.is_set():
+                yield from self._status("stopped")
+                return
+            if not asked.codes and not asked.notes:
+                yield from self._status("complete")
+                return
+            for code in asked.codes:
+                yield from self._execute(code, approve)
+                if self._stopping.is_set():
+                    yield from self._status("stopped")
+                    return
+            for note in asked.notes:
+                yield from self._recorder.emit_message(Message("computer", "error", note, "usage"))
+        yield from self._status("max_steps")
+
+    def _over_budget(self, spent: Usage) -> str | None:
+        s = self.settings
+        if s.max_tokens is not None and spent.prompt_tokens + spent.completion_tokens >= s.max_tokens:
+            return "budget"
+        if s.max_cost is not None and spent.cost >= s.max_cost:
+            return "budget"
+        return None
+
+    def _status(self, what: str) -> Generator[Chunk, object, None]:
+        log.info("conversation %s: %s", self.id, what)
+        yield from self._recorder.emit_message(Message("server", "status", what))
+
+    def _prompt(self, shrink: float) -> list[dict[str, Any]]:
+        """The chat messages for the model: system message, then the transcript fitted to the window."""
+        model = self.model
+        system = prompts.system_message(self.computer.languages, model.mode, self.settings.system_message)
+
+        def render(messages: list[Message]) -> list[dict[str, Any]]:
+            return to_openai(messages, system=system, mode=model.mode, vision=model.vision)  # type: ignore[arg-type]
+
+        window = int(model.context_window * shrink)
+        fitted = fit_to_window(self.messages, lambda ms: model.count_tokens(render(ms)), window)
+        return render(fitted)
+
+    def _ask(self, spent: Usage) -> Generator[Chunk, object, _Asked]:
+        """One model call, streamed; returns the code it asked for and notes on what it got wrong."""
+        model = self.model
+        tools = [execute_tool(self.computer.languages)] if model.mode == "tools" else None
+        shrinks = (1.0, 0.75, 0.5, 0.3)  # the window litellm reports, or its token count, may be optimistic
+        for attempt, shrink in enumerate(shrinks):
+            reply = _Reply(self, model.mode)
+            try:
+                for event in model.stream(self._prompt(shrink), tools):
+                    if self._stopping.is_set():
+                        break
+                    yield from reply.take(event)
+                yield from reply.finish()
+                break
+            except ContextOverflow:
+                if attempt == len(shrinks) - 1 or reply.started:
+                    raise
+                log.warning("the model says the prompt is too long; fitting it to %d%% of the window",
+                            int(shrinks[attempt + 1] * 100))
+        usage = Usage(spent.prompt_tokens + reply.usage.prompt_tokens,
+                      spent.completion_tokens + reply.usage.completion_tokens, spent.cost + reply.usage.cost)
+        return _Asked(reply.codes, reply.notes, usage)
+
+    def _execute(self, code: Message, approve: Approver | None) -> Generator[Chunk, object, None]:
+        """Confirm (unless auto_run) and run one code message, streaming the computer's output."""
+        try:
+            language = self.computer.resolve_language(code.format)
+        except LMCError as exc:  # UnknownLanguage: the model's mistake, so it is told
+            note = prompts.unknown_language_note(str(code.format), self.computer.languages)
+            log.info("model asked for an unknown language: %s", exc)
+            yield from self._recorder.emit_message(Message("computer", "error", note, "usage"))
+            return
+        if not self.settings.auto_run:
+            self._decision = None
+            confirmation = Message("computer", "confirmation", code, "execution")
+            sent = yield from self._recorder.emit_message(confirmation)
+            if approve is not None:
+                decided: bool | None = approve(code)
+            else:
+                decided = sent if isinstance(sent, bool) else self._decision
+            if not decided:
+                yield from self._recorder.emit_message(
+                    Message("computer", "error", prompts.DECLINED, "interrupted"))
+                return
+        try:
+            for chunk in self.computer.run(language, code.content, stream=True):
+                yield self._recorder.emit(chunk)
+        except LMCError as exc:  # the sandbox failed: infrastructure, reported to model and user alike
+            self._recorder.close_open()
+            yield from self._recorder.emit_message(
+                Message("computer", "error", f"{type(exc).__name__}: {exc}", "sandbox"))
+
+
+class _Asked:
+    """What one model call produced."""
+
+    def __init__(self, codes: list[Message], notes: list[str], usage: Usage) -> None:
+        self.codes, self.notes, self.usage = codes, notes, usage
+
+
+class _Reply:
+    """Turns one streamed model reply into recorded chunks, code messages and notes."""
+
+    def __init__(self, interpreter: Interpreter, mode: str) -> None:
+        self.i, self.mode = interpreter, mode
+        self.recorder = interpreter._recorder
+        self.blocks = BlockStream(self._language) if mode == "text" else None
+        self.text_open = False
+        self.started = False
+        self.text: list[str] = []
+        self.codes: list[Message] = []
+        self.notes: list[str] = []
+        self.usage = Usage(0, 0, 0.0)
+        self._first = len(interpreter.messages)
+
+    def _language(self, name: str | None) -> str:
+        return name or "python"  # a bare fence: Open Interpreter's models mean Python
+
+    def take(self, event: Any) -> Iterator[Chunk]:
+        """Record one model event; yield the chunks it makes."""
+        if isinstance(event, TextDelta):
+            self.started = True
+            self.text.append(event.text)
+            if self.blocks is not None:
+                for chunk in self.blocks.feed(event.text):
+                    yield self.recorder.emit(chunk)
+            else:
+                yield self.recorder.emit(Chunk("assistant", "message", event.text, start=not self.text_open))
+                self.text_open = True
+        elif isinstance(event, ToolCall):
+            yield from self._end_text()
+            repair = prompts.code_from_call(event.name, event.arguments, self.i.computer.languages)
+            if repair.code is not None:
+                yield from self.recorder.emit_message(repair.code)
+            elif repair.note:
+                self.notes.append(repair.note)
+        elif isinstance(event, Usage):
+            self.usage = event
+
+    def _end_text(self) -> Iterator[Chunk]:
+        if self.blocks is not None:
+            for chunk in self.blocks.finish():
+                yield self.recorder.emit(chunk)
+            self.blocks = BlockStream(self._language)
+        elif self.text_open:
+            yield self.recorder.emit(Chunk("assistant", "message", end=True))
+            self.text_open = False
+
+    def finish(self) -> Iterator[Chunk]:
+        """Close open blocks; repair a tool call printed as text."""
+        yield from self._end_text()
+        self.codes = [m for m in self.i.messages[self._first:] if m.type == "code"]
+        if not self.codes and not self.notes:
+            repair = prompts.code_from_text("".join(self.text))
+            if repair is not None and repair.code is not None:
+                yield from self.recorder.emit_message(repair.code)
+                self.codes = [repair.code]
+
+
+def _user_messages(message: str | Message | list[Message] | None) -> list[Message]:
+    if message is None:
+        return []
+    if isinstance(message, str):
+        return [Message("user", "message", message)]
+    if isinstance(message, Message):
+        return [message]
+    return list(message)
