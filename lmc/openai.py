@@ -324,7 +324,7 @@ class _ChatBuilder:
             },
         }
         if self.assistant is None:
-            self.assistant = {"role": "assistant", "content": None}
+            self.assistant = {"role": "assistant"}  # no content key: what litellm sends for null
             self.out.append(self.assistant)
         self.assistant["tool_calls"] = [call]
         self.assistant, self.pending = None, ident

@@ -7,6 +7,7 @@ import pytest
 from lmc.assembly import assemble
 from lmc.markdown import Block, BlockStream, parse_blocks, python_by_default
 from lmc.messages import Chunk
+from tests.support.scripted_server import ScriptedServer, text
 
 REPLY = "Let me check.\n\n```python\nimport os\n\nprint(os.getcwd())\n```\n\nThat prints the folder."
 
@@ -143,3 +144,32 @@ def test_every_streamed_block_has_one_start_and_one_end() -> None:
     assert sum(c.start for c in chunks) == 3
     assert sum(c.end for c in chunks) == 3
     assert not any(c.content == "" for c in chunks)
+
+
+def test_litellm_stream_deltas_become_the_same_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network for the price map
+    import litellm
+
+    chunks: list[Chunk] = []
+    stream = BlockStream()
+    with ScriptedServer([text(REPLY, chunk_size=3)]) as server:
+        response = litellm.completion(
+            model="openai/scripted",
+            api_base=server.url,
+            api_key="x",
+            messages=[{"role": "user", "content": "where am I?"}],
+            stream=True,
+        )
+        deltas = 0
+        for part in response:
+            delta = part.choices[0].delta.content
+            if delta:
+                deltas += 1
+                chunks += stream.feed(delta)
+    chunks += stream.finish()
+    assert deltas > 10  # it really arrived in pieces
+    assert [(m.type, m.format, m.content) for m in assemble(chunks)] == [
+        ("message", None, "Let me check."),
+        ("code", "python", "import os\n\nprint(os.getcwd())"),
+        ("message", None, "That prints the folder."),
+    ]

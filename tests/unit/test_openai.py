@@ -10,6 +10,7 @@ import sys
 import zlib
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -29,6 +30,7 @@ from lmc.openai import (
     system_prompt,
     to_openai,
 )
+from tests.support.scripted_server import ScriptedServer, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -456,3 +458,39 @@ def test_bad_arguments_to_the_converters() -> None:
         to_openai([], max_image_bytes=0)
     with pytest.raises(InvalidMessage, match=r"messages\[1\] must be an lmc Message, got 'dict'"):
         to_openai([_user("x"), {"role": "user", "content": "y"}])  # type: ignore[list-item]
+
+
+def _litellm(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network for the price map
+    import litellm
+
+    return litellm
+
+
+def test_litellm_sends_our_chat_unchanged_and_its_tool_call_reads_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    litellm = _litellm(monkeypatch)
+    chat = to_openai(CONVERSATION, system="You run code.", vision=True)
+    tools = [execute_tool(["python", "shell"])]
+    with ScriptedServer([tool_call("python", "print(2 + 2)", content="Adding.")]) as server:
+        response = litellm.completion(
+            model="openai/scripted", api_base=server.url, api_key="x", messages=chat, tools=tools
+        )
+        sent = server.requests[-1]
+    assert sent["messages"] == chat
+    assert sent["tools"] == tools
+    reply = response.choices[0].message.model_dump()
+    assert from_openai(chat + [reply])[len(SURVIVORS) :] == [_said("Adding."), _code("print(2 + 2)")]
+
+
+def test_litellm_reply_in_text_mode_reads_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    litellm = _litellm(monkeypatch)
+    chat = to_openai(CONVERSATION, mode="text")
+    with ScriptedServer([text("Now:\n```sh\necho hi\n```")]) as server:
+        response = litellm.completion(
+            model="openai/scripted", api_base=server.url, api_key="x", messages=chat
+        )
+        assert server.requests[-1]["messages"] == chat
+    reply = response.choices[0].message.model_dump()
+    assert from_openai([reply], mode="text") == [_said("Now:"), _code("echo hi", "sh")]
