@@ -1,0 +1,202 @@
+"""Virtual desktops: one Xvfb display per session, started, watched and restarted."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from devices.errors import DesktopDied, DesktopFailed, DeviceUsageError, XvfbMissing
+from devices.xdisplay import SOCKET_DIR, display_in_use
+
+log = logging.getLogger(__name__)
+
+_DEPTHS = (8, 16, 24, 32)
+
+
+@dataclass(frozen=True)
+class DesktopConfig:
+    """How to start a virtual desktop."""
+
+    width: int = 1280  #: screen width in pixels
+    height: int = 800  #: screen height in pixels
+    depth: int = 24  #: bits per pixel: 8, 16, 24 or 32
+    first_display: int = 100  #: where the search for a free display number starts (away from :0)
+    start_timeout: float = 10.0  #: seconds to wait for Xvfb to accept connections
+    xvfb: str = "Xvfb"  #: the Xvfb executable, a name on PATH or a path
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 16 <= value <= 16384:
+                raise DeviceUsageError(f"desktop {name} must be an int from 16 to 16384, got {value!r}")
+        if self.depth not in _DEPTHS:
+            raise DeviceUsageError(
+                f"desktop depth must be one of {', '.join(map(str, _DEPTHS))}, got {self.depth!r}"
+            )
+
+
+def free_display(first: int) -> int:
+    """The lowest display number from `first` on with no lock file and no socket."""
+    for number in range(first, first + 1000):
+        if not display_in_use(number):
+            return number
+    raise DesktopFailed(f"no free X display number from :{first} to :{first + 999}; stop stale Xvfb servers")
+
+
+class VirtualDesktop:
+    """An Xvfb display: start() picks a free number, stop() ends it, restart() brings it back."""
+
+    def __init__(self, config: DesktopConfig | None = None) -> None:
+        self.config = config or DesktopConfig()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._number: int | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="lmc-desktop-"))
+        # pyautogui (python-xlib) refuses to connect unless XAUTHORITY names an existing file
+        self._xauthority = self._dir / "Xauthority"
+        self._xauthority.touch()
+
+    @property
+    def display(self) -> str:
+        """The X display name, e.g. ':101'."""
+        if self._number is None:
+            raise DesktopFailed("the virtual desktop was never started; call start() first")
+        return f":{self._number}"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a child process at this desktop."""
+        return {"DISPLAY": self.display, "XAUTHORITY": str(self._xauthority)}
+
+    def alive(self) -> bool:
+        """Whether Xvfb is still running and its socket exists."""
+        if self._proc is None or self._proc.poll() is not None:
+            return False
+        return (SOCKET_DIR / f"X{self._number}").exists()
+
+    @property
+    def exit_code(self) -> int | None:
+        """Xvfb's exit status once it has died, else None."""
+        return None if self._proc is None else self._proc.poll()
+
+    def check(self) -> None:
+        """Raise DesktopDied when Xvfb has exited since start()."""
+        if self._proc is not None and not self.alive():
+            raise DesktopDied(
+                f"the virtual desktop {self.display} died (Xvfb exit status {self.exit_code}); "
+                f"call restart() to bring it back. Xvfb said: {self._log_tail()}"
+            )
+
+    def start(self) -> VirtualDesktop:
+        """Start Xvfb on a free display number and wait until it accepts connections."""
+        if self.alive():
+            return self
+        if shutil.which(self.config.xvfb) is None:
+            raise XvfbMissing(
+                f"no Xvfb found (looked for {self.config.xvfb!r} on PATH): install it with "
+                "'apt-get install xvfb', or run on a machine with a screen and set DISPLAY"
+            )
+        number = free_display(self.config.first_display)
+        for _ in range(20):
+            if self._launch(number):
+                return self
+            # another process took the number between our check and Xvfb's lock: try the next one
+            number = free_display(number + 1)
+        raise DesktopFailed(f"Xvfb lost the race for a free display 20 times; last said: {self._log_tail()}")
+
+    def restart(self) -> VirtualDesktop:
+        """Stop Xvfb if it runs and start it again, on the same display number when free."""
+        previous = self._number
+        self.stop()
+        # Xvfb clears a dead server's stale lock itself, so the same number usually comes back
+        if previous is not None and self._launch(previous):
+            log.info("virtual desktop :%s restarted", previous)
+            return self
+        return self.start()
+
+    def stop(self) -> None:
+        """Stop Xvfb (terminate, then kill after 5 s)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.info("virtual desktop :%s stopped", self._number)
+
+    def _launch(self, number: int) -> bool:
+        """Start Xvfb on :number; True once ready, False when the number was taken."""
+        cfg = self.config
+        read_fd, write_fd = os.pipe()
+        command = [cfg.xvfb, f":{number}", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset"]
+        command += ["-screen", "0", f"{cfg.width}x{cfg.height}x{cfg.depth}"]
+        with open(self._dir / "xvfb.log", "wb") as errors:
+            proc = subprocess.Popen(
+                command, pass_fds=(write_fd,), stdin=subprocess.DEVNULL, stdout=errors, stderr=errors
+            )
+        os.close(write_fd)
+        try:
+            ready = self._wait_ready(proc, read_fd)
+        finally:
+            os.close(read_fd)
+        if ready:
+            self._proc, self._number = proc, number
+            log.info("virtual desktop :%s started (%sx%sx%s)", number, cfg.width, cfg.height, cfg.depth)
+            return True
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            raise DesktopFailed(
+                f"Xvfb :{number} did not accept connections within {cfg.start_timeout} s; "
+                f"raise DesktopConfig.start_timeout on a busy machine. Xvfb said: {self._log_tail()}"
+            )
+        if display_in_use(number):
+            return False
+        raise DesktopFailed(f"Xvfb :{number} exited with status {proc.returncode}: {self._log_tail()}")
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], read_fd: int) -> bool:
+        """Wait for Xvfb to write its display number (it does once it listens); False if it exits."""
+        deadline = time.monotonic() + self.config.start_timeout
+        said = b""
+        while (remaining := deadline - time.monotonic()) > 0:
+            readable, _, _ = select.select([read_fd], [], [], min(remaining, 0.5))
+            if readable:
+                chunk = os.read(read_fd, 32)
+                if not chunk:  # EOF: Xvfb exited before listening
+                    return False
+                said += chunk
+                # Xvfb writes the number and the newline separately, and dies of EPIPE
+                # if the pipe is closed in between: read through the newline
+                if said.endswith(b"\n"):
+                    return True
+            elif proc.poll() is not None:
+                return False
+        return False
+
+    def _log_tail(self) -> str:
+        path = self._dir / "xvfb.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        lines = [line for line in text.splitlines() if line.strip()]
+        return " | ".join(lines[-4:]) or "(nothing)"
+
+    def close(self) -> None:
+        """Stop Xvfb and remove the desktop's temp folder."""
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> VirtualDesktop:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,54 @@
+"""Turning a Frame into an LMC image message: format, quality, downscale."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from devices.errors import DeviceUsageError
+from devices.frame import Frame
+from lmc.messages import Message
+
+FORMATS = ("png", "jpeg")
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How a screenshot becomes an image message."""
+
+    format: str = "png"  #: "png" (lossless) or "jpeg" (smaller, faster)
+    max_width: int | None = None  #: downscale wider images to this width, keeping the aspect ratio
+    jpeg_quality: int = 80  #: JPEG quality, 1-95
+    png_compress_level: int = 1  #: zlib level 0-9; 1 is ~2x faster than 6 and screens compress well anyway
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise DeviceUsageError(f"image format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.max_width is not None and (not isinstance(self.max_width, int) or self.max_width < 16):
+            raise DeviceUsageError(f"max_width must be an int of at least 16 or None, got {self.max_width!r}")
+        if not 1 <= self.jpeg_quality <= 95:
+            raise DeviceUsageError(f"jpeg_quality must be from 1 to 95, got {self.jpeg_quality!r}")
+        if not 0 <= self.png_compress_level <= 9:
+            raise DeviceUsageError(f"png_compress_level must be from 0 to 9, got {self.png_compress_level!r}")
+
+
+def encode(frame: Frame, options: ImageOptions) -> bytes:
+    """The frame as PNG or JPEG bytes, downscaled when wider than options.max_width."""
+    from PIL import Image
+
+    image = frame.image()
+    width, height = image.size
+    if options.max_width is not None and width > options.max_width:
+        scaled = (options.max_width, max(1, round(height * options.max_width / width)))
+        image = image.resize(scaled, Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    if options.format == "jpeg":
+        image.save(out, "JPEG", quality=options.jpeg_quality)
+    else:
+        image.save(out, "PNG", compress_level=options.png_compress_level)
+    return out.getvalue()
+
+
+def image_message(frame: Frame, options: ImageOptions) -> Message:
+    """The frame as an LMC image message from the computer."""
+    return Message("computer", "image", encode(frame, options), format=options.format)

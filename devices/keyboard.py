@@ -1,0 +1,103 @@
+"""The keyboard device: real typing, single keys and hotkeys, through pyautogui."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from devices.clipboard import XClip
+from devices.errors import DeviceUsageError, UnknownKey
+from devices.xinput import pyautogui_for, x_errors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeyboardConfig:
+    """How keys are sent."""
+
+    interval: float = 0.0  #: seconds between typed characters; Xvfb queues events in order, so 0 is safe
+    paste_hotkey: tuple[str, ...] = ("ctrl", "v")  #: pastes in most apps; terminals want ctrl+shift+v
+    paste_settle: float = 0.1
+    """seconds to let an app fetch pasted text before typing on: the fetch is asynchronous, and keys
+    typed right after ctrl+v overtake it (measured under Xvfb with Tk)"""
+
+
+class Keyboard:
+    """Types text and presses keys on one X display."""
+
+    def __init__(
+        self, display: str, xclip: XClip, config: KeyboardConfig | None = None, xauthority: str | None = None
+    ) -> None:
+        self.display = display
+        self.xclip = xclip
+        self.config = config or KeyboardConfig()
+        self._xauthority = xauthority
+
+    def _gui(self) -> ModuleType:
+        return pyautogui_for(self.display, self._xauthority)
+
+    def write(self, text: str) -> None:
+        """Type `text` key by key; characters with no key (é, ✓, 中) go through the clipboard."""
+        if not isinstance(text, str):
+            raise DeviceUsageError(f"write() types text, got {type(text).__name__}; pass a str")
+        gui = self._gui()
+        mapping = gui._pyautogui_x11.keyboardMapping
+        with x_errors(self.display):
+            for run, typeable in _runs(text, lambda ch: mapping.get(ch) is not None):
+                if typeable:
+                    gui.write(run, interval=self.config.interval)
+                else:
+                    # pyautogui silently drops keys it has no keycode for; paste them instead
+                    self.xclip.write(run)
+                    gui.hotkey(*self.config.paste_hotkey)
+                    time.sleep(self.config.paste_settle)
+
+    def press(self, *keys: str, presses: int = 1) -> None:
+        """Press and release each key in turn (`presses` times over)."""
+        names = self._check(keys)
+        gui = self._gui()
+        with x_errors(self.display):
+            gui.press(names, presses=presses)
+
+    def hotkey(self, *keys: str) -> None:
+        """Hold the keys down in order and release them in reverse: hotkey("ctrl", "s")."""
+        names = self._check(keys)
+        gui = self._gui()
+        with x_errors(self.display):
+            gui.hotkey(*names)
+
+    def paste(self) -> None:
+        """Press the paste hotkey (KeyboardConfig.paste_hotkey)."""
+        self.hotkey(*self.config.paste_hotkey)
+
+    def _check(self, keys: tuple[str, ...]) -> list[str]:
+        """The keys lower-cased; UnknownKey naming close matches for a name pyautogui lacks."""
+        if not keys:
+            raise DeviceUsageError("name at least one key, e.g. press('enter') or hotkey('ctrl', 'c')")
+        known = self._gui().KEYBOARD_KEYS
+        names = []
+        for key in keys:
+            name = key.lower() if isinstance(key, str) and len(key) > 1 else key
+            if not isinstance(name, str) or name not in known:
+                close = difflib.get_close_matches(str(name), known, n=5)
+                hint = f"; did you mean {', '.join(close)}?" if close else "; see pyautogui.KEYBOARD_KEYS"
+                raise UnknownKey(f"unknown key {key!r}{hint}")
+            names.append(name)
+        return names
+
+
+def _runs(text: str, typeable: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """Split text into maximal runs of typeable and untypeable characters."""
+    runs: list[tuple[str, bool]] = []
+    for ch in text:
+        kind = typeable(ch)
+        if runs and runs[-1][1] == kind:
+            runs[-1] = (runs[-1][0] + ch, kind)
+        else:
+            runs.append((ch, kind))
+    return runs

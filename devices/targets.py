@@ -1,0 +1,75 @@
+"""Where a mouse action lands: x, y; or text= found by OCR; or icon= chosen by a vision model."""
+
+from __future__ import annotations
+
+from devices.display import Display
+from devices.errors import AmbiguousText, BadTarget, TextNotFound
+from devices.icons import CandidateConfig, IconLocator, locate_icon
+from devices.ocr.base import TextBox
+
+_SHOWN = 20  # how many on-screen texts a TextNotFound lists, so the model can correct itself
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadTarget(f"{name} must be a number of pixels, got {value!r}")
+    return value
+
+
+def _describe(box: TextBox) -> str:
+    x, y = box.center
+    return f"{box.text!r} at x={x}, y={y}"
+
+
+class Pointer:
+    """Resolves the target of a mouse action to a point on the screen."""
+
+    def __init__(
+        self, display: Display, locator: IconLocator | None = None, candidates: CandidateConfig | None = None
+    ) -> None:
+        self.display = display
+        self.locator = locator
+        self.candidates = candidates or CandidateConfig()
+
+    def resolve(
+        self, x: object = None, y: object = None, text: str | None = None, icon: str | None = None
+    ) -> tuple[int, int]:
+        """The point to act on; exactly one of (x, y), text= or icon= must be given."""
+        chosen = {
+            "x, y": x is not None or y is not None,
+            "text=": text is not None,
+            "icon=": icon is not None,
+        }
+        given = [name for name, present in chosen.items() if present]
+        if len(given) != 1:
+            got = ", ".join(given) or "none of them"
+            raise BadTarget(f"give exactly one of x, y or text= or icon=; got {got}")
+        if text is not None:
+            return self.by_text(text)
+        if icon is not None:
+            return self.by_icon(icon)
+        if x is None or y is None:
+            raise BadTarget(f"give both x and y, got x={x!r}, y={y!r}")
+        point = (round(_number("x", x)), round(_number("y", y)))
+        self.display.check_point(*point)
+        return point
+
+    def by_text(self, text: str) -> tuple[int, int]:
+        """The center of the one place OCR finds `text`; errors list none or several."""
+        matches = self.display.find_text(text)
+        if not matches:
+            seen = [box.text for box in self.display.lines()[:_SHOWN]]
+            listed = ", ".join(repr(t) for t in seen) or "no text at all"
+            raise TextNotFound(f"no text {text!r} on the screen; OCR read: {listed}")
+        if len(matches) > 1:
+            listed = "; ".join(f"{n}. {_describe(box)}" for n, box in enumerate(matches, start=1))
+            raise AmbiguousText(
+                f"{text!r} appears {len(matches)} times on the screen: {listed}. "
+                "Choose one and act on its x, y"
+            )
+        return matches[0].center
+
+    def by_icon(self, description: str) -> tuple[int, int]:
+        """The center of the candidate box the icon locator picks."""
+        frame = self.display.grab()
+        return locate_icon(frame, description, self.locator, self.candidates).center
