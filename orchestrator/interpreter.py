@@ -25,7 +25,7 @@ from lmc.markdown import BlockStream
 from lmc.messages import Chunk, Message
 from lmc.openai import execute_tool, to_openai
 from orchestrator import prompts
-from orchestrator.errors import ContextOverflow
+from orchestrator.errors import ContextOverflow, SettingsError
 from orchestrator.model import ModelClient, TextDelta, ToolCall, Usage, fit_to_window
 from orchestrator.settings import Settings, resolve
 from orchestrator.store import ConversationStore, Recorder, new_id
@@ -51,6 +51,7 @@ class Interpreter:
         self._decision: bool | None = None
         self._stopping = threading.Event()
         self._recorder = Recorder(self.id, self.messages, self.store)
+        self._remote: Any = None  # the RemoteSession when the conversation is hosted on Ray
 
     # --- parts, created on first use so construction stays cheap ------------------------
 
@@ -86,7 +87,8 @@ class Interpreter:
              approve: Approver | None = None) -> Any:
         """Send a message and let the model work; chunks as they come, or the new messages at the end."""
         start = len(self.messages)
-        chunks = self._chat(message, approve)
+        run = self._chat_remote if self.settings.uses_ray else self._chat
+        chunks = run(message, approve)
         if stream:
             return chunks
         for _ in chunks:
@@ -104,6 +106,8 @@ class Interpreter:
     def stop(self) -> None:
         """Stop the running code or generation (thread-safe); the conversation stays usable."""
         self._stopping.set()
+        if self._remote is not None:
+            self._remote.stop()
         if self._computer is not None:
             self._computer.stop()
 
@@ -126,6 +130,9 @@ class Interpreter:
     def close(self) -> None:
         """Shut down what this conversation started: the local model server, the Computer."""
         self.store.close()
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
         if self._local is not None:
             self._local.close()
             self._local = None
@@ -139,6 +146,25 @@ class Interpreter:
         self.close()
 
     # --- the loop ---------------------------------------------------------------------------
+
+    def _chat_remote(self, message: str | Message | list[Message] | None, approve: Approver | None
+                     ) -> Generator[Chunk, object, None]:
+        """The chat hosted by a Ray orchestrator actor; the transcript is mirrored here."""
+        if self._remote is None:
+            from orchestrator.actors import RemoteSession, connect
+
+            self._remote = RemoteSession.open(connect(self.settings), self.id, self.settings)
+            self._remote.messages[:0] = [m for m in self.messages if m not in self._remote.messages]
+            self.messages = self._remote.messages
+        items = _user_messages(message)
+        if len(items) > 1:
+            raise SettingsError("a Ray-hosted chat takes one message at a time; send them one by one")
+
+        def decide(code: Message) -> bool | None:
+            return approve(code) if approve is not None else self._decision
+
+        self._decision = None
+        yield from self._remote.chat(items[0] if items else None, decide=decide)
 
     def _chat(self, message: str | Message | list[Message] | None, approve: Approver | None
               ) -> Generator[Chunk, object, None]:
