@@ -242,8 +242,8 @@ class _ChunkReader:
             yield Chunk(*block[:2], message.content, block[2])
             return
         yield from self._close_inner()
-        if message.type == "console" and message.format == "active_line" or message.type != "console":
-            yield Chunk.whole(message)
+        if message.type != "console" or message.format == "active_line":
+            yield Chunk.whole(message)  # a position, a path, an approval: nothing to append to
         else:
             self.inner = Chunk(*block[:2], message.content, block[2], start=True)
             yield self.inner
@@ -264,7 +264,10 @@ class _ChunkReader:
 
 
 def chunks_from_oi(chunks: Iterable[object]) -> Iterator[Chunk]:
-    """Our chunks for a stream of Open Interpreter chunks (dicts with start/end flags)."""
+    """Our chunks for a stream of Open Interpreter chunks (dicts with start/end flags).
+
+    Lazy: a bad chunk raises InvalidMessage or ProtocolError when it is reached.
+    """
     reader = _ChunkReader()
     i = -1
     for i, item in enumerate(chunks):
