@@ -21,6 +21,7 @@ from lmc.openai import (
     IMAGES_BELOW,
     NO_OUTPUT,
     OUTPUT_HEADER,
+    Mode,
     execute_tool,
     from_openai,
     image_size,
@@ -169,7 +170,7 @@ def test_every_tool_call_is_answered_and_ids_are_stable() -> None:
 
 
 @pytest.mark.parametrize("mode", ["tools", "text"])
-def test_round_trip_with_vision(mode: str) -> None:
+def test_round_trip_with_vision(mode: Mode) -> None:
     chat = to_openai(CONVERSATION, system="sys", mode=mode, vision=True)
     assert from_openai(chat, mode=mode) == SURVIVORS
     assert system_prompt(chat) == "sys"
@@ -198,7 +199,8 @@ def test_text_mode_fence_outgrows_backticks_in_the_code() -> None:
 
 
 def test_no_output_note_for_code_that_printed_nothing_or_exited_zero() -> None:
-    for mode, role in (("tools", "tool"), ("text", "user")):
+    cases: list[tuple[Mode, str]] = [("tools", "tool"), ("text", "user")]
+    for mode, role in cases:
         chat = to_openai([_code("pass"), _exit(0), _user("and?")], mode=mode)
         assert chat[1]["role"] == role and chat[1]["content"].endswith(NO_OUTPUT)
         assert from_openai(chat, mode=mode) == [_code("pass"), _user("and?")]
