@@ -257,3 +257,8 @@ def test_chunk_stream_errors_say_where() -> None:
         list(chunks_from_oi(mixed))
     with pytest.raises(InvalidMessage, match=r"chunks\[0\] must be a dict"):
         list(chunks_from_oi([None]))
+    gif = _flags("computer", "image", "R0lGODlh", "AQABAAAAACw=", fmt="base64")
+    with pytest.raises(InvalidMessage, match=r"chunks\[3\]\.content must be base64 of a PNG or JPEG image"):
+        list(chunks_from_oi(gif))
+    with pytest.raises(InvalidMessage, match=r"chunks\[1\]\.content must be text for message, got 'int'"):
+        list(chunks_from_oi(_flags("user", "message", 7)))

@@ -131,8 +131,12 @@ def test_execute_tool_schema_names_the_languages() -> None:
 
 
 def test_execute_tool_refuses_an_empty_language_list() -> None:
-    with pytest.raises(InvalidMessage, match="languages must be a non-empty list of language names, got"):
+    with pytest.raises(
+        InvalidMessage, match=r"languages must be a non-empty list of language names, got \[\]"
+    ):
         execute_tool([])
+    with pytest.raises(InvalidMessage, match=r"language names, got \['python', ''\]"):
+        execute_tool(["python", ""])
 
 
 def test_tools_mode_shapes() -> None:
@@ -442,6 +446,14 @@ def _call(arguments: object, name: str = "execute") -> dict:
                 }
             ],
             "must be the bytes of a PNG or JPEG image, got b'GIF8",
+        ),
+        (
+            [{"role": "assistant", "content": "x", "tool_calls": {"id": "c1"}}],
+            "chat_messages[0].tool_calls must be a list of tool calls, got {'id': 'c1'}",
+        ),
+        (
+            [{"role": "assistant", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}],
+            "chat_messages[0].content[0] must be a text part {'type': 'text', 'text': ...}",
         ),
     ],
 )
