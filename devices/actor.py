@@ -82,6 +82,7 @@ class DeviceHost:
             "alive": alive,
             "exit_code": exit_code,
             "pid": os.getpid(),
+            "xvfb_pid": None if self.desktop is None else self.desktop.pid,
         }
 
     def env(self) -> dict[str, str]:

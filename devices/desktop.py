@@ -81,6 +81,11 @@ class VirtualDesktop:
         return (SOCKET_DIR / f"X{self._number}").exists()
 
     @property
+    def pid(self) -> int | None:
+        """The Xvfb process id while it runs."""
+        return None if self._proc is None else self._proc.pid
+
+    @property
     def exit_code(self) -> int | None:
         """Xvfb's exit status once it has died, else None."""
         return None if self._proc is None else self._proc.poll()

@@ -70,9 +70,8 @@ class Devices:
         self.display = Display(display, self.config.display, ocr)
         pointer = Pointer(self.display, icon_locator, self.config.candidates)
         self.mouse = Mouse(pointer, self.config.mouse, xauthority)
-        xclip = XClip(display, xauthority)
-        self.keyboard = Keyboard(display, xclip, self.config.keyboard, xauthority)
-        self.clipboard = Clipboard(xclip, self.keyboard)
+        self.keyboard = Keyboard(display, self.config.keyboard, xauthority)
+        self.clipboard = Clipboard(XClip(display, xauthority), self.keyboard)
 
     def set_icon_locator(self, locator: IconLocator | None) -> None:
         """Plug in (or remove) the vision model that picks icons for icon=."""

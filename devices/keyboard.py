@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import difflib
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
-from devices.clipboard import XClip
 from devices.errors import DeviceUsageError, UnknownKey
-from devices.xinput import pyautogui_for, x_errors
+from devices.unikeys import UnicodeKeys
+from devices.xinput import has_key, pyautogui_for, x_connection, x_errors
 
 log = logging.getLogger(__name__)
 
@@ -22,40 +21,34 @@ class KeyboardConfig:
 
     interval: float = 0.0  #: seconds between typed characters; Xvfb queues events in order, so 0 is safe
     paste_hotkey: tuple[str, ...] = ("ctrl", "v")  #: pastes in most apps; terminals want ctrl+shift+v
-    paste_settle: float = 0.1
-    """seconds to let an app fetch pasted text before typing on: the fetch is asynchronous, and keys
-    typed right after ctrl+v overtake it (measured under Xvfb with Tk)"""
 
 
 class Keyboard:
     """Types text and presses keys on one X display."""
 
     def __init__(
-        self, display: str, xclip: XClip, config: KeyboardConfig | None = None, xauthority: str | None = None
+        self, display: str, config: KeyboardConfig | None = None, xauthority: str | None = None
     ) -> None:
         self.display = display
-        self.xclip = xclip
         self.config = config or KeyboardConfig()
         self._xauthority = xauthority
+        self._unicode = UnicodeKeys()
 
     def _gui(self) -> ModuleType:
         return pyautogui_for(self.display, self._xauthority)
 
     def write(self, text: str) -> None:
-        """Type `text` key by key; characters with no key (é, ✓, 中) go through the clipboard."""
+        """Type `text` key by key; characters with no key (é, ✓, 中) are bound to spare keycodes."""
         if not isinstance(text, str):
             raise DeviceUsageError(f"write() types text, got {type(text).__name__}; pass a str")
         gui = self._gui()
-        mapping = gui._pyautogui_x11.keyboardMapping
         with x_errors(self.display):
-            for run, typeable in _runs(text, lambda ch: mapping.get(ch) is not None):
+            for run, typeable in _runs(text, has_key):
                 if typeable:
                     gui.write(run, interval=self.config.interval)
                 else:
-                    # pyautogui silently drops keys it has no keycode for; paste them instead
-                    self.xclip.write(run)
-                    gui.hotkey(*self.config.paste_hotkey)
-                    time.sleep(self.config.paste_settle)
+                    # pyautogui silently drops keys it has no keycode for
+                    self._unicode.type(x_connection(), run)
 
     def press(self, *keys: str, presses: int = 1) -> None:
         """Press and release each key in turn (`presses` times over)."""

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from devices.errors import DesktopDied, DeviceError, DisplayBound, NoDisplay
 from devices.xdisplay import socket_path
@@ -80,6 +81,16 @@ def pyautogui_for(display: str, xauthority: str | None = None) -> ModuleType:
             )
         rebind(display)
     return pyautogui
+
+
+def x_connection() -> Any:
+    """pyautogui's python-xlib connection, for X calls pyautogui lacks (call pyautogui_for first)."""
+    return sys.modules["pyautogui._pyautogui_x11"]._display
+
+
+def has_key(char: str) -> bool:
+    """Whether pyautogui has a key for the character (it silently skips the ones it has not)."""
+    return sys.modules["pyautogui._pyautogui_x11"].keyboardMapping.get(char) is not None
 
 
 def rebind(display: str) -> None:

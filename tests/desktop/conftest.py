@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from desktop_app import AppState
 
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.facade import Devices
@@ -44,34 +42,6 @@ def devices(desktop: VirtualDesktop) -> Iterator[Devices]:
     bundle = Devices(desktop.display, xauthority=desktop.env()["XAUTHORITY"])
     yield bundle
     bundle.close()
-
-
-class AppState:
-    """The Tk app's state file, read on demand, with waiting for a condition."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, Any]:
-        """The state the app wrote last."""
-        return dict(json.loads(self.path.read_text(encoding="utf-8")))
-
-    def wait(self, check: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
-        """Poll until check(state) holds; fail showing the last state."""
-        deadline = time.monotonic() + timeout
-        state: dict[str, Any] = {}
-        while time.monotonic() < deadline:
-            if self.path.exists():
-                state = self.read()
-                if check(state):
-                    return state
-            time.sleep(0.02)
-        raise AssertionError(f"the app never reached the expected state; last state: {state}")
-
-    def center(self, name: str) -> tuple[int, int]:
-        """The screen center of a widget the app reported."""
-        left, top, width, height = self.read()["boxes"][name]
-        return (left + width // 2, top + height // 2)
 
 
 @pytest.fixture()

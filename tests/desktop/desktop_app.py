@@ -1,0 +1,37 @@
+"""Reading the Tk test app's state file (imported by the desktop tests and their conftest)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class AppState:
+    """The Tk app's state file, read on demand, with waiting for a condition."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, Any]:
+        """The state the app wrote last."""
+        return dict(json.loads(self.path.read_text(encoding="utf-8")))
+
+    def wait(self, check: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+        """Poll until check(state) holds; fail showing the last state."""
+        deadline = time.monotonic() + timeout
+        state: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            if self.path.exists():
+                state = self.read()
+                if check(state):
+                    return state
+            time.sleep(0.02)
+        raise AssertionError(f"the app never reached the expected state; last state: {state}")
+
+    def center(self, name: str) -> tuple[int, int]:
+        """The screen center of a widget the app reported."""
+        left, top, width, height = self.read()["boxes"][name]
+        return (left + width // 2, top + height // 2)

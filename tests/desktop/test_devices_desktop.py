@@ -1,0 +1,81 @@
+"""Virtual desktops: real Xvfb started, found dead, restarted; and the errors for no display."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from devices.desktop import DesktopConfig, VirtualDesktop
+from devices.errors import DesktopDied, DeviceUsageError, NoDisplay, XvfbMissing
+from devices.xdisplay import host_display, socket_path
+
+
+def _xdpyinfo(env: dict[str, str]) -> str:
+    done = subprocess.run(
+        ["xdpyinfo"], env=dict(os.environ, **env), capture_output=True, text=True, timeout=10
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_two_desktops_get_their_own_displays_and_sizes() -> None:
+    with VirtualDesktop(DesktopConfig(width=640, height=480)) as one, VirtualDesktop() as two:
+        assert one.display != two.display
+        assert one.alive() and two.alive()
+        assert socket_path(one.display).exists()
+        assert "640x480 pixels" in _xdpyinfo(one.env())
+        assert "1280x800 pixels" in _xdpyinfo(two.env())
+        assert os.path.isfile(one.env()["XAUTHORITY"])
+    assert not one.alive()
+    assert not socket_path(one.display).exists()
+
+
+def test_a_killed_desktop_is_reported_and_restarts_on_the_same_display() -> None:
+    with VirtualDesktop(DesktopConfig(width=320, height=240)) as screen:
+        display, pid = screen.display, screen.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(DesktopDied) as caught:
+            for _ in range(100):
+                screen.check()
+                time.sleep(0.02)
+        assert display in str(caught.value) and "restart()" in str(caught.value)
+        assert not screen.alive() and screen.exit_code is not None
+        screen.restart()
+        assert screen.alive()
+        assert screen.display == display
+        assert "320x240 pixels" in _xdpyinfo(screen.env())
+
+
+def test_missing_xvfb_says_how_to_install_it() -> None:
+    screen = VirtualDesktop(DesktopConfig(xvfb="no-such-Xvfb"))
+    with pytest.raises(XvfbMissing, match="apt-get install xvfb"):
+        screen.start()
+    screen.close()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [("width", 0, "width must be an int from 16"), ("depth", 12, "depth must be one of 8, 16, 24, 32")],
+)
+def test_bad_desktop_config_names_field_and_allowed_values(field: str, value: int, expected: str) -> None:
+    with pytest.raises(DeviceUsageError, match=expected):
+        DesktopConfig(**{field: value})
+
+
+def test_no_display_errors_say_how_to_get_one() -> None:
+    with pytest.raises(NoDisplay, match="--desktop virtual") as unset:
+        host_display({})
+    assert "DISPLAY is not set" in str(unset.value)
+    with pytest.raises(NoDisplay, match="no X server listens"):
+        host_display({"DISPLAY": ":4321"})
+    with pytest.raises(NoDisplay, match="not an X display name"):
+        host_display({"DISPLAY": "nonsense"})
+
+
+def test_host_display_accepts_a_live_server(desktop: VirtualDesktop) -> None:
+    assert host_display({"DISPLAY": desktop.display}) == desktop.display
