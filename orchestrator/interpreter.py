@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
+from executors.errors import UnknownLanguage
 from lmc.errors import LMCError
 from lmc.markdown import BlockStream
 from lmc.messages import Chunk, Message
@@ -251,9 +252,9 @@ class Interpreter:
         """Confirm (unless auto_run) and run one code message, streaming the computer's output."""
         try:
             language = self.computer.resolve_language(code.format)
-        except LMCError as exc:  # UnknownLanguage: the model's mistake, so it is told
-            note = prompts.unknown_language_note(str(code.format), self.computer.languages)
+        except UnknownLanguage as exc:  # the model's mistake, so the model is told
             log.info("model asked for an unknown language: %s", exc)
+            note = f"{exc}. Run the code again with one of those."
             yield from self._recorder.emit_message(Message("computer", "error", note, "usage"))
             return
         if not self.settings.auto_run:

@@ -224,7 +224,7 @@ class ModelClient:
                     yield TextDelta(delta.content)
                 for call in getattr(delta, "tool_calls", None) or []:
                     _merge_call(calls, call)
-        except lib.exceptions.OpenAIError as exc:  # litellm's errors all derive from openai's
+        except _api_error() as exc:
             raise map_error(exc, self.config, lib) from exc
         for index in sorted(calls):
             c = calls[index]
@@ -258,9 +258,16 @@ class ModelClient:
                 log.warning("model %s: %s; retry %d/%d in %.1fs", cfg.model, type(exc).__name__,
                             attempt + 1, cfg.max_retries, delay)
                 time.sleep(delay)
-            except lib.exceptions.OpenAIError as exc:
+            except _api_error() as exc:
                 raise map_error(exc, cfg, lib) from exc
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _api_error() -> type[Exception]:
+    """The base of every error litellm raises for an API call (litellm's classes derive from openai's)."""
+    import openai
+
+    return openai.OpenAIError
 
 
 def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> None:

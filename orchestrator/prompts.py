@@ -129,10 +129,4 @@ def code_from_text(text: str) -> Repair | None:
     return Repair(message) if message is not None else None
 
 
-def unknown_language_note(language: str, languages: Sequence[str]) -> str:
-    """What the model reads when it asked for a language the computer does not have."""
-    return (f"unknown language {language!r}; known: {', '.join(languages)}. "
-            "Run the code again with one of those.")
-
-
 DECLINED = "The user declined to run this code. Ask what they want instead, or try another way."

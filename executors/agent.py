@@ -1,0 +1,166 @@
+"""The in-sandbox agent: hosts the languages, speaks length-prefixed msgpack on stdio.
+
+The same program runs in every backend (a local child process, a Docker
+container, an E2B sandbox), so a language behaves the same everywhere. It needs
+only the standard library, msgpack and the `lmc` and `executors` packages.
+
+Requests (host -> agent), one msgpack map per frame:
+    {"op": "languages", "id": n}
+    {"op": "run", "id": n, "language": name, "code": text,
+     "timeout": s|None, "max_output": chars, "input_timeout": s}
+    {"op": "stop", "id": n}            interrupt run n if it is still going
+    {"op": "close"}                     free everything and exit
+Replies (agent -> host):
+    {"hello": PROTOCOL, "pid": pid}    once, when ready
+    {"id": n, "languages": [{"name", "aliases"}]}
+    {"id": n, "chunk": {...}}          LMC chunks of run n, in order
+    {"id": n, "done": True}            run n is over
+    {"id": n, "error": {"type", "message"}}   the request itself was wrong
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import traceback
+from typing import Any, BinaryIO
+
+from executors.errors import ExecutorError, UnknownLanguage
+from executors.languages import discover, load
+from executors.languages.base import Language, RunLimits, error_chunk
+from lmc.codec import pack, to_dict, unpack
+from lmc.framing import frame, read_frame
+
+PROTOCOL = 1
+
+
+class FrameWriter:
+    """Writes whole frames to a file descriptor; safe from several threads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.lock = threading.Lock()
+
+    def send(self, obj: Any) -> None:
+        """Frame and write one msgpack value."""
+        data = memoryview(frame(pack(obj)))
+        with self.lock:
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+
+class Agent:
+    """Dispatches requests to language instances, one run at a time."""
+
+    def __init__(self, writer: FrameWriter) -> None:
+        self.writer = writer
+        self.registry = discover()
+        self.classes: dict[str, type[Language]] = {}
+        self.instances: dict[str, Language] = {}
+        self.current: tuple[int, Language] | None = None
+        self.runs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.worker = threading.Thread(target=self._work, name="lmc-runs", daemon=True)
+        self.worker.start()
+
+    def _class(self, name: str) -> type[Language] | None:
+        if name not in self.classes and name in self.registry:
+            self.classes[name] = load(self.registry[name])
+        return self.classes.get(name)
+
+    def languages(self) -> list[dict[str, Any]]:
+        """Name and aliases of every language that loads."""
+        out = []
+        for name in sorted(self.registry):
+            try:
+                cls = self._class(name)
+            except ExecutorError as exc:
+                print(f"lmc agent: {exc}", file=sys.stderr)
+                continue
+            if cls is not None:
+                out.append({"name": name, "aliases": list(cls.aliases)})
+        return out
+
+    def handle(self, request: dict[str, Any]) -> bool:
+        """Act on one request; False when the agent should exit."""
+        op, rid = request.get("op"), request.get("id")
+        if op == "run":
+            self.runs.put(request)
+        elif op == "stop":
+            current = self.current
+            if current is not None and current[0] == rid:
+                current[1].stop()
+        elif op == "languages":
+            self.writer.send({"id": rid, "languages": self.languages()})
+        elif op == "close":
+            return False
+        else:
+            self.writer.send({"id": rid, "error": {"type": "AgentError", "message": f"unknown op {op!r}"}})
+        return True
+
+    def _work(self) -> None:
+        while (request := self.runs.get()) is not None:
+            rid = request["id"]
+            try:
+                self._run(rid, request)
+            except Exception as exc:  # a bug of ours: report it as data, keep serving
+                text = "".join(traceback.format_exception(exc))
+                self.writer.send({"id": rid, "chunk": to_dict(error_chunk("internal", text))})
+            finally:
+                self.current = None
+                self.writer.send({"id": rid, "done": True})
+
+    def _run(self, rid: int, request: dict[str, Any]) -> None:
+        name = request["language"]
+        try:
+            cls = self._class(name)
+        except ExecutorError as exc:
+            self.writer.send({"id": rid, "error": {"type": type(exc).__name__, "message": str(exc)}})
+            return
+        if cls is None:
+            error = UnknownLanguage(name, self.registry)
+            self.writer.send({"id": rid, "error": {"type": "UnknownLanguage", "message": str(error),
+                                                   "name": name, "known": error.known}})
+            return
+        language = self.instances.get(name) or self.instances.setdefault(name, cls())
+        limits = RunLimits(
+            timeout=request.get("timeout"),
+            max_output=request.get("max_output", RunLimits.max_output),
+            input_timeout=request.get("input_timeout", RunLimits.input_timeout),
+        )
+        self.current = (rid, language)
+        for chunk in language.run(request["code"], limits):
+            self.writer.send({"id": rid, "chunk": to_dict(chunk)})
+
+    def close(self) -> None:
+        """Stop the worker and every language process."""
+        self.runs.put(None)
+        for language in self.instances.values():
+            language.close()
+
+
+def serve(stdin: BinaryIO, out_fd: int) -> None:
+    """Serve requests from stdin until it closes or a close request arrives."""
+    writer = FrameWriter(out_fd)
+    agent = Agent(writer)
+    writer.send({"hello": PROTOCOL, "pid": os.getpid()})
+    try:
+        while (payload := read_frame(stdin)) is not None:
+            request = unpack(payload)
+            if not isinstance(request, dict) or not agent.handle(request):
+                break
+    finally:
+        agent.close()
+
+
+def main() -> None:
+    """Entry point: keep fd 1 for frames only, so stray prints cannot corrupt the channel."""
+    out_fd = os.dup(1)
+    os.set_inheritable(out_fd, False)
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, out_fd)
+
+
+if __name__ == "__main__":
+    main()

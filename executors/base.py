@@ -1,0 +1,73 @@
+"""The executor interface: what the Computer needs of a sandbox backend.
+
+A backend (local process, Docker container, E2B sandbox) provides a
+`Transport` to a running in-sandbox agent; `AgentExecutor` does the rest (the
+request/reply protocol, restarts after a crash, stop). A backend module is
+therefore small: a config dataclass and a `connect()`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from executors.languages.base import RunLimits
+from lmc.messages import Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageInfo:
+    """A language the sandbox offers."""
+
+    name: str  #: canonical name, e.g. "python"
+    aliases: tuple[str, ...] = ()  #: other names that select it, e.g. ("py",)
+
+
+class Transport(ABC):
+    """A byte channel to one running agent, carrying whole frames."""
+
+    @abstractmethod
+    def send(self, payload: bytes) -> None:
+        """Send one frame payload (the transport frames it)."""
+
+    @abstractmethod
+    def recv(self) -> bytes | None:
+        """The next frame payload, blocking; None when the agent's output ended."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Tear the agent down and free its resources."""
+
+    def describe_exit(self) -> str:
+        """Why the agent went away, for error messages (e.g. "exited with status 1")."""
+        return "ended unexpectedly"
+
+
+class Executor(ABC):
+    """Runs code in one sandbox. Thread-safe `stop()`; one `run()` at a time."""
+
+    #: name of the backend, e.g. "local"
+    backend: str = ""
+
+    @abstractmethod
+    def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
+        """Run code in a language (canonical name), streaming computer chunks."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Interrupt the running code, if any; the language keeps its state."""
+
+    @abstractmethod
+    def languages(self) -> list[LanguageInfo]:
+        """The languages this sandbox offers."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Free the sandbox. Further runs start a new one."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""Programs that run inside language child processes (no project imports)."""

@@ -1,0 +1,88 @@
+"""The local backend: the agent runs as a child process of the host, no isolation.
+
+Use it for trusted code and for speed; use `docker` or `e2b` for untrusted code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from executors.base import Transport
+from executors.channel import AgentExecutor
+from lmc.framing import frame, read_frame
+
+#: the folder that holds the `lmc` and `executors` packages, put on the agent's path
+ROOT = Path(__file__).resolve().parent.parent
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.agent import main; main()"
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """How to start the local agent."""
+
+    python: str = sys.executable  #: interpreter that runs the agent and Python code
+    cwd: str | None = None  #: working directory of the code; the caller's by default
+    env: dict[str, str] = field(default_factory=dict)  #: variables added to the inherited environment
+
+
+class PipeTransport(Transport):
+    """Frames over a child process's stdin/stdout."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        assert proc.stdin is not None and proc.stdout is not None
+        self.stdin, self.stdout = proc.stdin, proc.stdout
+
+    def send(self, payload: bytes) -> None:
+        """Write one frame and flush it."""
+        self.stdin.write(frame(payload))
+        self.stdin.flush()
+
+    def recv(self) -> bytes | None:
+        """Read one frame; None at end of stream."""
+        return read_frame(self.stdout)
+
+    def describe_exit(self) -> str:
+        """How the agent process ended."""
+        code = self.proc.wait(timeout=5)
+        return f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+
+    def close(self) -> None:
+        """Close the pipes; the agent exits at end of input; kill it if it lingers."""
+        for stream in (self.stdin, self.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class LocalExecutor(AgentExecutor):
+    """Runs code in an agent child process on this machine."""
+
+    backend = "local"
+
+    def __init__(self, config: LocalConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or LocalConfig()
+
+    def connect(self) -> Transport:
+        """Start `python -c BOOT ROOT` with pipes for stdin and stdout."""
+        env = {**os.environ, **self.config.env}
+        proc = subprocess.Popen(
+            [self.config.python, "-c", BOOT, str(ROOT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=self.config.cwd,
+            env=env,
+            bufsize=0,
+        )
+        return PipeTransport(proc)

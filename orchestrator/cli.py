@@ -1,0 +1,54 @@
+"""The `lmc` command: a thin layer over the Python API.
+
+Only here do exceptions become a one-line message and an exit code:
+0 ok, 1 the code or the model failed, 2 a usage error, 3 a backend failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from executors.errors import ExecutorError, SandboxError
+from lmc.errors import LMCError
+
+EXIT_USAGE, EXIT_BACKEND = 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `lmc` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lmc",
+        description="Let language models use computers: run code in sandboxes, chat with a model that does.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from orchestrator import run_cli
+
+    run_cli.register(sub)
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lmc: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `lmc` with argv; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except SandboxError as exc:
+        return _fail(str(exc), EXIT_BACKEND)
+    except (ExecutorError, ValueError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except LMCError as exc:
+        return _fail(str(exc), 1)

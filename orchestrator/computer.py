@@ -1,0 +1,103 @@
+"""The Computer: what a model (or a person, or a script) drives.
+
+    computer = Computer()                       # local sandbox
+    computer.run("python", "print('Hello World!')")
+    for chunk in computer.run("shell", "ls", stream=True): ...
+
+It needs no model and no Ray. The sandbox is any executor backend by name
+("local", "docker", "e2b") or an `Executor` instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal, overload
+
+from executors import Executor, RunLimits, UnknownLanguage, create
+from lmc.assembly import assemble
+from lmc.messages import Chunk, Message
+
+
+class Computer:
+    """A sandboxed computer: run code in stateful languages, stream LMC chunks back."""
+
+    def __init__(
+        self,
+        sandbox: str | Executor = "local",
+        *,
+        config: Any = None,
+        limits: RunLimits | None = None,
+    ) -> None:
+        self.executor = sandbox if isinstance(sandbox, Executor) else create(sandbox, config)
+        self.limits = limits or RunLimits()
+        self._names: dict[str, str] | None = None
+
+    # -- languages -----------------------------------------------------------------
+    def _name_table(self) -> dict[str, str]:
+        if self._names is None:
+            table: dict[str, str] = {}
+            for info in self.executor.languages():
+                table[info.name] = info.name
+                for alias in info.aliases:
+                    table.setdefault(alias, info.name)
+            self._names = table
+        return self._names
+
+    @property
+    def languages(self) -> list[str]:
+        """Canonical names of the languages this computer runs, sorted."""
+        return sorted(set(self._name_table().values()))
+
+    def resolve_language(self, name: str) -> str:
+        """The canonical name for a language or alias ("py" -> "python"); UnknownLanguage if none."""
+        table = self._name_table()
+        key = name.strip().lower()
+        if key not in table:
+            raise UnknownLanguage(name, self.languages)
+        return table[key]
+
+    # -- running -------------------------------------------------------------------
+    @overload
+    def run(self, language: str, code: str, *, stream: Literal[False] = False, timeout: float | None = None,
+            max_output: int | None = None, input_timeout: float | None = None) -> list[Message]: ...
+
+    @overload
+    def run(self, language: str, code: str, *, stream: Literal[True], timeout: float | None = None,
+            max_output: int | None = None, input_timeout: float | None = None) -> Iterator[Chunk]: ...
+
+    def run(
+        self,
+        language: str,
+        code: str,
+        *,
+        stream: bool = False,
+        timeout: float | None = None,
+        max_output: int | None = None,
+        input_timeout: float | None = None,
+    ) -> list[Message] | Iterator[Chunk]:
+        """Run code; the output messages, or (stream=True) the chunks as they come.
+
+        Unknown languages raise UnknownLanguage at once, before anything runs.
+        """
+        name = self.resolve_language(language)
+        limits = RunLimits(
+            timeout=self.limits.timeout if timeout is None else timeout,
+            max_output=self.limits.max_output if max_output is None else max_output,
+            input_timeout=self.limits.input_timeout if input_timeout is None else input_timeout,
+        )
+        chunks = self.executor.run(name, code, limits)
+        return chunks if stream else assemble(chunks)
+
+    def stop(self) -> None:
+        """Interrupt the running code (safe from another thread or a signal handler)."""
+        self.executor.stop()
+
+    def close(self) -> None:
+        """Free the sandbox."""
+        self.executor.close()
+
+    def __enter__(self) -> Computer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
