@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, overload
 
 from executors import Executor, RunLimits, UnknownLanguage, create
+from executors.errors import InvalidCode
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
 
@@ -77,9 +78,12 @@ class Computer:
     ) -> list[Message] | Iterator[Chunk]:
         """Run code; the output messages, or (stream=True) the chunks as they come.
 
-        Unknown languages raise UnknownLanguage at once, before anything runs.
+        Unknown languages (UnknownLanguage) and NUL characters (InvalidCode) are refused
+        before anything runs.
         """
         name = self.resolve_language(language)
+        if "\0" in code:
+            raise InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
         limits = RunLimits(
             timeout=self.limits.timeout if timeout is None else timeout,
             max_output=self.limits.max_output if max_output is None else max_output,

@@ -9,6 +9,8 @@ const util = require("util");
 
 const codeFd = Number(process.argv[2]);
 const ctlFd = Number(process.argv[3]);
+// Cells run as scripts, not modules: give them `require` as the node REPL does.
+globalThis.require = require;
 let interrupt = null;
 process.on("SIGINT", () => { if (interrupt) interrupt(); });
 

@@ -14,7 +14,6 @@ import linecache
 import os
 import sys
 import traceback
-import types
 
 CODE_FD, CTL_FD = int(sys.argv[1]), int(sys.argv[2])
 os.set_inheritable(CODE_FD, False)
@@ -44,20 +43,6 @@ def _show_figures():
         plt.figure(num).savefig(buf, format="png", bbox_inches="tight")
         _emit_image("png", buf.getvalue())
     plt.close("all")
-
-
-def _install_backend():
-    """matplotlib backend `module://lmc_inline_backend`: Agg drawing, show() sends figures."""
-    backend = types.ModuleType("lmc_inline_backend")
-
-    def __getattr__(name):
-        from matplotlib.backends import backend_agg
-
-        return getattr(backend_agg, name)
-
-    backend.__getattr__ = __getattr__
-    backend.show = lambda *args, **kwargs: _show_figures()
-    sys.modules["lmc_inline_backend"] = backend
 
 
 def _display(value):
@@ -108,7 +93,6 @@ def _read_cells():
 
 
 def main():
-    _install_backend()
     for number, source in enumerate(_read_cells(), 1):
         status = 0
         try:

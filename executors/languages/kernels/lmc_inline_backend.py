@@ -1,0 +1,15 @@
+"""matplotlib backend `module://lmc_inline_backend` for the python kernel.
+
+Figures draw with Agg; `plt.show()` sends them to the agent as PNG images.
+matplotlib reads a backend's names with vars(), so this must be a real module.
+"""
+
+import sys
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas  # noqa: F401
+from matplotlib.backends.backend_agg import FigureManager  # noqa: F401
+
+
+def show(*args, **kwargs):
+    """Send every open figure to the agent, then close them."""
+    sys.modules["__main__"]._show_figures()
