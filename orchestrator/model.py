@@ -284,42 +284,49 @@ def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> None:
             call["arguments"] += function.arguments
 
 
-#: What an elided console output reads as once the context is trimmed.
-TRIMMED_OUTPUT = "[{n} characters of earlier output trimmed to fit the context window]"
+#: What stands in for the middle of a long console output once the context is trimmed.
+TRIMMED_OUTPUT = "\n[... {n} characters of output trimmed to fit the context window ...]\n"
+#: Characters kept at each end of a trimmed output.
+KEEP_ENDS = 200
 
 
 def fit_to_window(messages: list[Message], count: Callable[[list[Message]], int], window: int,
                   reserve: float = 0.2) -> list[Message]:
     """The transcript trimmed to fit `window` tokens less a reply reserve; the transcript is not changed.
 
-    Old images go first (oldest first), then old console output, then whole old
-    messages. The last user message and what follows it are kept, and the
-    system message is never part of `messages`. ContextOverflow when even that is too long.
+    Old images go first (oldest first), then the middle of long console outputs,
+    then whole messages from before the last user message. The last user message
+    is always kept (the system message is not part of `messages`).
+    ContextOverflow when even that is too long.
     """
     budget = int(window * (1 - reserve))
     if count(messages) <= budget:
         return messages
-    keep_from = max((i for i, m in enumerate(messages) if m.role == "user"), default=len(messages))
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
     view: list[Message | None] = list(messages)
-    old = range(keep_from)
-    for i in [i for i in old if messages[i].type == "image"]:
-        view[i] = None
-        if count(_present(view)) <= budget:
-            return _present(view)
-    for i in [i for i in old if messages[i].type == "console"]:
-        message = messages[i]
-        if isinstance(message.content, str) and len(message.content) > 200:
-            view[i] = replace(message, content=TRIMMED_OUTPUT.format(n=len(message.content)))
-            if count(_present(view)) <= budget:
-                return _present(view)
-    for i in old:
-        view[i] = None
-        if count(_present(view)) <= budget:
-            return _present(view)
+    steps = [
+        *[(i, None) for i, m in enumerate(messages) if m.type == "image" and i != last_user],
+        *[(i, _elided(m)) for i, m in enumerate(messages) if _long_output(m)],
+        *[(i, None) for i in range(max(last_user, 0))],
+    ]
+    for i, replacement in steps:
+        if view[i] is None:
+            continue
+        view[i] = replacement
+        fitted = [m for m in view if m is not None]
+        if count(fitted) <= budget:
+            return fitted
     raise ContextOverflow(
         f"the last message alone needs more than {budget} of the model's {window} tokens; "
         "shorten it, or use a model with a larger window (--context-window if the model's is bigger)")
 
 
-def _present(view: list[Message | None]) -> list[Message]:
-    return [m for m in view if m is not None]
+def _long_output(message: Message) -> bool:
+    return message.type == "console" and isinstance(message.content, str) and len(
+        message.content) > 3 * KEEP_ENDS
+
+
+def _elided(message: Message) -> Message:
+    text = message.content
+    middle = len(text) - 2 * KEEP_ENDS
+    return replace(message, content=text[:KEEP_ENDS] + TRIMMED_OUTPUT.format(n=middle) + text[-KEEP_ENDS:])

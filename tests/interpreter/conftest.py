@@ -25,9 +25,10 @@ def server() -> Iterator[ScriptedServer]:
 @pytest.fixture
 def computer() -> Iterator[Any]:
     """A real Computer running code in local processes."""
-    import sys; sys.path.insert(0, "/tmp/scratch"); from fakecomp import FakeComputer as Computer  # TEMP
+    from orchestrator.computer import Computer
 
-    yield Computer()  # TEMP
+    with Computer(sandbox="local") as c:
+        yield c
 
 
 @pytest.fixture
@@ -36,8 +37,15 @@ def make_settings(server: ScriptedServer, tmp_path: Path) -> Callable[..., Any]:
     from orchestrator.settings import resolve
 
     def make(**overrides: Any) -> Any:
-        values: dict[str, Any] = dict(model="openai/scripted", api_base=server.url, api_key="sk-test",
-                                      mode="tools", auto_run=True, data_dir=tmp_path, retry_delay=0.01)
+        values: dict[str, Any] = dict(
+            model="openai/scripted",
+            api_base=server.url,
+            api_key="sk-test",
+            mode="tools",
+            auto_run=True,
+            data_dir=tmp_path,
+            retry_delay=0.01,
+        )
         values.update(overrides)
         return resolve(values, env={}, config_file=tmp_path / "no-config.toml")
 

@@ -36,9 +36,9 @@ def test_images_go_before_output() -> None:
 
 
 def test_then_old_output_is_elided() -> None:
-    fitted = fit_to_window(OLD + LAST, _size, 600)
+    fitted = fit_to_window(OLD + LAST, _size, 800)
     console = [m for m in fitted if m.type == "console"]
-    assert console and "3000 characters of earlier output trimmed" in console[0].content
+    assert console and "2600 characters of output trimmed" in console[0].content
     assert fitted[-1] == LAST[0]
 
 

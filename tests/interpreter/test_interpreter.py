@@ -21,11 +21,14 @@ def _outputs(interpreter: Interpreter) -> str:
 
 
 def test_multi_step_task_runs_code_and_feeds_results_back(
-        server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path) -> None:
+    server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path
+) -> None:
     target = tmp_path / "note.txt"
-    server.add(tool_call("python", f"open({str(target)!r}, 'w').write('hi from python')"),
-               tool_call("shell", f"cat {target}; echo; echo lines=$(wc -c < {target})"),
-               text("The file says hi."))
+    server.add(
+        tool_call("python", f"open({str(target)!r}, 'w').write('hi from python')"),
+        tool_call("shell", f"cat {target}; echo; echo lines=$(wc -c < {target})"),
+        text("The file says hi."),
+    )
     interpreter = Interpreter(make_settings(), computer=computer)
     chunks = list(interpreter.chat("write and read a file", stream=True))
     assert target.read_text() == "hi from python"
@@ -41,7 +44,8 @@ def test_multi_step_task_runs_code_and_feeds_results_back(
 
 
 def test_markdown_mode_runs_a_bare_fence_as_python(
-        server: ScriptedServer, make_settings: Any, computer: Any) -> None:
+    server: ScriptedServer, make_settings: Any, computer: Any
+) -> None:
     server.add(text("Computing:\n```\nprint(6 * 7)\n```\n"), text("It is 42."))
     interpreter = Interpreter(make_settings(mode="text"), computer=computer)
     interpreter.chat("6 times 7?")
@@ -53,7 +57,8 @@ def test_markdown_mode_runs_a_bare_fence_as_python(
 
 
 def test_declined_confirmation_does_not_run_and_tells_the_model(
-        server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path) -> None:
+    server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path
+) -> None:
     target = tmp_path / "never.txt"
     server.add(tool_call("shell", f"touch {target}"), text("OK, I will not."))
     interpreter = Interpreter(make_settings(auto_run=False), computer=computer)
@@ -67,16 +72,17 @@ def test_declined_confirmation_does_not_run_and_tells_the_model(
     assert "declined" in server.requests[1]["messages"][-1]["content"]
 
 
-def test_approval_by_send_and_by_callback(
-        server: ScriptedServer, make_settings: Any, computer: Any) -> None:
-    server.add(tool_call("python", "print('ran 1')"), text("a"), tool_call("python", "print('ran 2')"), text("b"))
+def test_approval_by_send_and_by_callback(server: ScriptedServer, make_settings: Any, computer: Any) -> None:
+    server.add(
+        tool_call("python", "print('ran 1')"), text("a"), tool_call("python", "print('ran 2')"), text("b")
+    )
     interpreter = Interpreter(make_settings(auto_run=False), computer=computer)
     stream = interpreter.chat("one", stream=True)
     chunk = next(stream)
     while chunk.type != "confirmation":
         chunk = next(stream)
-    rest = [stream.send(True)] + list(stream)
-    assert any(c.content == "ran 1\n" for c in rest)
+    rest = [stream.send(True), *stream]
+    assert "ran 1" in "".join(c.content for c in rest if c.type == "console" and c.format == "output")
     asked: list[str] = []
     interpreter.chat("two", approve=lambda code: asked.append(code.content) is None)
     assert asked == ["print('ran 2')"] and "ran 2" in _outputs(interpreter)
@@ -105,12 +111,15 @@ def test_max_steps(server: ScriptedServer, make_settings: Any, computer: Any) ->
 
 
 def test_malformed_tool_calls_are_repaired_or_explained(
-        server: ScriptedServer, make_settings: Any, computer: Any) -> None:
-    server.add(raw_tool_call('{"lang": "python", "source": "print(5 * 5)"}'),
-               text('{"language": "python", "code": "print(7 * 7)"}'),
-               raw_tool_call('{"language": "python", "code": "print(1'),
-               tool_call("pyhton", "print(1)"),
-               text("Done."))
+    server: ScriptedServer, make_settings: Any, computer: Any
+) -> None:
+    server.add(
+        raw_tool_call('{"lang": "python", "source": "print(5 * 5)"}'),
+        text('{"language": "python", "code": "print(7 * 7)"}'),
+        raw_tool_call('{"language": "python", "code": "print(1'),
+        tool_call("pyhton", "print(1)"),
+        text("Done."),
+    )
     interpreter = Interpreter(make_settings(), computer=computer)
     interpreter.chat("go")
     assert "25" in _outputs(interpreter) and "49" in _outputs(interpreter)
@@ -132,8 +141,10 @@ def test_context_is_trimmed_to_the_window(make_settings: Any, computer: Any, tmp
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
     big = "print('x' * 6000)"
     # The server's real window is smaller than the one configured: the overflow error path trims too.
-    with ScriptedServer([tool_call("python", big), text("saw it"), tool_call("python", big), text("again")],
-                        context_window=1500) as srv:
+    with ScriptedServer(
+        [tool_call("python", big), text("saw it"), tool_call("python", big), text("again")],
+        context_window=1500,
+    ) as srv:
         settings = make_settings(api_base=srv.url, context_window=3000, vision=True)
         interpreter = Interpreter(settings, computer=computer)
         interpreter.chat([Message("user", "image", png, "png"), Message("user", "message", "look")])
@@ -141,10 +152,9 @@ def test_context_is_trimmed_to_the_window(make_settings: Any, computer: Any, tmp
         requests = srv.requests
     assert _status(interpreter) == "complete"
     last = requests[-1]["messages"]
-    assert last[0]["role"] == "system" and last[-2]["content"] == "and again" or any(
-        m.get("content") == "and again" for m in last)
+    assert last[0]["role"] == "system" and any(m.get("content") == "and again" for m in last)
     assert "image_url" not in str(last), "old images go first"
-    assert "characters of earlier output trimmed" in str(last)
+    assert "characters of output trimmed" in str(last)
     assert "image_url" in str(requests[0]["messages"]), "the image went to the model while it fit"
 
 
@@ -164,7 +174,8 @@ def test_resume_after_restart(server: ScriptedServer, make_settings: Any, comput
 
 
 def test_stop_interrupts_running_code_and_keeps_the_session(
-        server: ScriptedServer, make_settings: Any, computer: Any) -> None:
+    server: ScriptedServer, make_settings: Any, computer: Any
+) -> None:
     server.add(tool_call("shell", "sleep 30"), text("should not be asked"), text("still here"))
     interpreter = Interpreter(make_settings(), computer=computer)
     timer = threading.Timer(1.0, interpreter.stop)
