@@ -154,12 +154,33 @@ def serve(stdin: BinaryIO, out_fd: int) -> None:
         agent.close()
 
 
-def main() -> None:
-    """Entry point: keep fd 1 for frames only, so stray prints cannot corrupt the channel."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: keep fd 1 for frames only, so stray prints cannot corrupt the channel.
+
+    `--wire base64` speaks one base64 line per frame instead of binary frames,
+    for sandboxes whose stdio carries only text (E2B); see executors.wire.
+    """
+    from executors.wire import WIRE_MODES, LineFrameReader, pump_lines
+
+    args = sys.argv[1:] if argv is None else argv
+    wire = args[args.index("--wire") + 1] if "--wire" in args[:-1] else "binary"
+    if wire not in WIRE_MODES:
+        sys.exit(f"lmc agent: unknown --wire {wire!r}; known: {', '.join(WIRE_MODES)}")
     out_fd = os.dup(1)
     os.set_inheritable(out_fd, False)
     os.dup2(2, 1)
-    serve(sys.stdin.buffer, out_fd)
+    if wire == "binary":
+        serve(sys.stdin.buffer, out_fd)
+        return
+    # frames go through a pipe to a thread that writes them as lines, so serve() stays one code path
+    frames_r, frames_w = os.pipe()
+    pump = threading.Thread(target=pump_lines, args=(frames_r, out_fd), name="lmc-wire", daemon=True)
+    pump.start()
+    try:
+        serve(LineFrameReader(sys.stdin.buffer), frames_w)  # type: ignore[arg-type]
+    finally:
+        os.close(frames_w)
+        pump.join(timeout=5)
 
 
 if __name__ == "__main__":
