@@ -1,0 +1,121 @@
+"""Many sessions in one host: in-process (asyncio) and in a Ray orchestrator actor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lmc.messages import Chunk
+from orchestrator.actors import RemoteSession, SessionHost, connect
+from orchestrator.errors import SessionNotFound
+from orchestrator.interpreter import Interpreter
+from tests.support.scripted_server import ScriptedServer, text, tool_call
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ray_session() -> Iterator[Any]:
+    """Ray started once for these tests, workers able to import the project."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}},
+        )
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+async def _collect(host: SessionHost, session: str, message: str, done: list[str]) -> list[Chunk]:
+    chunks = [c async for c in host.chat(session, message)]
+    done.append(session)
+    return chunks
+
+
+def test_a_slow_session_does_not_stall_its_neighbour(make_settings: Any) -> None:
+    with (
+        ScriptedServer([text("slow answer", delay=3.0)]) as slow,
+        ScriptedServer([tool_call("python", "print('quick')"), text("quick answer")]) as quick,
+    ):
+        host = SessionHost(make_settings())
+
+        async def main() -> list[str]:
+            a = await host.open(settings=make_settings(api_base=slow.url))
+            b = await host.open(settings=make_settings(api_base=quick.url))
+            done: list[str] = []
+            await asyncio.gather(_collect(host, a, "slow", done), _collect(host, b, "quick", done))
+            assert [m.content for m in await host.messages(b)][-2] == "quick answer"
+            return [("slow" if s == a else "quick") for s in done]
+
+        assert asyncio.run(main()) == ["quick", "slow"]
+
+
+def test_unknown_session_says_which_exist(make_settings: Any) -> None:
+    host = SessionHost(make_settings())
+    with pytest.raises(SessionNotFound, match="no session 'nope' here"):
+        asyncio.run(host.decide("nope", True))
+
+
+@pytest.mark.ray
+def test_chat_on_ray_streams_asks_and_resumes(
+    ray_session: Any, server: ScriptedServer, make_settings: Any, tmp_path: Path
+) -> None:
+    server.add(tool_call("shell", "echo from-the-actor"), text("done"), text("resumed fine"))
+    settings = make_settings(auto_run=False, ray=True)
+    interpreter = Interpreter(settings)
+    types = []
+    for chunk in interpreter.chat("run it", stream=True):
+        types.append(chunk.type)
+        if chunk.type == "confirmation":
+            interpreter.approve()
+    outputs = "".join(m.content for m in interpreter.messages if m.type == "console" and m.format == "output")
+    assert "confirmation" in types and "from-the-actor" in outputs
+    assert interpreter.messages[-1].content == "complete"
+    conversation = interpreter.id
+    interpreter.close()
+    # The actor saved every chunk: a new client resumes the conversation, in-process this time.
+    resumed = Interpreter.load(conversation, make_settings())
+    assert [m.type for m in resumed.messages] == [m.type for m in interpreter.messages]
+    resumed.chat("again")
+    assert resumed.messages[-2].content == "resumed fine"
+
+
+@pytest.mark.ray
+def test_one_actor_hosts_concurrent_sessions(ray_session: Any, make_settings: Any) -> None:
+    with ScriptedServer([text("slow", delay=3.0)]) as slow, ScriptedServer([text("fast")]) as fast:
+        actor = connect(make_settings(ray=True))
+        a = RemoteSession.open(actor, None, make_settings(api_base=slow.url))
+        b = RemoteSession.open(actor, None, make_settings(api_base=fast.url))
+        finished: list[str] = []
+
+        def run(session: RemoteSession, name: str) -> None:
+            list(session.chat(None, decide=lambda _code: False))
+            finished.append(name)
+
+        threads = [
+            threading.Thread(target=run, args=(a, "slow")),
+            threading.Thread(target=run, args=(b, "fast")),
+        ]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert finished == ["fast", "slow"], f"after {time.monotonic() - started:.1f}s: {finished}"
+        assert [m.content for m in b.messages][-2] == "fast"
+        a.close()
+        b.close()
