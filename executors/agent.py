@@ -28,7 +28,7 @@ import traceback
 from typing import Any, BinaryIO
 
 from executors.errors import ExecutorError, UnknownLanguage
-from executors.languages import discover, load
+from executors.languages import BUILTINS, discover, load
 from executors.languages.base import Language, RunLimits, error_chunk
 from lmc.codec import pack, to_dict, unpack
 from lmc.framing import frame, read_frame
@@ -56,13 +56,13 @@ class Agent:
 
     def __init__(self, writer: FrameWriter) -> None:
         self.writer = writer
-        self.registry = discover()
         self.classes: dict[str, type[Language]] = {}
-        self.instances: dict[str, Language] = {}
+        self.instances: dict[str, Language] = {}  # touched by the worker thread only
         self.current: tuple[int, Language] | None = None
         self.runs: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.worker = threading.Thread(target=self._work, name="lmc-runs", daemon=True)
-        self.worker.start()
+        self.worker.start()  # first, so python starts while the entry points are scanned
+        self.registry = discover()
 
     def _class(self, name: str) -> type[Language] | None:
         if name not in self.classes and name in self.registry:
@@ -99,7 +99,18 @@ class Agent:
             self.writer.send({"id": rid, "error": {"type": "AgentError", "message": f"unknown op {op!r}"}})
         return True
 
+    def _prestart(self, name: str) -> None:
+        """Start a built-in language's process ahead of its first run, overlapping the agent's start."""
+        language = self.instances.setdefault(name, load(BUILTINS[name])())
+        start = getattr(language, "prestart", None)
+        if start is not None:
+            start()
+
     def _work(self) -> None:
+        try:
+            self._prestart("python")
+        except (OSError, ExecutorError) as exc:  # the first run reports it properly
+            print(f"lmc agent: could not prestart python: {exc}", file=sys.stderr)
         while (request := self.runs.get()) is not None:
             rid = request["id"]
             try:

@@ -26,22 +26,22 @@ LABEL = "lmc.sandbox"
 OWNER_LABEL = "lmc.owner"
 
 _lock = threading.Lock()
-_client: Any = None
-_open: set[str] = set()  # ids of containers removed at exit if still open
+_clients: dict[str | None, Any] = {}  # daemon URL (None: the environment's) -> client
+_open: dict[str, Any] = {}  # id -> low-level API of the containers removed at exit if still open
 _hooked = False
 
 
-def client() -> Any:
-    """The shared docker client, connected and pinged once per process."""
-    global _client
+def client(base_url: str | None = None) -> Any:
+    """The shared docker client for a daemon URL (None: DOCKER_HOST or the local socket), pinged once."""
     with _lock:
-        if _client is None:
+        if base_url not in _clients:
             docker = import_docker()
-            with docker_errors("connect to Docker"):
-                candidate = docker.from_env()
+            where = base_url or os.environ.get("DOCKER_HOST") or "the local socket"
+            with docker_errors(f"connect to Docker at {where}"):
+                candidate = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
                 candidate.ping()
-            _client = candidate
-        return _client
+            _clients[base_url] = candidate
+        return _clients[base_url]
 
 
 def _start_time(pid: int) -> str | None:
@@ -75,11 +75,11 @@ def owner_alive(owner: str) -> bool | None:
     return now is not None and (start in ("?", now))
 
 
-def track(container_id: str) -> None:
+def track(api: Any, container_id: str) -> None:
     """Remember an open container so it is removed if the process exits with it open."""
     global _hooked
     with _lock:
-        _open.add(container_id)
+        _open[container_id] = api
         if not _hooked:
             atexit.register(remove_open)
             _hooked = True
@@ -88,14 +88,14 @@ def track(container_id: str) -> None:
 def untrack(container_id: str) -> None:
     """Forget a container that was removed."""
     with _lock:
-        _open.discard(container_id)
+        _open.pop(container_id, None)
 
 
-def remove(container_id: str) -> None:
+def remove(api: Any, container_id: str) -> None:
     """Kill and remove a container; one already gone is fine."""
     docker = import_docker()
     try:
-        client().api.remove_container(container_id, force=True)
+        api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
@@ -107,9 +107,9 @@ def remove(container_id: str) -> None:
 def remove_open() -> None:
     """Remove every container this process still has open (runs at exit)."""
     with _lock:
-        ids = list(_open)
-    for container_id in ids:
-        remove(container_id)
+        items = list(_open.items())
+    for container_id, api in items:
+        remove(api, container_id)
 
 
 @dataclass(frozen=True)
@@ -119,18 +119,20 @@ class Leftover:
     id: str  #: short container id
     owner: str  #: owner label, "host:pid:start"
     status: str  #: Docker's state, e.g. "running", "exited"
+    stale: bool  #: whether it was to go (owner dead, or everything asked for)
     removed: bool  #: whether prune removed it
 
 
-def prune(everything: bool = False, dry_run: bool = False) -> list[Leftover]:
+def prune(everything: bool = False, dry_run: bool = False, base_url: str | None = None) -> list[Leftover]:
     """Remove sandboxes whose owning process is dead (every sandbox if `everything`)."""
     found = []
+    docker = client(base_url)
     with docker_errors("list sandbox containers"):
-        containers = client().containers.list(all=True, filters={"label": LABEL})
+        containers = docker.containers.list(all=True, filters={"label": LABEL})
     for container in containers:
         owner = container.labels.get(OWNER_LABEL, "")
         dead = everything or owner_alive(owner) is False
         if dead and not dry_run:
-            remove(container.id)
-        found.append(Leftover(container.short_id, owner, container.status, dead and not dry_run))
+            remove(docker.api, container.id)
+        found.append(Leftover(container.short_id, owner, container.status, dead, dead and not dry_run))
     return found

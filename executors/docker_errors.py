@@ -7,7 +7,9 @@
     ├── DockerFailed                    the daemon refused or failed a request
     ├── ImageBuildFailed                the image recipe failed
     └── SandboxPathNotFound (FileNotFoundError)  a path asked for is not in the sandbox
-    InvalidDockerConfig (ExecutorError, ValueError)  the caller's DockerConfig cannot work
+    ExecutorError (executors.errors)
+    ├── InvalidDockerConfig (ValueError)       the caller's DockerConfig cannot work
+    └── HostPathNotFound (FileNotFoundError)   a host file to upload does not exist
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class SandboxPathNotFound(SandboxError, FileNotFoundError):
 
 class InvalidDockerConfig(ExecutorError, ValueError):
     """A DockerConfig value cannot work; the message says which and how to fix it."""
+
+
+class HostPathNotFound(ExecutorError, FileNotFoundError):
+    """A host file or folder given to upload does not exist."""
 
 
 def import_docker() -> Any:

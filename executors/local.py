@@ -17,7 +17,14 @@ from lmc.framing import frame, read_frame
 
 #: the folder that holds the `lmc` and `executors` packages, put on the agent's path
 ROOT = Path(__file__).resolve().parent.parent
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.agent import main; main()"
+#: run under `python -S`: site's .pth processing is a third of the agent's start-up; msgpack
+#: is found through the interpreter's site-packages, or through site itself as a fallback
+BOOT = (
+    "import sys, sysconfig\n"
+    "sys.path[:0] = [sys.argv[1], sysconfig.get_path('purelib'), sysconfig.get_path('platlib')]\n"
+    "try:\n    import msgpack\nexcept ImportError:\n    import site; site.main()\n"
+    "from executors.agent import main\nmain()"
+)
 
 
 @dataclass(frozen=True)
@@ -75,10 +82,10 @@ class LocalExecutor(AgentExecutor):
         self.config = config or LocalConfig()
 
     def connect(self) -> Transport:
-        """Start `python -c BOOT ROOT` with pipes for stdin and stdout."""
+        """Start `python -S -c BOOT ROOT` with pipes for stdin and stdout."""
         env = {**os.environ, **self.config.env}
         proc = subprocess.Popen(
-            [self.config.python, "-c", BOOT, str(ROOT)],
+            [self.config.python, "-S", "-c", BOOT, str(ROOT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=self.config.cwd,

@@ -152,6 +152,11 @@ class ProcessLanguage:
             os.set_inheritable(fd, False)
         self._probe = StdinProbe(self._proc.pid, self._stdin_w)
 
+    def prestart(self) -> None:
+        """Start the child now rather than at the first run."""
+        if not self._alive():
+            self._start()
+
     def _alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 

@@ -10,7 +10,6 @@ serves as the (weaker) fallback.
 from __future__ import annotations
 
 import os
-import platform
 
 # read, readv, pread64, preadv per architecture: the syscalls a stdin read blocks in
 _READS = {
@@ -24,7 +23,7 @@ class StdinProbe:
 
     def __init__(self, pgid: int, stdin_w: int) -> None:
         self.pgid = pgid
-        self.reads = _READS.get(platform.machine(), set())
+        self.reads = _READS.get(os.uname().machine, set())
         try:
             self.pipe = os.readlink(f"/proc/self/fd/{stdin_w}")
         except OSError:

@@ -1,0 +1,1 @@
+"""Task suites, the benchmark harness and the performance benchmarks."""

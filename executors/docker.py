@@ -1,0 +1,167 @@
+"""The docker backend: each sandbox is a container of the lmc sandbox image running the agent.
+
+Safe by default: no network, a non-root user, limits on memory, CPU and
+processes, all capabilities dropped, no host mounts but an explicit workspace,
+no Docker socket, and no host environment variable unless named. The agent
+talks over the container's attached stdin/stdout (see docker_transport).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from executors import docker_client
+from executors.base import Transport
+from executors.channel import AgentExecutor
+from executors.docker_errors import InvalidDockerConfig, docker_errors
+from executors.docker_payload import TARGET, payload
+from executors.docker_transport import AttachTransport
+
+if TYPE_CHECKING:
+    from executors.docker_files import SandboxFiles
+    from executors.docker_pool import SandboxPool
+
+log = logging.getLogger(__name__)
+
+BOOT = f"import sys; sys.path.insert(0, {TARGET!r}); from executors.agent import main; main()"
+#: where the workspace folder is mounted, and the code's working directory
+WORKDIR = "/workspace"
+SANDBOX_USER = "1000:1000"
+
+
+@dataclass(frozen=True)
+class DockerConfig:
+    """How to start a docker sandbox; the defaults are the safe ones."""
+
+    image: str | None = None  #: image to run; None for the recipe's image (`lmc image build`)
+    network: bool = False  #: give the sandbox a network (bridge); off by default
+    memory_mb: int = 1024  #: memory limit, swap included
+    cpus: float = 1.0  #: CPU limit, in cores
+    pids: int = 256  #: most processes and threads at once (contains fork bombs)
+    workspace: str | None = None  #: host folder mounted read-write at /workspace; the only host mount
+    env: dict[str, str] = field(default_factory=dict)  #: variables set in the sandbox
+    forward_env: tuple[str, ...] = ()  #: names of host variables copied in (none are by default)
+    shm_mb: int = 64  #: size of /dev/shm
+    docker_host: str | None = None  #: Docker daemon URL; None for DOCKER_HOST or the local socket
+
+    def __post_init__(self) -> None:
+        for name, low in (("memory_mb", 16), ("pids", 16), ("shm_mb", 1)):
+            if getattr(self, name) < low:
+                raise InvalidDockerConfig(
+                    f"DockerConfig.{name} must be at least {low}; got {getattr(self, name)!r}"
+                )
+        if self.cpus <= 0:
+            raise InvalidDockerConfig(f"DockerConfig.cpus must be above 0; got {self.cpus!r}")
+        if self.workspace is not None:
+            _check_workspace(self.workspace)
+
+
+def _check_workspace(folder: str) -> None:
+    path = Path(folder).resolve()
+    if not path.is_dir():
+        raise InvalidDockerConfig(
+            f"DockerConfig.workspace must be an existing folder; {folder!r} is not one; create it first"
+        )
+    if path == Path("/") or Path("/var/run/docker.sock").resolve().is_relative_to(path):
+        raise InvalidDockerConfig(
+            f"DockerConfig.workspace {folder!r} would expose the host's root or Docker socket to the "
+            "sandbox; mount a dedicated folder instead"
+        )
+
+
+def _environment(config: DockerConfig) -> dict[str, str]:
+    env = {"HOME": "/home/lmc", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+    missing = [name for name in config.forward_env if name not in os.environ]
+    if missing:
+        raise InvalidDockerConfig(
+            f"DockerConfig.forward_env names host variables that are not set: {', '.join(missing)}; "
+            "set them or drop them from forward_env"
+        )
+    env.update({name: os.environ[name] for name in config.forward_env})
+    env.update(config.env)
+    return env
+
+
+def _host_config(api: Any, config: DockerConfig) -> Any:
+    binds = {str(Path(config.workspace).resolve()): {"bind": WORKDIR, "mode": "rw"}} if config.workspace else None
+    return api.create_host_config(
+        network_mode="bridge" if config.network else "none",
+        mem_limit=config.memory_mb * 1024 * 1024,
+        memswap_limit=config.memory_mb * 1024 * 1024,  # equal to the memory: no swap to hide in
+        nano_cpus=int(config.cpus * 1e9),
+        pids_limit=config.pids,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        shm_size=config.shm_mb * 1024 * 1024,
+        binds=binds,
+        init=True,  # tini reaps the zombies a kernel's children leave behind
+    )
+
+
+def start_sandbox(config: DockerConfig) -> AttachTransport:
+    """Create a container, copy our code in, attach, start: a transport whose hello is unread."""
+    from executors.docker_image import default_tag
+
+    image = config.image or default_tag()
+    api = docker_client.client(config.docker_host).api
+    with docker_errors(f"start a sandbox from image {image!r}"):
+        created = api.create_container(
+            image, ["python3", "-P", "-c", BOOT], user=SANDBOX_USER, working_dir=WORKDIR,
+            environment=_environment(config), labels=docker_client.labels(), hostname="sandbox",
+            stdin_open=True, stdin_once=True, tty=False, host_config=_host_config(api, config),
+        )
+        container_id = created["Id"]
+        docker_client.track(api, container_id)
+        try:
+            api.put_archive(container_id, "/", payload())
+            # attach before start: nothing the agent writes can be missed
+            sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            api.start(container_id)
+        except BaseException:
+            docker_client.remove(api, container_id)
+            raise
+    raw = getattr(sock, "_sock", sock)
+    return AttachTransport(api, container_id, raw, config.memory_mb)
+
+
+class DockerExecutor(AgentExecutor):
+    """Runs code in a Docker container; a pool, if given, hands out started ones."""
+
+    backend = "docker"
+
+    def __init__(self, config: DockerConfig | None = None, pool: SandboxPool | None = None) -> None:
+        super().__init__()
+        if pool is not None and config is not None and config != pool.config:
+            raise InvalidDockerConfig(
+                "DockerExecutor got a config that differs from its pool's; pass only the pool, "
+                "or a pool made with this config"
+            )
+        self.config = pool.config if pool is not None else (config or DockerConfig())
+        self.pool = pool
+        self._files: SandboxFiles | None = None
+
+    def connect(self) -> Transport:
+        """A started sandbox: from the pool when one is ready, else a new container."""
+        if self.pool is not None:
+            return self.pool.acquire()
+        return start_sandbox(self.config)
+
+    def sandbox(self) -> AttachTransport:
+        """The running sandbox (its container id and Docker API), starting one if none runs."""
+        with self._lock:
+            transport = self._ensure()
+        assert isinstance(transport, AttachTransport)
+        return transport
+
+    @property
+    def files(self) -> SandboxFiles:
+        """Copy files and folders into and out of the sandbox."""
+        if self._files is None:
+            from executors.docker_files import SandboxFiles
+
+            self._files = SandboxFiles(self)
+        return self._files
