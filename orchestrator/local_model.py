@@ -199,7 +199,7 @@ def client_for(settings: Settings) -> tuple[ModelClient, LocalModelServer | None
     # Small local models follow markdown far better than function-calling schemas.
     mode = "text" if settings.mode == "auto" else settings.mode
     config = ModelConfig(server.model, api_key="local", mode=mode, vision=False, context_window=window,
-                         max_output_tokens=1024, **_common(settings))
+                         max_output_tokens=512, **_common(settings))
     return LocalModelClient(config, server), server
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrator.errors import LocalModelError
+from orchestrator.interpreter import Interpreter
 from orchestrator.local_model import LocalModelConfig, LocalModelServer, bundled_gguf
 from orchestrator.model import ModelClient, ModelConfig, TextDelta, Usage
+from orchestrator.settings import resolve
 
 
 def test_bundled_gguf_is_found_in_the_wheel() -> None:
@@ -40,3 +43,19 @@ def test_broken_gguf_reports_the_server_log(tmp_path: Path) -> None:
     bad.write_bytes(b"not a model" * 100)
     with pytest.raises(LocalModelError, match="did not start"):
         LocalModelServer(LocalModelConfig(gguf=bad, startup_timeout=20)).start()
+
+
+def test_interpreter_on_the_embedded_model_end_to_end(tmp_path: Path, computer: Any) -> None:
+    settings = resolve({"local": True, "auto_run": True, "max_steps": 2, "data_dir": tmp_path},
+                       env={}, config_file=tmp_path / "no-config.toml")
+    interpreter = Interpreter(settings, computer=computer)
+    with interpreter:
+        chunks = list(interpreter.chat("In one short sentence: what color is the sky?", stream=True))
+        server = interpreter._local
+        assert server is not None and server._proc is not None
+        proc = server._proc
+    said = "".join(c.content for c in chunks if c.type == "message" and isinstance(c.content, str))
+    assert said.strip(), "the embedded model said nothing"
+    assert chunks[-1].type == "status" and chunks[-1].content in ("complete", "max_steps")
+    assert proc.returncode is not None, "the model server outlived the session"
+    assert Interpreter.load(interpreter.id, settings).messages == interpreter.messages
