@@ -1,0 +1,80 @@
+"""The chat CLI as a real subprocess: one task, machine formats, the interactive loop, listings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lmc import codec, framing
+from tests.support.scripted_server import ScriptedServer, text, tool_call
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _lmc(
+    args: list[str], tmp_path: Path, stdin: str = "", timeout: float = 120, binary: bool = False
+) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        LMC_DATA_DIR=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        TERM="dumb",
+        COLUMNS="100",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "tests.support.chat_main", *args],
+        input=stdin.encode() if binary else stdin,
+        capture_output=True,
+        text=not binary,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def _model(srv: ScriptedServer) -> list[str]:
+    return ["--model", "openai/scripted", "--api-base", srv.url, "--api-key", "k", "--mode", "tools"]
+
+
+def test_chat_task_streams_json_chunks(tmp_path: Path) -> None:
+    with ScriptedServer([tool_call("python", "print(40 + 2)"), text("It is 42.")]) as srv:
+        done = _lmc(["chat", "add", *_model(srv), "-y", "--format", "json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    chunks = [codec.chunk_from_dict(json.loads(line)) for line in done.stdout.splitlines()]
+    output = "".join(c.content for c in chunks if c.type == "console" and c.format == "output")
+    assert "42" in output and chunks[-1].content == "complete"
+
+
+def test_msgpack_format_and_confirmation_read_from_stdin(tmp_path: Path) -> None:
+    with ScriptedServer([tool_call("shell", "echo ran"), text("ok")]) as srv:
+        done = _lmc(["chat", "go", *_model(srv), "--format", "msgpack"], tmp_path, stdin="n\n", binary=True)
+    assert done.returncode == 0
+    decoder = framing.FrameDecoder()
+    chunks = [codec.decode_chunk(p) for p in decoder.feed(done.stdout)]
+    kinds = [(c.type, c.format) for c in chunks]
+    assert ("confirmation", "execution") in kinds and ("error", "interrupted") in kinds
+    assert not any(c.type == "console" for c in chunks), "declined code must not run"
+
+
+def test_interactive_session_magic_commands_and_listing(tmp_path: Path) -> None:
+    with ScriptedServer([text("Hello **there**."), text("Second reply.")]) as srv:
+        session = "%help\nhi\n%undo\nhello again\n%save " + str(tmp_path / "saved.json") + "\n%bogus\nexit\n"
+        done = _lmc([*_model(srv), "-y"], tmp_path, stdin=session)
+    assert done.returncode == 0, done.stderr
+    assert "%reset" in done.stdout and "Hello there." in done.stdout and "Second reply." in done.stdout
+    assert "removed 3 messages" in done.stdout and "unknown command '%bogus'" in done.stdout
+    saved = json.loads((tmp_path / "saved.json").read_text())
+    assert [m["content"] for m in saved if m["role"] == "user"] == ["hello again"]
+    listing = _lmc(["conversations"], tmp_path)
+    assert listing.returncode == 0 and "hello again" in listing.stdout
+
+
+def test_bad_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = _lmc(["chat", "x", "--resume", "no-such-id", "--model", "openai/x"], tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "no saved conversation 'no-such-id'" in done.stderr
