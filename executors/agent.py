@@ -9,17 +9,23 @@ Requests (host -> agent), one msgpack map per frame:
     {"op": "run", "id": n, "language": name, "code": text,
      "timeout": s|None, "max_output": chars, "input_timeout": s}
     {"op": "stop", "id": n}            interrupt run n if it is still going
+    {"op": "reply", "cid": c, "result": value | "error": {"type", "message"}}
+                                       the host's answer to computer.* call c
     {"op": "close"}                     free everything and exit
 Replies (agent -> host):
     {"hello": PROTOCOL, "pid": pid}    once, when ready
     {"id": n, "languages": [{"name", "aliases"}]}
     {"id": n, "chunk": {...}}          LMC chunks of run n, in order
+    {"id": n, "call": {"cid", "path", "args", "kwargs"}}
+                                       code of run n called computer.<path>(...)
     {"id": n, "done": True}            run n is over
     {"id": n, "error": {"type", "message"}}   the request itself was wrong
 """
 
 from __future__ import annotations
 
+import base64
+import itertools
 import os
 import queue
 import sys
@@ -34,6 +40,19 @@ from lmc.codec import pack, to_dict, unpack
 from lmc.framing import frame, read_frame
 
 PROTOCOL = 1
+#: seconds a computer.* call may take on the host (OCR, a vision model) before the code gets an error
+CALL_TIMEOUT = 300.0
+
+
+def jsonable(value: Any) -> Any:
+    """A msgpack value as JSON for the language child: bytes become {"__bytes__": base64}."""
+    if isinstance(value, bytes):
+        return {"__bytes__": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
 
 
 class FrameWriter:
@@ -60,6 +79,8 @@ class Agent:
         self.instances: dict[str, Language] = {}  # touched by the worker thread only
         self.current: tuple[int, Language] | None = None
         self.runs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.calls: dict[int, queue.Queue[dict[str, Any]]] = {}  # computer.* calls awaiting the host
+        self.call_ids = itertools.count(1)
         self.worker = threading.Thread(target=self._work, name="lmc-runs", daemon=True)
         self.worker.start()  # first, so python starts while the entry points are scanned
         self.registry = discover()
@@ -91,6 +112,12 @@ class Agent:
             current = self.current
             if current is not None and current[0] == rid:
                 current[1].stop()
+            for waiter in list(self.calls.values()):
+                waiter.put({"error": {"type": "Interrupted", "message": "the run was stopped"}})
+        elif op == "reply":
+            waiter = self.calls.get(request.get("cid", -1))
+            if waiter is not None:
+                waiter.put(request)
         elif op == "languages":
             self.writer.send({"id": rid, "languages": self.languages()})
         elif op == "close":
@@ -141,8 +168,29 @@ class Agent:
             input_timeout=request.get("input_timeout", RunLimits.input_timeout),
         )
         self.current = (rid, language)
+        if hasattr(language, "relay"):
+            language.relay = lambda event: self._relay(rid, event)
         for chunk in language.run(request["code"], limits):
             self.writer.send({"id": rid, "chunk": to_dict(chunk)})
+
+    def _relay(self, rid: int, event: dict[str, Any]) -> dict[str, Any]:
+        """Send a computer.* call of run rid to the host; its reply, made JSON-safe for the code."""
+        cid = next(self.call_ids)
+        waiter: queue.Queue[dict[str, Any]] = queue.Queue(1)
+        self.calls[cid] = waiter
+        call = {"cid": cid, "path": event.get("call"), "args": event.get("args", []),
+                "kwargs": event.get("kwargs", {})}
+        try:
+            self.writer.send({"id": rid, "call": call})
+            reply = waiter.get(timeout=CALL_TIMEOUT)
+        except queue.Empty:
+            message = f"the host did not answer computer.{call['path']} within {CALL_TIMEOUT:g} s"
+            return {"error": {"type": "ComputerTimeout", "message": message}}
+        finally:
+            self.calls.pop(cid, None)
+        if "error" in reply:
+            return {"error": reply["error"]}
+        return {"result": jsonable(reply.get("result"))}
 
     def close(self) -> None:
         """Stop the worker and every language process."""

@@ -9,11 +9,17 @@ therefore small: a config dataclass and a `connect()`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from executors.languages.base import RunLimits
 from lmc.messages import Chunk
+
+
+#: answers a computer.* call made by sandboxed code: (path, args, kwargs) -> msgpack-ready result
+#: (an image result is an LMC image Message); raises an LMCError whose message goes back to the code
+CallHandler = Callable[[str, list[Any], dict[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,8 @@ class Executor(ABC):
 
     #: name of the backend, e.g. "local"
     backend: str = ""
+    #: answers computer.* calls from code in the sandbox; None when the session has no screen
+    call_handler: CallHandler | None = None
 
     @abstractmethod
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:

@@ -8,12 +8,12 @@ from abc import abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
-from executors.base import Executor, LanguageInfo, Transport
+from executors.base import CallHandler, Executor, LanguageInfo, Transport
 from executors.errors import AgentError, ExecutorError, LanguageLoadError, UnknownLanguage
 from executors.languages.base import RunLimits, error_chunk
-from lmc.codec import chunk_from_dict, pack, unpack
+from lmc.codec import chunk_from_dict, pack, to_dict, unpack
 from lmc.errors import LMCError
-from lmc.messages import Chunk
+from lmc.messages import Chunk, Message
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ class AgentExecutor(Executor):
         self._next_id = 0
         self._running: int | None = None
         self._languages: list[LanguageInfo] | None = None
+        #: answers computer.* calls made by code in the sandbox: (path, args, kwargs) -> result
+        self.call_handler: CallHandler | None = None
 
     @abstractmethod
     def connect(self) -> Transport:
@@ -126,10 +128,32 @@ class AgentExecutor(Executor):
                 continue  # a late reply to an earlier request
             if "chunk" in reply:
                 yield chunk_from_dict(reply["chunk"])
+            elif "call" in reply:
+                yield from self._answer(transport, reply["call"])
             elif "error" in reply:
                 self._raise(reply["error"])
             elif reply.get("done"):
                 return
+
+    def _answer(self, transport: Transport, call: dict[str, Any]) -> Iterator[Chunk]:
+        """Run a computer.* call on the host's devices; a viewed image joins the stream."""
+        path = str(call.get("path"))
+        reply: dict[str, Any] = {"op": "reply", "cid": call.get("cid")}
+        if self.call_handler is None:
+            reply["error"] = {"type": "ComputerUnavailable", "message": (
+                f"computer.{path} needs a screen, and this session has none: start it with devices "
+                "(lmc --os, or Computer(devices=...))")}
+        else:
+            try:
+                result = self.call_handler(path, call.get("args") or [], call.get("kwargs") or {})
+            except LMCError as exc:  # the caller's mistake or a device failure: data for the code
+                reply["error"] = {"type": type(exc).__name__, "message": str(exc)}
+            else:
+                if path == "display.view" and isinstance(result, Message) and result.type == "image":
+                    yield Chunk.whole(result)  # shown to the model, as Open Interpreter does
+                    result = None
+                reply["result"] = to_dict(result) if isinstance(result, Message) else result
+        self._send(transport, reply)
 
     def _raise(self, error: dict[str, Any]) -> None:
         if error["type"] == "UnknownLanguage":

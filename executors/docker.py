@@ -87,7 +87,9 @@ def _environment(config: DockerConfig) -> dict[str, str]:
 
 
 def _host_config(api: Any, config: DockerConfig) -> Any:
-    binds = {str(Path(config.workspace).resolve()): {"bind": WORKDIR, "mode": "rw"}} if config.workspace else None
+    binds = None
+    if config.workspace:
+        binds = {str(Path(config.workspace).resolve()): {"bind": WORKDIR, "mode": "rw"}}
     return api.create_host_config(
         network_mode="bridge" if config.network else "none",
         mem_limit=config.memory_mb * 1024 * 1024,
@@ -112,7 +114,9 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
         created = api.create_container(
             image, ["python3", "-P", "-c", BOOT], user=SANDBOX_USER, working_dir=WORKDIR,
             environment=_environment(config), labels=docker_client.labels(), hostname="sandbox",
-            stdin_open=True, stdin_once=True, tty=False, host_config=_host_config(api, config),
+            # stdin_open without detach also sets StdinOnce: when our socket closes (even if this
+            # process is killed) the agent reads end-of-input and exits
+            stdin_open=True, tty=False, host_config=_host_config(api, config),
         )
         container_id = created["Id"]
         docker_client.track(api, container_id)

@@ -124,7 +124,8 @@ class SandboxFiles:
                 extracted = tar.extractfile(info) if info.isfile() else None
                 if extracted is None:
                     raise SandboxPathNotFound(
-                        f"{sandbox_path(path)!r} in the sandbox is not a regular file; use download() for folders"
+                        f"{sandbox_path(path)!r} in the sandbox is not a regular file; "
+                        "use download() for folders"
                     )
                 return extracted.read()
         raise SandboxPathNotFound(f"no file {sandbox_path(path)!r} in the sandbox")

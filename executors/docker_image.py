@@ -84,7 +84,9 @@ def _check_tools() -> None:
         )
     for tool in ("debootstrap", "tar", "docker"):
         if shutil.which(tool) is None:
-            raise ImageBuildFailed(f"building the sandbox image needs `{tool}`; install it: apt-get install {tool}")
+            raise ImageBuildFailed(
+                f"building the sandbox image needs `{tool}`; install it: apt-get install {tool}"
+            )
 
 
 def build(on_step: Callable[[str], None], on_line: Callable[[str], None] | None = None,

@@ -28,9 +28,15 @@ class Computer:
         *,
         config: Any = None,
         limits: RunLimits | None = None,
+        devices: Any = None,
     ) -> None:
         self.executor = sandbox if isinstance(sandbox, Executor) else create(sandbox, config)
         self.limits = limits or RunLimits()
+        #: the screen (devices.Devices, or anything with .display/.mouse/.keyboard/.clipboard
+        #: and call(path, args, kwargs)); code in the sandbox reaches it as computer.*
+        self.devices = devices
+        if devices is not None:
+            self.executor.call_handler = devices.call
         self._names: dict[str, str] | None = None
 
     # -- languages -----------------------------------------------------------------
@@ -91,6 +97,19 @@ class Computer:
         )
         chunks = self.executor.run(name, code, limits)
         return chunks if stream else assemble(chunks)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("display", "mouse", "keyboard", "clipboard"):
+            devices = self.__dict__.get("devices")
+            if devices is None:
+                from executors.errors import ExecutorError
+
+                raise ExecutorError(
+                    f"computer.{name} needs a screen: create the Computer with devices, e.g. "
+                    "Computer(devices=devices.Devices(':0')), or run `lmc --os`"
+                )
+            return getattr(devices, name)
+        raise AttributeError(name)
 
     def stop(self) -> None:
         """Interrupt the running code (safe from another thread or a signal handler)."""

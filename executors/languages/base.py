@@ -22,9 +22,9 @@ import select
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from executors.errors import InvalidCode
 from executors.languages.stdin_probe import StdinProbe
@@ -115,8 +115,11 @@ class ProcessLanguage:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
-        self._code_w = self._out_r = self._ctl_r = self._stdin_w = -1
+        self._code_w = self._out_r = self._ctl_r = self._stdin_w = self._reply_w = -1
         self._probe: StdinProbe | None = None
+        #: answers a computer.* call the code made ({"call", "args", "kwargs"} -> {"result"} or
+        #: {"error"}); set by the agent. Without it, calls get an error back.
+        self.relay: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self._running = False
         self._stop_kind: str | None = None
 
@@ -135,20 +138,24 @@ class ProcessLanguage:
         self._out_r, out_w = os.pipe()
         self._ctl_r, ctl_w = os.pipe()
         stdin_r, self._stdin_w = os.pipe()
+        reply_r, self._reply_w = os.pipe()
+        argv = self.command(code_r, ctl_w)
+        env = self.child_env()
+        env["LMC_REPLY_FD"], env["LMC_CALL_FD"] = str(reply_r), str(ctl_w)
         try:
             self._proc = subprocess.Popen(
-                self.command(code_r, ctl_w),
+                argv,
                 stdin=stdin_r,
                 stdout=out_w,
                 stderr=out_w,
-                pass_fds=(code_r, ctl_w),
+                pass_fds=(code_r, ctl_w, reply_r),
                 start_new_session=True,
-                env=self.child_env(),
+                env=env,
             )
         finally:
-            for fd in (code_r, out_w, ctl_w, stdin_r):
+            for fd in (code_r, out_w, ctl_w, stdin_r, reply_r):
                 os.close(fd)
-        for fd in (self._code_w, self._out_r, self._ctl_r, self._stdin_w):
+        for fd in (self._code_w, self._out_r, self._ctl_r, self._stdin_w, self._reply_w):
             os.set_inheritable(fd, False)
         self._probe = StdinProbe(self._proc.pid, self._stdin_w)
 
@@ -169,10 +176,10 @@ class ProcessLanguage:
                 pass
             self._proc.wait()
             self._proc = None
-        for fd in (self._code_w, self._out_r, self._ctl_r, self._stdin_w):
+        for fd in (self._code_w, self._out_r, self._ctl_r, self._stdin_w, self._reply_w):
             if fd >= 0:
                 os.close(fd)
-        self._code_w = self._out_r = self._ctl_r = self._stdin_w = -1
+        self._code_w = self._out_r = self._ctl_r = self._stdin_w = self._reply_w = -1
 
     def stop(self, kind: str = "interrupted") -> None:
         """Send SIGINT to the running code's process group; the child stays up."""
@@ -245,8 +252,28 @@ class _Run:
                 yield from self._close_console()
                 raw = base64.b64decode(event["data"])
                 yield Chunk("computer", "image", raw, event["image"], start=True, end=True)
+            elif "call" in event:
+                yield from self._call(event)
             elif "done" in event:
                 self.status = int(event["done"])
+
+    def _call(self, event: dict[str, Any]) -> Iterator[Chunk]:
+        """Answer a computer.* call: relay it up and write the reply back to the code.
+
+        The console block is closed first: the host may put an image into the stream.
+        """
+        yield from self._close_console()
+        relay = self.lang.relay
+        if relay is None:
+            reply: dict[str, Any] = {"error": {"type": "ComputerUnavailable", "message": (
+                "this computer has no screen attached: computer.* calls need a session with devices "
+                "(lmc --os, or Computer(devices=...))")}}
+        else:
+            reply = relay(event)
+        line = json.dumps({"cid": event.get("cid"), **reply}).encode() + b"\n"
+        view = memoryview(line)
+        while view:
+            view = view[os.write(self.lang._reply_w, view) :]
 
     def _drain_output(self) -> Iterator[Chunk]:
         out_fd = self.lang._out_r

@@ -30,7 +30,7 @@ class Shell(ProcessLanguage):
         return [shutil.which("bash") or "/bin/bash", "--noprofile", "--norc", str(KERNEL)]
 
     def child_env(self) -> dict[str, str]:
-        """The agent's environment plus the pipe numbers the kernel reads."""
+        """The agent's environment plus the pipe numbers the kernel reads (known once command() ran)."""
         env = dict(os.environ)
         env["LMC_CODE_FD"], env["LMC_CTL_FD"] = map(str, self._fds)
         env.setdefault("TERM", "dumb")

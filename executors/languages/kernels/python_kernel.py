@@ -20,6 +20,8 @@ os.set_inheritable(CODE_FD, False)
 os.set_inheritable(CTL_FD, False)
 _ctl = os.fdopen(CTL_FD, "w", buffering=1, encoding="utf-8")
 _ns = {"__name__": "__main__", "__builtins__": builtins}
+if "LMC_REPLY_FD" in os.environ:
+    os.set_inheritable(int(os.environ["LMC_REPLY_FD"]), False)
 _KERNEL = os.path.abspath(__file__)
 
 
@@ -32,6 +34,81 @@ def _emit(event):
 
 def _emit_image(fmt, data):
     _emit({"image": fmt, "data": base64.b64encode(data).decode("ascii")})
+
+
+class ComputerError(Exception):
+    """A computer.* call failed; the message says why and what to do."""
+
+
+_REPLY_FD = int(os.environ.pop("LMC_REPLY_FD", "-1"))
+os.environ.pop("LMC_CALL_FD", None)
+_calls = [0]
+_replies = b""
+
+
+def _unbytes(value):
+    if isinstance(value, dict):
+        if set(value) == {"__bytes__"}:
+            return base64.b64decode(value["__bytes__"])
+        if value.get("type") == "image" and isinstance(value.get("content"), dict):
+            data = _unbytes(value["content"])
+            try:
+                from PIL import Image
+
+                return Image.open(io.BytesIO(data))
+            except ImportError:
+                return data
+        return {k: _unbytes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unbytes(v) for v in value]
+    return value
+
+
+def _call(path, args, kwargs):
+    """Send one computer.* call up through the agent and wait for its answer."""
+    global _replies
+    if _REPLY_FD < 0:
+        raise ComputerError("computer.* is not available in this process")
+    _calls[0] += 1
+    cid = _calls[0]
+    _emit({"call": path, "args": list(args), "kwargs": kwargs, "cid": cid})
+    while True:
+        while b"\n" not in _replies:
+            data = os.read(_REPLY_FD, 65536)
+            if not data:
+                raise ComputerError("the agent closed the computer.* channel")
+            _replies += data
+        line, _replies = _replies.split(b"\n", 1)
+        reply = json.loads(line)
+        if reply.get("cid") != cid:
+            continue  # the answer to a call that was interrupted
+        if "error" in reply:
+            raise ComputerError(reply["error"].get("message", "computer call failed"))
+        return _unbytes(reply.get("result"))
+
+
+class _Device:
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, method):
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args, **kwargs: _call(f"{self._name}.{method}", args, kwargs)
+
+    def __repr__(self):
+        return f"<computer.{self._name}>"
+
+
+class _Computer:
+    """computer.display / mouse / keyboard / clipboard: calls travel to the session's devices."""
+
+    def __init__(self):
+        for name in ("display", "mouse", "keyboard", "clipboard"):
+            setattr(self, name, _Device(name))
+
+    def __repr__(self):
+        return "<computer: display, mouse, keyboard, clipboard>"
 
 
 def _show_figures():
@@ -55,12 +132,20 @@ def _display(value):
     print(repr(value))
 
 
+def _user_frames(te):
+    """Drop this kernel's frames from a traceback, its causes and contexts."""
+    seen = set()
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != _KERNEL])
+        _user_frames(te.__cause__)
+        te = te.__context__
+
+
 def _print_exception(exc):
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == _KERNEL:
-        tb = tb.tb_next
-    lines = traceback.format_exception(type(exc), exc, tb)
-    sys.stderr.write("".join(lines))
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _user_frames(te)
+    sys.stderr.write("".join(te.format()))
 
 
 def _run_cell(source, filename):
@@ -93,6 +178,7 @@ def _read_cells():
 
 
 def main():
+    _ns["computer"] = _Computer()
     for number, source in enumerate(_read_cells(), 1):
         status = 0
         try:
