@@ -20,12 +20,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `lmc` with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="lmc",
-        description="Let language models use computers: run code in sandboxes, chat with a model that does.",
+        description="Let language models use computers: run code in sandboxes, chat with a model that does. "
+        "With no command, `lmc` opens an interactive chat.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from orchestrator import run_cli
+    from orchestrator import chat_cli, run_cli
 
+    chat_cli.add_chat_arguments(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cli.register(sub)
+    chat_cli.register_subcommands(sub)
+    parser.set_defaults(handler=lambda args: chat_cli.run_chat(args, None))
     return parser
 
 
@@ -38,10 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `lmc` with argv; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
     except KeyboardInterrupt:
