@@ -20,6 +20,7 @@ from executors.channel import AgentExecutor
 from executors.docker_errors import InvalidDockerConfig, docker_errors
 from executors.docker_payload import TARGET, payload
 from executors.docker_transport import AttachTransport
+from lmc.errors import LMCError
 
 if TYPE_CHECKING:
     from executors.docker_files import SandboxFiles
@@ -121,7 +122,7 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
         container_id = created["Id"]
         docker_client.track(api, container_id)
         try:
-            api.put_archive(container_id, "/", payload())
+            api.put_archive(container_id, TARGET, payload())
             # attach before start: nothing the agent writes can be missed
             sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             api.start(container_id)
@@ -147,12 +148,23 @@ class DockerExecutor(AgentExecutor):
         self.config = pool.config if pool is not None else (config or DockerConfig())
         self.pool = pool
         self._files: SandboxFiles | None = None
+        self._starting: Transport | None = None
 
     def connect(self) -> Transport:
         """A started sandbox: from the pool when one is ready, else a new container."""
-        if self.pool is not None:
-            return self.pool.acquire()
-        return start_sandbox(self.config)
+        self._starting = self.pool.acquire() if self.pool is not None else start_sandbox(self.config)
+        return self._starting
+
+    def _ensure(self) -> Transport:
+        # AgentExecutor drops a sandbox whose agent never greets without closing it: remove its
+        # container here, or every failed start would leave one behind
+        try:
+            return super()._ensure()
+        except LMCError:
+            starting, self._starting = self._starting, None
+            if starting is not None and starting is not self._transport:
+                starting.close()
+            raise
 
     def sandbox(self) -> AttachTransport:
         """The running sandbox (its container id and Docker API), starting one if none runs."""
