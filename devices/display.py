@@ -12,6 +12,7 @@ from devices.frame import Frame, Region
 from devices.imaging import ImageOptions, image_message
 from devices.ocr.base import OCREngine, TextBox
 from devices.ocr.cache import OCRCache
+from devices.ocr.rapid import RapidOCRConfig, RapidOCREngine
 from devices.textmatch import find, words
 from devices.xdisplay import socket_path
 from lmc.messages import Message
@@ -30,12 +31,9 @@ class DisplayConfig:
     screenshot: ImageOptions = field(default_factory=ImageOptions)
     """what screenshot() returns: full size"""
     ocr_cache_entries: int = 16  #: OCR results kept, keyed by screenshot digest
+    rapidocr: RapidOCRConfig = field(default_factory=RapidOCRConfig)  #: the default OCR engine's settings
 
 
-def _rapidocr() -> OCREngine:
-    from devices.ocr.rapid import RapidOCREngine
-
-    return RapidOCREngine()
 
 
 class Display:
@@ -46,7 +44,7 @@ class Display:
     ) -> None:
         self.display = display
         self.config = config or DisplayConfig()
-        self.ocr = OCRCache(ocr or _rapidocr(), self.config.ocr_cache_entries)
+        self.ocr = OCRCache(ocr or RapidOCREngine(self.config.rapidocr), self.config.ocr_cache_entries)
         self._mss: Any = None
 
     def _grabber(self) -> Any:

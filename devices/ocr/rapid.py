@@ -1,8 +1,15 @@
-"""PaddleOCR's PP-OCR models through rapidocr on ONNX Runtime; the models ship inside the wheel."""
+"""PaddleOCR's PP-OCR models through rapidocr on ONNX Runtime; the models ship inside the wheel.
+
+Detection runs on every new screenshot; recognition, ~80% of the time, runs
+only on text boxes whose pixels it has not read before: after a click most of
+the screen is unchanged, so most lines come from the line cache.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +26,13 @@ log = logging.getLogger(__name__)
 class RapidOCRConfig:
     """Settings of the rapidocr engine (defaults tuned for 1280x800 screens on 2 cores)."""
 
-    use_cls: bool = False  #: the text-direction classifier; screens are upright, so off saves ~15%
-    rec_batch_num: int = 32  #: text lines recognised per batch; 32 vs the default 6 halves the time
-    det_limit_side_len: int = 736  #: the detector scales the short side to this
+    rec_batch_num: int = 16  #: text lines recognised per batch (rapidocr's default is 6)
+    det_limit_type: str = "max"  #: "max": scale the long side down to det_limit_side_len; "min": short side up
+    det_limit_side_len: int = 960
+    """1280x800 is detected at 960x600: ~40% faster than rapidocr's default ("min", 736), same 49/49 words"""
     threads: int = -1  #: ONNX Runtime intra-op threads; -1 lets it use every core
     min_confidence: float = 0.5  #: lines read with less confidence are dropped
+    line_cache_entries: int = 4096  #: recognised lines remembered by their pixels, oldest dropped first
 
 
 class RapidOCREngine:
@@ -34,6 +43,7 @@ class RapidOCREngine:
     def __init__(self, config: RapidOCRConfig | None = None) -> None:
         self.config = config or RapidOCRConfig()
         self._engine: Any = None
+        self._lines: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
 
     def _load(self) -> Any:
         try:
@@ -46,9 +56,10 @@ class RapidOCREngine:
         cfg = self.config
         params = {
             "Global.log_level": "error",
-            "Global.use_cls": cfg.use_cls,
-            "Global.text_score": cfg.min_confidence,
+            # screens are upright: the direction classifier would only cost time
+            "Global.use_cls": False,
             "Rec.rec_batch_num": cfg.rec_batch_num,
+            "Det.limit_type": cfg.det_limit_type,
             "Det.limit_side_len": cfg.det_limit_side_len,
             "EngineConfig.onnxruntime.intra_op_num_threads": cfg.threads,
         }
@@ -59,14 +70,47 @@ class RapidOCREngine:
         """All text lines in the image with axis-aligned boxes."""
         if self._engine is None:
             self._engine = self._load()
-        result = self._engine(rgb)
-        if result.boxes is None:
+        found = self._engine(rgb, use_det=True, use_cls=False, use_rec=False)
+        if found.boxes is None:
             return []
-        found = []
-        for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
-            xs = [float(point[0]) for point in quad]
-            ys = [float(point[1]) for point in quad]
-            left, top = int(min(xs)), int(min(ys))
-            width, height = int(max(xs)) - left, int(max(ys)) - top
-            found.append(TextBox(str(text), left, top, width, height, float(score)))
-        return found
+        crops = self._engine.crop_text_regions(rgb, found.boxes)
+        keys = [_key(crop) for crop in crops]
+        todo = [(key, crop) for key, crop in zip(keys, crops, strict=True) if key not in self._lines]
+        lines = {key: self._lines[key] for key in keys if key in self._lines}
+        lines.update(self._recognize(todo))
+        boxes = []
+        for quad, key in zip(found.boxes, keys, strict=True):
+            text, score = lines[key]
+            if score >= self.config.min_confidence and text.strip():
+                boxes.append(_box(quad, text, score))
+        return boxes
+
+    def forget(self) -> None:
+        """Drop the remembered lines, so the next read recognises everything (benchmarks)."""
+        self._lines.clear()
+
+    def _recognize(self, todo: list[tuple[bytes, np.ndarray]]) -> dict[bytes, tuple[str, float]]:
+        """Read the crops not seen before and remember them."""
+        read: dict[bytes, tuple[str, float]] = {}
+        if todo:
+            result = self._engine.recognize_txt([crop for _, crop in todo])
+            for (key, _), text, score in zip(todo, result.txts, result.scores, strict=True):
+                read[key] = self._lines[key] = (str(text), float(score))
+        while len(self._lines) > self.config.line_cache_entries:
+            self._lines.popitem(last=False)
+        return read
+
+
+def _key(crop: np.ndarray) -> bytes:
+    """A crop's identity: its shape and a hash of its pixels."""
+    digest = hashlib.sha1(crop.tobytes(), usedforsecurity=False)
+    digest.update(repr(crop.shape).encode())
+    return digest.digest()
+
+
+def _box(quad: Any, text: str, score: float) -> TextBox:
+    """An axis-aligned TextBox around a detected quadrilateral."""
+    xs = [float(point[0]) for point in quad]
+    ys = [float(point[1]) for point in quad]
+    left, top = int(min(xs)), int(min(ys))
+    return TextBox(text, left, top, int(max(xs)) - left, int(max(ys)) - top, score)

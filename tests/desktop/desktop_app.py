@@ -19,7 +19,7 @@ class AppState:
         """The state the app wrote last."""
         return dict(json.loads(self.path.read_text(encoding="utf-8")))
 
-    def wait(self, check: Callable[[dict[str, Any]], bool], timeout: float = 5.0) -> dict[str, Any]:
+    def wait(self, check: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
         """Poll until check(state) holds; fail showing the last state."""
         deadline = time.monotonic() + timeout
         state: dict[str, Any] = {}

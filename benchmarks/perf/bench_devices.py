@@ -1,0 +1,152 @@
+"""Screen device timings on a real Xvfb, next to the targets and Open Interpreter's fixed delays.
+
+Run: python benchmarks/perf/bench_devices.py [--repeat N]
+Prints one table: each measure's median, its target, and ours / target; for
+typing and clicking also the fixed delays Open Interpreter adds (a 2 s eased
+glide per mouse move, 0.15 s around every key), as a lower bound of its time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from devices.desktop import DesktopConfig, VirtualDesktop
+from devices.facade import Devices
+from devices.ocr.cache import OCRCache
+from devices.ocr.rapid import RapidOCREngine
+
+# a 1280x800 window of 48 labelled buttons and a text field: a screen with ~50 words
+_APP = r"""
+import tkinter as tk
+words = ("Submit Cancel Open Save File Edit View Help Window Tools Options Search Replace Format "
+         "Insert Delete Copy Paste Print Export Import Settings Profile Logout Login Account Network "
+         "Display Sound Power Battery Keyboard Mouse Printer Camera Music Video Photos Documents "
+         "Downloads Desktop Trash Archive Calendar Contacts Messages Weather Clock").split()
+root = tk.Tk()
+root.geometry("1280x800+0+0")
+for i, word in enumerate(words):
+    tk.Button(root, text=word, font=("DejaVu Sans", 12)).place(x=20 + (i % 8) * 155, y=20 + (i // 8) * 80)
+entry = tk.Entry(root, font=("DejaVu Sans", 14), width=60)
+entry.place(x=20, y=560)
+root.mainloop()
+"""
+
+OI_GLIDE_S = 2.0  # Open Interpreter moves the mouse with a 2-second eased glide
+OI_KEY_S = 0.15  # and sleeps 0.15 s around every key
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    name: str
+    ours_ms: float
+    target_ms: float | None = None
+    oi_ms: float | None = None
+
+
+def median_ms(action: Callable[[], object], repeat: int, before: Callable[[], object] | None = None) -> float:
+    """The median wall time of `action` in milliseconds; `before` runs untimed before each try."""
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return 1e3 * statistics.median(times)
+
+
+def measure(devices: Devices, repeat: int) -> list[Row]:
+    """Run every measure on the prepared screen."""
+    display = devices.display
+    engine = display.ocr.engine
+    assert isinstance(engine, RapidOCREngine)
+    entry = (400, 575)
+
+    def cold() -> None:
+        display.ocr = OCRCache(engine)
+        engine.forget()
+
+    def changed() -> None:
+        # a new character in the field: a new screenshot whose other lines were read before
+        devices.mouse.click(*entry)
+        devices.keyboard.write("x")
+        display.ocr = OCRCache(engine)
+
+    started = time.perf_counter()
+    display.find_text("Submit")
+    first_ms = 1e3 * (time.perf_counter() - started)
+    text = "The quick brown fox jumps over the lazy dog 42"
+    find = lambda: display.find_text("Weather")  # noqa: E731
+    click = lambda: devices.mouse.click(text="Clock")  # noqa: E731
+    fast = repeat * 5
+    return [
+        Row("screenshot -> jpeg image 1280x800", median_ms(lambda: display.screenshot("jpeg"), fast), 10),
+        Row("screenshot -> png image 1280x800", median_ms(lambda: display.screenshot("png"), fast), 60),
+        Row("find_text, first call (loads models)", first_ms),
+        Row("find_text cold (no line seen before)", median_ms(find, repeat, cold), 700),
+        Row("find_text after a small screen change", median_ms(find, repeat, changed), 700),
+        Row("find_text cached (same screen)", median_ms(find, fast), 5),
+        Row("click(text=) end to end, cold", median_ms(click, repeat, cold), 1000, OI_GLIDE_S * 1e3),
+        Row(
+            "click(text=) end to end, screen changed",
+            median_ms(click, repeat, changed),
+            1000,
+            OI_GLIDE_S * 1e3,
+        ),
+        Row("click(x, y)", median_ms(lambda: devices.mouse.click(*entry), fast), None, OI_GLIDE_S * 1e3),
+        Row(
+            f"write {len(text)} chars",
+            median_ms(lambda: devices.keyboard.write(text), repeat),
+            None,
+            OI_KEY_S * len(text) * 1e3,
+        ),
+    ]
+
+
+def show(rows: list[Row]) -> None:
+    """Print the table (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    table = Table(title=f"devices on Xvfb 1280x800, median ms ({os.cpu_count()} cores, load average {load})")
+    for column in ("measure", "ours", "target", "ours/target", "OI fixed delays", "OI/ours"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    for row in rows:
+        target = f"{row.target_ms:.0f}" if row.target_ms else "-"
+        ratio = f"{row.ours_ms / row.target_ms:.2f}" if row.target_ms else "-"
+        oi = f"{row.oi_ms:.0f}" if row.oi_ms else "-"
+        speedup = f"{row.oi_ms / row.ours_ms:.0f}x" if row.oi_ms else "-"
+        table.add_row(row.name, f"{row.ours_ms:.1f}", target, ratio, oi, speedup)
+    Console(width=120).print(table)
+
+
+def main() -> None:
+    """Start a desktop and the app, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="tries per slow measure (fast ones run 5x more)"
+    )
+    args = parser.parse_args()
+    with VirtualDesktop(DesktopConfig(width=1280, height=800)) as desktop:
+        app = subprocess.Popen([sys.executable, "-c", _APP], env=dict(os.environ, **desktop.env()))
+        try:
+            time.sleep(2.0)  # let Tk map its window
+            devices = Devices(desktop.display, xauthority=desktop.env()["XAUTHORITY"])
+            show(measure(devices, args.repeat))
+        finally:
+            app.terminate()
+            app.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    main()
