@@ -34,8 +34,6 @@ class DisplayConfig:
     rapidocr: RapidOCRConfig = field(default_factory=RapidOCRConfig)  #: the default OCR engine's settings
 
 
-
-
 class Display:
     """The screen of one X display: view it, measure it, read the text on it."""
 

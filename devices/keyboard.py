@@ -53,6 +53,8 @@ class Keyboard:
     def press(self, *keys: str, presses: int = 1) -> None:
         """Press and release each key in turn (`presses` times over)."""
         names = self._check(keys)
+        if isinstance(presses, bool) or not isinstance(presses, int) or not 1 <= presses <= 100:
+            raise DeviceUsageError(f"presses must be a whole number from 1 to 100, got {presses!r}")
         gui = self._gui()
         with x_errors(self.display):
             gui.press(names, presses=presses)

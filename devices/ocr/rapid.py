@@ -27,7 +27,7 @@ class RapidOCRConfig:
     """Settings of the rapidocr engine (defaults tuned for 1280x800 screens on 2 cores)."""
 
     rec_batch_num: int = 16  #: text lines recognised per batch (rapidocr's default is 6)
-    det_limit_type: str = "max"  #: "max": scale the long side down to det_limit_side_len; "min": short side up
+    det_limit_type: str = "max"  #: "max" scales the long side down to det_limit_side_len; "min" the short up
     det_limit_side_len: int = 960
     """1280x800 is detected at 960x600: ~40% faster than rapidocr's default ("min", 736), same 49/49 words"""
     threads: int = -1  #: ONNX Runtime intra-op threads; -1 lets it use every core

@@ -29,10 +29,14 @@ def ray_session() -> Iterator[Any]:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(num_cpus=2, resources={"display": 2}, include_dashboard=False, log_to_driver=False)
+    if ray.cluster_resources().get("display", 0) < 1:
+        pytest.skip("Ray was started earlier in this session without a 'display' resource for device actors")
     yield ray
-    ray.shutdown()
+    if started:
+        ray.shutdown()
 
 
 @pytest.fixture(scope="module")
