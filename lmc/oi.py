@@ -28,7 +28,7 @@ from typing import Any
 
 from lmc.errors import InvalidMessage, ProtocolError
 from lmc.messages import ERROR_KINDS, Chunk, Message
-from lmc.openai import decode_base64, parse_data_url, sniff_image
+from lmc.images import decode_base64, parse_data_url, sniff_image
 
 log = logging.getLogger(__name__)
 
