@@ -73,11 +73,28 @@ def discover() -> dict[str, str]:
     return {**BUILTINS, **entry_points()}
 
 
+def _import(module_name: str) -> object:
+    """Import a plugin module; under `python -S` (the agent), run site first if it needs it.
+
+    Editable installs and some packages are found only through site's .pth files,
+    which the agent skips at start-up for speed.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ImportError:
+        if "site" in sys.modules:
+            raise
+        import site
+
+        site.main()
+        return importlib.import_module(module_name)
+
+
 def load(target: str) -> type[Language]:
     """Import "module:Class"; LanguageLoadError says which plugin broke and why."""
     module_name, _, attr = target.partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), attr)
+        cls = getattr(_import(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise LanguageLoadError(
             f"language plugin {target!r} failed to load ({exc}); fix or uninstall the package "
