@@ -51,7 +51,7 @@ BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.agent import
 class E2BConfig:
     """How to create (or find) the E2B sandbox and run the agent in it."""
 
-    template: str = "code-interpreter-v1"  #: sandbox template; needs python3 (this one also has Jupyter, node)
+    template: str = "code-interpreter-v1"  #: sandbox template; needs python3 (this one adds Jupyter, node)
     timeout: int = 300  #: seconds an unused sandbox lives; extended while in use
     metadata: Mapping[str, str] = field(default_factory=dict)  #: labels stored with the sandbox
     envs: Mapping[str, str] = field(default_factory=dict)  #: environment variables of the sandbox
@@ -117,16 +117,19 @@ class E2BExecutor(AgentExecutor):
         if self._sandbox is None:
             from e2b_code_interpreter import Sandbox
 
+            config, options = self.config, self._options()
             if self._sandbox_id is not None:
                 sandbox_id = self._sandbox_id
-                sandbox = self._retrying(lambda: Sandbox.connect(sandbox_id, timeout=self.config.timeout,
-                                                                 **self._options()), "reconnecting to E2B sandbox")
+                sandbox = self._retrying(
+                    lambda: Sandbox.connect(sandbox_id, timeout=config.timeout, **options),
+                    f"reconnecting to E2B sandbox {sandbox_id}",
+                )
             else:
                 key = str(uuid.uuid4())  # the same key on every retry: E2B creates one sandbox, not several
                 sandbox = self._retrying(lambda: Sandbox.create(
-                    template=self.config.template, timeout=self.config.timeout, metadata=dict(self.config.metadata),
-                    envs=dict(self.config.envs), allow_internet_access=self.config.internet, idempotency_key=key,
-                    **self._options()), "creating an E2B sandbox")
+                    template=config.template, timeout=config.timeout, metadata=dict(config.metadata),
+                    envs=dict(config.envs), allow_internet_access=config.internet, idempotency_key=key,
+                    **options), "creating an E2B sandbox")
             self._sandbox, self._sandbox_id = sandbox, sandbox.sandbox_id
             log.info("e2b sandbox %s ready", sandbox.sandbox_id)
             self._keepalive = KeepAlive(self._extend, max(self.config.timeout / 3, 1.0))
@@ -135,7 +138,8 @@ class E2BExecutor(AgentExecutor):
     def _extend(self) -> None:
         sandbox = self._sandbox
         if sandbox is not None:
-            self._retrying(lambda: sandbox.set_timeout(self.config.timeout), "extending the E2B sandbox timeout")
+            timeout = self.config.timeout
+            self._retrying(lambda: sandbox.set_timeout(timeout), "extending the E2B sandbox timeout")
 
     def connect(self) -> Transport:
         """Upload the agent into the sandbox and start it as a background command."""
@@ -174,7 +178,8 @@ class E2BExecutor(AgentExecutor):
                     from executors.e2b_interpreter import run_code
 
                     self._stop_event.clear()
-                    yield from run_code(self._sandbox, language, code, limits or RunLimits(), self._stop_event)
+                    limits = limits or RunLimits()
+                    yield from run_code(self._sandbox, language, code, limits, self._stop_event)
                 else:
                     yield from super().run(language, code, limits)
             except E2BSandboxLost as exc:
@@ -184,8 +189,9 @@ class E2BExecutor(AgentExecutor):
 
     def languages(self) -> list[LanguageInfo]:
         """The agent's languages, plus those served by E2B's code interpreter."""
-        extra = [LanguageInfo(name) for name in self.config.interpreter_languages]
-        return [info for info in super().languages() if info.name not in self.config.interpreter_languages] + extra
+        routed = self.config.interpreter_languages
+        agent = [info for info in super().languages() if info.name not in routed]
+        return agent + [LanguageInfo(name) for name in routed]
 
     def stop(self) -> None:
         """Interrupt the current run (safe from any thread)."""

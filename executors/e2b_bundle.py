@@ -50,11 +50,14 @@ def _plugin_files(uploads: tuple[str, ...], plugins: Mapping[str, str]) -> list[
         files += _tree(path, path.name) if path.is_dir() else [(path.name, path.read_bytes())]
     if plugins:
         lines = "".join(f"{name} = {target}\n" for name, target in sorted(plugins.items()))
-        files.append((f"{PLUGIN_DIST}/METADATA", b"Metadata-Version: 2.1\nName: lmc-sandbox-plugins\nVersion: 0\n"))
+        metadata = b"Metadata-Version: 2.1\nName: lmc-sandbox-plugins\nVersion: 0\n"
+        files.append((f"{PLUGIN_DIST}/METADATA", metadata))
         files.append((f"{PLUGIN_DIST}/entry_points.txt", f"[{GROUP}]\n{lines}".encode()))
     return files
 
 
-def bundle(uploads: tuple[str, ...] = (), plugins: Mapping[str, str] | None = None) -> list[tuple[str, bytes]]:
+def bundle(
+    uploads: tuple[str, ...] = (), plugins: Mapping[str, str] | None = None,
+) -> list[tuple[str, bytes]]:
     """(relative path, content) of every file the agent needs, plus the user's plugins."""
     return list(_core()) + _plugin_files(uploads, plugins or {})

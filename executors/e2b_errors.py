@@ -68,7 +68,7 @@ def map_error(exc: BaseException, doing: str) -> SandboxError:
     if isinstance(exc, e2b.RateLimitException):
         return E2BRateLimited(f"{text} - wait and retry, or run fewer sandboxes at once")
     if isinstance(exc, (e2b.SandboxNotRunningException, e2b.SandboxNotFoundException)):
-        return E2BSandboxLost(f"{text} - the E2B sandbox is gone with its state; the next run starts a new one")
+        return E2BSandboxLost(f"{text} - the E2B sandbox is gone with its state; the next run gets a new one")
     # a bare ConnectError gets past the SDK only when the connection broke and the sandbox may live
     if isinstance(exc, (e2b.ServiceBusyException, e2b.SandboxUnreachableException, httpx.TransportError,
                         ConnectError, ConnectionError, TimeoutError)):

@@ -64,7 +64,9 @@ def result_chunks(result: Any, block: ConsoleBlock) -> Iterator[Chunk]:
         yield block.text(text if text.endswith("\n") else text + "\n")
 
 
-def run_code(sandbox: Any, language: str, code: str, limits: RunLimits, stop: threading.Event) -> Iterator[Chunk]:
+def run_code(
+    sandbox: Any, language: str, code: str, limits: RunLimits, stop: threading.Event
+) -> Iterator[Chunk]:
     """Run code on the sandbox's code interpreter, streaming LMC chunks as E2B sends them."""
     from e2b.exceptions import TimeoutException
 
@@ -101,7 +103,9 @@ def run_code(sandbox: Any, language: str, code: str, limits: RunLimits, stop: th
             yield error_chunk("interrupted", "the code was stopped on request")
         elif isinstance(value, TimeoutException) and limits.timeout:
             yield from block.close()
-            yield error_chunk("timeout", f"the code ran past its {limits.timeout:g} s timeout and was stopped")
+            yield error_chunk(
+                "timeout", f"the code ran past its {limits.timeout:g} s timeout and was stopped"
+            )
         else:
             yield from block.close()
             raise map_error(value, f"running {language} on E2B's code interpreter")

@@ -103,6 +103,21 @@ class Command:
         self.signal(signal.SIGKILL)
 
 
+def _pids_with_env(entry: str) -> list[int]:
+    """Processes whose environment holds `entry` (what a VM's end would take with it)."""
+    needle = entry.encode() + b"\0"
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as fh:
+                    if needle in fh.read():
+                        found.append(int(name))
+            except OSError:
+                continue
+    return found
+
+
 @dataclass
 class Sandbox:
     """One sandbox of the fake cloud."""
@@ -144,6 +159,11 @@ class Sandbox:
         self.alive = False
         for command in list(self.commands.values()):
             command.lose()
+        for pid in _pids_with_env(f"E2B_SANDBOX_ID={self.id}"):  # children that left the group
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         for kernel in list(self.kernels.values()):
             kernel.close()  # type: ignore[attr-defined]
         shutil.rmtree(self.root, ignore_errors=True)

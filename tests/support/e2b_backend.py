@@ -1,0 +1,40 @@
+"""The e2b backend for the contract suite: a real-SDK E2BExecutor pointed at the local protocol server.
+
+One server per test process, started on first use and stopped at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+
+from executors.e2b import E2BConfig, E2BExecutor
+from tests.support.e2b_server import E2BServer
+
+_server: E2BServer | None = None
+_lock = threading.Lock()
+
+
+def server() -> E2BServer:
+    """The shared local E2B protocol server, started on first use."""
+    global _server
+    with _lock:
+        if _server is None:
+            _server = E2BServer().start()
+            atexit.register(_server.stop)
+        return _server
+
+
+def config(srv: E2BServer | None = None, **overrides: object) -> E2BConfig:
+    """An E2BConfig that reaches the server through the SDK's own settings (api_url, sandbox_url, key)."""
+    srv = srv or server()
+    # the host's interpreter: the local "sandbox" shares the host's packages (numpy, matplotlib...)
+    settings: dict[str, object] = {**srv.sdk_options(), "python": sys.executable, "backoff": 0.05}
+    settings.update(overrides)
+    return E2BConfig(**settings)  # type: ignore[arg-type]
+
+
+def make_executor() -> E2BExecutor:
+    """An E2BExecutor on the shared local server."""
+    return E2BExecutor(config())
