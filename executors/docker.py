@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,9 @@ from executors.channel import AgentExecutor
 from executors.docker_errors import InvalidDockerConfig, docker_errors
 from executors.docker_payload import TARGET, payload
 from executors.docker_transport import AttachTransport
+from executors.languages.base import RunLimits
 from lmc.errors import LMCError
+from lmc.messages import Chunk
 
 if TYPE_CHECKING:
     from executors.docker_files import SandboxFiles
@@ -43,7 +47,9 @@ class DockerConfig:
     memory_mb: int = 1024  #: memory limit, swap included
     cpus: float = 1.0  #: CPU limit, in cores
     pids: int = 256  #: most processes and threads at once (contains fork bombs)
-    workspace: str | None = None  #: host folder mounted read-write at /workspace; the only host mount
+    #: host folder mounted read-write at /workspace, the only host mount; code runs as its owner
+    #: (uid 1000 if root owns it, so then uid 1000 needs access to it)
+    workspace: str | None = None
     env: dict[str, str] = field(default_factory=dict)  #: variables set in the sandbox
     forward_env: tuple[str, ...] = ()  #: names of host variables copied in (none are by default)
     shm_mb: int = 64  #: size of /dev/shm
@@ -87,6 +93,15 @@ def _environment(config: DockerConfig) -> dict[str, str]:
     return env
 
 
+def sandbox_user(config: DockerConfig) -> str:
+    """uid:gid the code runs as: the workspace's owner (so its files stay theirs), never root."""
+    if config.workspace:
+        stat = Path(config.workspace).stat()
+        if stat.st_uid != 0:
+            return f"{stat.st_uid}:{stat.st_gid}"
+    return SANDBOX_USER
+
+
 def _host_config(api: Any, config: DockerConfig) -> Any:
     binds = None
     if config.workspace:
@@ -113,7 +128,7 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
     api = docker_client.client(config.docker_host).api
     with docker_errors(f"start a sandbox from image {image!r}"):
         created = api.create_container(
-            image, ["python3", "-P", "-c", BOOT], user=SANDBOX_USER, working_dir=WORKDIR,
+            image, ["python3", "-P", "-c", BOOT], user=sandbox_user(config), working_dir=WORKDIR,
             environment=_environment(config), labels=docker_client.labels(), hostname="sandbox",
             # stdin_open without detach also sets StdinOnce: when our socket closes (even if this
             # process is killed) the agent reads end-of-input and exits
@@ -165,6 +180,31 @@ class DockerExecutor(AgentExecutor):
             if starting is not None and starting is not self._transport:
                 starting.close()
             raise
+
+    def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
+        """Stream a run's chunks; crashes say when memory ran out, cut blocks are ended first."""
+        # AgentExecutor reports a dead agent mid-block without ending the open block, which breaks
+        # assembly exactly when a container is killed mid-output: end that block first
+        started = time.time()
+        open_block: Chunk | None = None
+        for chunk in super().run(language, code, limits):
+            if chunk.start and open_block is not None:
+                empty = type(open_block.content)() if isinstance(open_block.content, str | bytes) else None
+                yield replace(open_block, content=empty, start=False, end=True)
+            open_block = None if chunk.end else (chunk if chunk.start else open_block)
+            if chunk.type == "error" and chunk.format == "crashed":
+                chunk = self._explain_crash(chunk, started)
+            yield chunk
+
+    def _explain_crash(self, chunk: Chunk, since: float) -> Chunk:
+        """A language killed by signal 9 is usually the kernel's OOM killer: say so when it was."""
+        transport = self._transport
+        if not isinstance(transport, AttachTransport) or not transport.oom_kills_since(since - 1):
+            return chunk
+        return replace(chunk, content=(
+            f"{chunk.content} (the sandbox ran out of memory: its limit is {self.config.memory_mb} MiB; "
+            "use less memory or raise DockerConfig.memory_mb)"
+        ))
 
     def sandbox(self) -> AttachTransport:
         """The running sandbox (its container id and Docker API), starting one if none runs."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import time
 from typing import Any
 
 from executors.base import Transport
@@ -98,6 +99,19 @@ class AttachTransport(Transport):
         except (docker.errors.DockerException, OSError) as exc:
             return f"ended and its container {self.short_id} could not be inspected ({exc})"
         return explain_state(state, self.short_id, self.memory_mb)
+
+    def oom_kills_since(self, since: float) -> int:
+        """How many processes the kernel killed for lack of memory in this container since a time."""
+        docker = import_docker()
+        try:
+            events = self.api.events(
+                since=f"{since:.6f}", until=f"{time.time():.6f}", decode=True,
+                filters={"container": self.container_id, "event": "oom"},
+            )
+            return sum(1 for _ in events)
+        except (docker.errors.DockerException, OSError) as exc:
+            log.info("could not read the OOM events of %s: %s", self.short_id, exc)
+            return 0
 
     def close(self) -> None:
         """Close the socket, then kill and remove the container."""

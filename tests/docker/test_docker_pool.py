@@ -1,0 +1,53 @@
+"""The warm pool: sandboxes ready at once, never shared, all removed at close."""
+
+from __future__ import annotations
+
+import pytest
+
+from executors.docker import DockerConfig, DockerExecutor
+from executors.docker_errors import InvalidDockerConfig
+from executors.docker_pool import PoolConfig, SandboxPool
+from orchestrator.computer import Computer
+from tests.contract.helpers import text
+from tests.support.docker_backend import own_containers
+
+pytestmark = pytest.mark.docker
+
+
+def test_pool_hands_out_distinct_sandboxes_and_never_reuses_one() -> None:
+    with SandboxPool(PoolConfig(size=2)) as pool:
+        assert pool.wait_ready(timeout=60)
+        seen: set[str] = set()
+        for round_ in range(3):  # the third comes from the refill (or is started on demand)
+            with Computer(DockerExecutor(pool=pool)) as computer:
+                assert text(computer.run("python", "print(globals().get('mark'))")) == "None\n"
+                computer.run("python", f"mark = {round_}")
+                executor = computer.executor
+                assert isinstance(executor, DockerExecutor)
+                container_id = executor.sandbox().container_id
+                assert container_id not in seen
+                seen.add(container_id)
+            live = {c.id for c in own_containers()}
+            assert container_id not in live  # a used sandbox is removed, not returned to the pool
+    assert own_containers() == []
+
+
+def test_pool_refills_after_acquire() -> None:
+    with SandboxPool(PoolConfig(size=1)) as pool:
+        assert pool.wait_ready(timeout=60)
+        first = pool.acquire()
+        try:
+            assert pool.wait_ready(1, timeout=60)
+            assert pool.ready == 1
+        finally:
+            first.close()
+
+
+def test_pool_config_is_checked() -> None:
+    with pytest.raises(InvalidDockerConfig, match="size must be at least 1"):
+        PoolConfig(size=0)
+    with SandboxPool(PoolConfig(size=1)) as pool:
+        with pytest.raises(InvalidDockerConfig, match="differs from its pool"):
+            DockerExecutor(DockerConfig(network=True), pool=pool)
+    with pytest.raises(InvalidDockerConfig, match="closed"):
+        pool.acquire()
