@@ -15,6 +15,8 @@ message says which.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -34,6 +36,8 @@ from orchestrator.store import ConversationStore, Recorder, new_id
 log = logging.getLogger(__name__)
 
 Approver = Callable[[Message], bool]
+#: The share of the window kept free for the model's reply.
+FIT_RESERVE = 0.2
 
 
 class Interpreter:
@@ -41,8 +45,13 @@ class Interpreter:
 
     def __init__(self, settings: Settings | None = None, *, computer: Any = None,
                  model: ModelClient | None = None, store: ConversationStore | None = None,
-                 conversation: str | None = None, messages: list[Message] | None = None) -> None:
-        self.settings = settings if settings is not None else resolve()
+                 conversation: str | None = None, messages: list[Message] | None = None,
+                 ray: bool | str | None = None) -> None:
+        settings = settings if settings is not None else resolve()
+        if ray is not None:  # True: a local or RAY_ADDRESS cluster; a string: that cluster's address
+            address = ray if isinstance(ray, str) else settings.ray_address
+            settings = dataclasses.replace(settings, ray=bool(ray), ray_address=address if ray else None)
+        self.settings = settings
         self.id = conversation or new_id()
         self.store = store if store is not None else ConversationStore(self.settings.data_dir)
         self.messages: list[Message] = list(messages or [])
@@ -221,9 +230,15 @@ class Interpreter:
         def render(messages: list[Message]) -> list[dict[str, Any]]:
             return to_openai(messages, system=system, mode=model.mode, vision=model.vision)  # type: ignore[arg-type]
 
+        def count(messages: list[Message]) -> int:
+            rendered = render(messages)
+            size = len(json.dumps(rendered).encode())
+            # A token is at least a byte: when the bytes fit, skip litellm's exact (and slower) count.
+            return size if size <= budget else model.count_tokens(rendered)
+
         window = int(model.context_window * shrink)
-        fitted = fit_to_window(self.messages, lambda ms: model.count_tokens(render(ms)), window)
-        return render(fitted)
+        budget = int(window * (1 - FIT_RESERVE))
+        return render(fit_to_window(self.messages, count, window, FIT_RESERVE))
 
     def _ask(self, spent: Usage) -> Generator[Chunk, object, _Asked]:
         """One model call, streamed; returns the code it asked for and notes on what it got wrong."""

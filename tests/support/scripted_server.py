@@ -20,6 +20,7 @@ context trimming can be tested against the real error path.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -227,6 +228,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients closing kept-alive connections is normal; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class ScriptedServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that plays a script of replies."""
 
@@ -234,8 +244,7 @@ class ScriptedServer:
                  context_window: int | None = None) -> None:
         self._state = _State(list(script), default, context_window)
         handler = type("ScriptedHandler", (_Handler,), {"state": self._state})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
         self._started = False
 
