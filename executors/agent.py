@@ -42,6 +42,7 @@ from lmc.framing import frame, read_frame
 PROTOCOL = 1
 #: seconds a computer.* call may take on the host (OCR, a vision model) before the code gets an error
 CALL_TIMEOUT = 300.0
+DEFAULT_LIMITS = RunLimits()
 
 
 def jsonable(value: Any) -> Any:
@@ -115,9 +116,9 @@ class Agent:
             for waiter in list(self.calls.values()):
                 waiter.put({"error": {"type": "Interrupted", "message": "the run was stopped"}})
         elif op == "reply":
-            waiter = self.calls.get(request.get("cid", -1))
-            if waiter is not None:
-                waiter.put(request)
+            pending = self.calls.get(request.get("cid", -1))
+            if pending is not None:
+                pending.put(request)
         elif op == "languages":
             self.writer.send({"id": rid, "languages": self.languages()})
         elif op == "close":
@@ -164,8 +165,8 @@ class Agent:
         language = self.instances.get(name) or self.instances.setdefault(name, cls())
         limits = RunLimits(
             timeout=request.get("timeout"),
-            max_output=request.get("max_output", RunLimits.max_output),
-            input_timeout=request.get("input_timeout", RunLimits.input_timeout),
+            max_output=request.get("max_output", DEFAULT_LIMITS.max_output),
+            input_timeout=request.get("input_timeout", DEFAULT_LIMITS.input_timeout),
         )
         self.current = (rid, language)
         if hasattr(language, "relay"):

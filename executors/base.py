@@ -16,7 +16,6 @@ from typing import Any
 from executors.languages.base import RunLimits
 from lmc.messages import Chunk
 
-
 #: answers a computer.* call made by sandboxed code: (path, args, kwargs) -> msgpack-ready result
 #: (an image result is an LMC image Message); raises an LMCError whose message goes back to the code
 CallHandler = Callable[[str, list[Any], dict[str, Any]], Any]

@@ -50,7 +50,7 @@ class LineDecoder:
         """Add received text; return the payload of every line now complete, in order."""
         self._buffer += text
         *lines, self._buffer = self._buffer.split("\n")
-        return [decode_line(line) for line in lines if line.strip()]
+        return [decode_line(line) for line in lines]  # a blank line is an empty payload
 
     @property
     def pending(self) -> int:
@@ -71,8 +71,7 @@ class LineFrameReader:
             line = self.source.readline()
             if not line:
                 break
-            if line.strip():
-                self._buffer += frame(decode_line(line))
+            self._buffer += frame(decode_line(line))
         out = bytes(self._buffer[:size])
         del self._buffer[:size]
         return out

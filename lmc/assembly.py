@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from lmc.errors import ProtocolError
 from lmc.messages import Chunk, Message
@@ -69,9 +70,9 @@ def split(message: Message, size: int | None = None) -> Iterator[Chunk]:
     if size is None or not isinstance(message.content, (str, bytes)) or len(message.content) <= size:
         yield Chunk.whole(message)
         return
-    base = dict(role=message.role, type=message.type, format=message.format,
-                session=message.session, message=message.message)
-    yield Chunk(start=True, **base)
+    empty = Chunk(message.role, message.type, None, message.format, session=message.session,
+                  message=message.message)
+    yield replace(empty, start=True)
     for i in range(0, len(message.content), size):
-        yield Chunk(content=message.content[i : i + size], **base)
-    yield Chunk(end=True, **base)
+        yield replace(empty, content=message.content[i : i + size])
+    yield replace(empty, end=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from typing import BinaryIO
+from typing import IO
 
 from lmc.errors import FramingError
 
@@ -29,7 +29,7 @@ def _length(header: bytes) -> int:
     return int(size)
 
 
-def read_frame(stream: BinaryIO) -> bytes | None:
+def read_frame(stream: IO[bytes]) -> bytes | None:
     """The next frame's payload from a blocking stream; None at a clean end of stream."""
     header = stream.read(HEADER.size)
     if not header:

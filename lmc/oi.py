@@ -27,8 +27,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lmc.errors import InvalidMessage, ProtocolError
-from lmc.messages import ERROR_KINDS, Chunk, Message
 from lmc.images import decode_base64, parse_data_url, sniff_image
+from lmc.messages import ERROR_KINDS, Chunk, Message
 
 log = logging.getLogger(__name__)
 

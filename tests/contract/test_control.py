@@ -42,7 +42,10 @@ def test_timeout_stops_code_keeps_partial_output_and_state(computer: Computer, l
 
 def test_code_that_ignores_interrupts_is_killed_and_restarted(computer: Computer) -> None:
     computer.run("python", "y = 1")
-    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('deaf', flush=True)\ntime.sleep(60)"
+    code = (
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('deaf', flush=True)\ntime.sleep(60)"
+    )
     started = time.monotonic()
     messages = computer.run("python", code, timeout=0.5)
     assert time.monotonic() - started < 10
@@ -88,7 +91,8 @@ def test_crashed_language_is_reported_and_restarted(computer: Computer) -> None:
 
 def test_crashed_agent_is_reported_and_replaced(computer: Computer) -> None:
     computer.run("python", "w = 1")
-    messages = computer.run("python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(5)")
+    kill_agent = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(5)"
+    messages = computer.run("python", kill_agent)
     kinds = [kind for kind, _ in errors(messages)]
     assert kinds == ["crashed"], messages
     assert "fresh" in errors(messages)[0][1]

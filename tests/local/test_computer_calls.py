@@ -16,7 +16,6 @@ from orchestrator.computer import Computer
 from tests.contract.helpers import text
 
 
-
 def _png() -> bytes:
     import io
 
@@ -52,7 +51,8 @@ class Recorder:
 def test_calls_reach_the_devices_with_their_arguments() -> None:
     devices = Recorder()
     with Computer(devices=devices) as computer:
-        out = computer.run("python", "w, h = computer.display.size()\nprint(w * h)\ncomputer.keyboard.write('héllo', interval=0)")
+        code = "w, h = computer.display.size()\nprint(w * h)\ncomputer.keyboard.write('héllo', interval=0)"
+        out = computer.run("python", code)
     assert text(out) == f"{1280 * 800}\n"
     assert devices.calls == [("display.size", [], {}), ("keyboard.write", ["héllo"], {"interval": 0})]
 
@@ -69,7 +69,8 @@ def test_view_shows_the_image_in_the_stream_and_screenshot_returns_it() -> None:
 
 def test_device_errors_become_exceptions_in_the_code() -> None:
     with Computer(devices=Recorder()) as computer:
-        out = text(computer.run("python", "try:\n    computer.mouse.click('OK')\nexcept Exception as e:\n    print(type(e).__name__, e)"))
+        code = "try:\n    computer.mouse.click('OK')\nexcept Exception as e:\n    print(type(e).__name__, e)"
+        out = text(computer.run("python", code))
     assert out == "ComputerError no text 'OK' on screen; visible words: Cancel, Apply\n"
 
 

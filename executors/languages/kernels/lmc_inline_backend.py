@@ -6,8 +6,8 @@ matplotlib reads a backend's names with vars(), so this must be a real module.
 
 import sys
 
+from matplotlib.backend_bases import FigureManagerBase as FigureManager  # noqa: F401
 from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas  # noqa: F401
-from matplotlib.backends.backend_agg import FigureManager  # noqa: F401
 
 
 def show(*args, **kwargs):
