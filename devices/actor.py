@@ -94,9 +94,7 @@ class DeviceHost:
     def restart(self) -> dict[str, Any]:
         """Restart the virtual desktop (same display number when free) and reconnect the devices."""
         if self.desktop is None:
-            raise DeviceUsageError(
-                "only a virtual desktop can be restarted; this host drives the real screen"
-            )
+            raise DeviceUsageError("only a virtual desktop can be restarted; this host drives the real screen")
         old = self.desktop.display
         self.desktop.restart()
         if self.desktop.display != old:

@@ -56,9 +56,7 @@ class XClip:
             )
             if done.returncode != 0:
                 errors.seek(0)
-                raise ClipboardError(
-                    f"xclip could not set the clipboard: {errors.read().decode(errors='replace')}"
-                )
+                raise ClipboardError(f"xclip could not set the clipboard: {errors.read().decode(errors='replace')}")
 
     def read(self) -> str:
         """The clipboard's text, or '' when it is empty."""

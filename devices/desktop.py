@@ -38,9 +38,7 @@ class DesktopConfig:
             if not isinstance(value, int) or not 16 <= value <= 16384:
                 raise DeviceUsageError(f"desktop {name} must be an int from 16 to 16384, got {value!r}")
         if self.depth not in _DEPTHS:
-            raise DeviceUsageError(
-                f"desktop depth must be one of {', '.join(map(str, _DEPTHS))}, got {self.depth!r}"
-            )
+            raise DeviceUsageError(f"desktop depth must be one of {', '.join(map(str, _DEPTHS))}, got {self.depth!r}")
 
 
 def free_display(first: int) -> int:

@@ -37,9 +37,7 @@ class DisplayConfig:
 class Display:
     """The screen of one X display: view it, measure it, read the text on it."""
 
-    def __init__(
-        self, display: str, config: DisplayConfig | None = None, ocr: OCREngine | None = None
-    ) -> None:
+    def __init__(self, display: str, config: DisplayConfig | None = None, ocr: OCREngine | None = None) -> None:
         self.display = display
         self.config = config or DisplayConfig()
         self.ocr = OCRCache(ocr or RapidOCREngine(self.config.rapidocr), self.config.ocr_cache_entries)
@@ -119,9 +117,7 @@ class Display:
             raise DeviceError(f"screenshot of {self.display} failed: {exc}") from exc
         return Frame(bytes(shot.bgra), where)
 
-    def screenshot(
-        self, format: str | None = None, region: RegionLike = None, monitor: int | None = None
-    ) -> Message:
+    def screenshot(self, format: str | None = None, region: RegionLike = None, monitor: int | None = None) -> Message:
         """A full-size LMC image of the screen, one monitor, or a region."""
         options = self.config.screenshot if format is None else replace(self.config.screenshot, format=format)
         return image_message(self.grab(region, monitor), options)

@@ -84,9 +84,7 @@ class Devices:
         device, name = path.split(".")
         return getattr(getattr(self, device), name)  # type: ignore[no-any-return]
 
-    def call(
-        self, path: str, args: list[Any] | tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> object:
+    def call(self, path: str, args: list[Any] | tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> object:
         """Run one computer.* call and return a msgpack-ready result (image results stay Messages)."""
         method = self.method(path)
         kwargs = kwargs or {}
@@ -119,6 +117,4 @@ def plain(value: object) -> object:
         return [plain(item) for item in value]
     if isinstance(value, dict):
         return {str(key): plain(item) for key, item in value.items()}
-    raise DeviceError(
-        f"a device returned {type(value).__name__}, which cannot travel; this is a bug in devices"
-    )
+    raise DeviceError(f"a device returned {type(value).__name__}, which cannot travel; this is a bug in devices")

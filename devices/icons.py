@@ -71,9 +71,7 @@ def numbered_png(frame: Frame, boxes: list[Region]) -> bytes:
     return out.getvalue()
 
 
-def locate_icon(
-    frame: Frame, description: str, locator: IconLocator | None, config: CandidateConfig
-) -> Region:
+def locate_icon(frame: Frame, description: str, locator: IconLocator | None, config: CandidateConfig) -> Region:
     """The box of the icon the locator picks; clear errors without a locator or a choice."""
     if locator is None:
         raise IconSearchUnavailable(
@@ -86,9 +84,7 @@ def locate_icon(
     choice = locator(numbered_png(frame, boxes), description, boxes)
     log.debug("icon locator chose %s of %d boxes for %r", choice, len(boxes), description)
     if choice is None:
-        raise IconNotFound(
-            f"the vision model found no icon matching {description!r} among {len(boxes)} boxes"
-        )
+        raise IconNotFound(f"the vision model found no icon matching {description!r} among {len(boxes)} boxes")
     if not isinstance(choice, int) or not 1 <= choice <= len(boxes):
         raise IconNotFound(
             f"the icon locator answered {choice!r} for {description!r}; expected a box number 1-{len(boxes)}"

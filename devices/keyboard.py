@@ -26,9 +26,7 @@ class KeyboardConfig:
 class Keyboard:
     """Types text and presses keys on one X display."""
 
-    def __init__(
-        self, display: str, config: KeyboardConfig | None = None, xauthority: str | None = None
-    ) -> None:
+    def __init__(self, display: str, config: KeyboardConfig | None = None, xauthority: str | None = None) -> None:
         self.display = display
         self.config = config or KeyboardConfig()
         self._xauthority = xauthority

@@ -27,9 +27,7 @@ class MouseConfig:
 class Mouse:
     """Moves and clicks the pointer of one X display."""
 
-    def __init__(
-        self, pointer: Pointer, config: MouseConfig | None = None, xauthority: str | None = None
-    ) -> None:
+    def __init__(self, pointer: Pointer, config: MouseConfig | None = None, xauthority: str | None = None) -> None:
         self.pointer = pointer
         self.display = pointer.display.display
         self.config = config or MouseConfig()
@@ -46,9 +44,7 @@ class Mouse:
             gui.moveTo(*point, duration=self.config.glide_seconds)
         return point
 
-    def move(
-        self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None
-    ) -> Point:
+    def move(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None) -> Point:
         """Move the pointer to x, y, or onto text= or icon=; returns where it went."""
         px, py = self._goto(x, y, text, icon)
         return {"x": px, "y": py}

@@ -64,8 +64,7 @@ class Pointer:
         if len(matches) > 1:
             listed = "; ".join(f"{n}. {_describe(box)}" for n, box in enumerate(matches, start=1))
             raise AmbiguousText(
-                f"{text!r} appears {len(matches)} times on the screen: {listed}. "
-                "Choose one and act on its x, y"
+                f"{text!r} appears {len(matches)} times on the screen: {listed}. Choose one and act on its x, y"
             )
         return matches[0].center
 
