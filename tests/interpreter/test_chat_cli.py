@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from lmc import codec, framing
@@ -78,3 +82,31 @@ def test_bad_option_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _lmc(["chat", "x", "--resume", "no-such-id", "--model", "openai/x"], tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "no saved conversation 'no-such-id'" in done.stderr
+
+
+def test_ctrl_c_stops_the_code_not_the_session(tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LMC_DATA_DIR=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), TERM="dumb")
+    with ScriptedServer([tool_call("shell", "echo started; sleep 30"), text("second answer")]) as srv:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.support.chat_main", *_model(srv), "-y"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, cwd=ROOT)
+        assert proc.stdin is not None and proc.stdout is not None
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        seen = ""
+        deadline = time.monotonic() + 90
+        while "started" not in seen and time.monotonic() < deadline:
+            seen += lines.get(timeout=90)
+        interrupted = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.stdin.write("next\nexit\n")
+        proc.stdin.flush()
+        proc.wait(timeout=60)
+        while not lines.empty():
+            seen += lines.get()
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    assert time.monotonic() - interrupted < 25, "the sleep was not stopped"
+    assert "(stopped)" in seen and "second answer" in seen
