@@ -2,6 +2,26 @@
 
 One plain class per device, all bound to one X display; `Devices` bundles them
 and dispatches `computer.*` calls; `VirtualDesktop` starts Xvfb displays;
-`devices.actor` places one Ray actor per desktop. Importing this package loads
-no heavy library: mss, pyautogui, rapidocr and ray are imported where used.
+`create_device_actor` places one Ray actor per desktop. Importing this package
+loads no heavy library: mss, pyautogui, rapidocr, OpenCV and ray are imported
+where they are used.
 """
+
+from devices.actor import DeviceHost, DeviceHostConfig, create_device_actor
+from devices.desktop import DesktopConfig, VirtualDesktop
+from devices.errors import DeviceError
+from devices.facade import CALLS, Devices, DevicesConfig
+from devices.icons import IconLocator
+
+__all__ = [
+    "CALLS",
+    "DesktopConfig",
+    "DeviceError",
+    "DeviceHost",
+    "DeviceHostConfig",
+    "Devices",
+    "DevicesConfig",
+    "IconLocator",
+    "VirtualDesktop",
+    "create_device_actor",
+]

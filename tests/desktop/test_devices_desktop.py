@@ -64,7 +64,7 @@ def test_missing_xvfb_says_how_to_install_it() -> None:
 )
 def test_bad_desktop_config_names_field_and_allowed_values(field: str, value: int, expected: str) -> None:
     with pytest.raises(DeviceUsageError, match=expected):
-        DesktopConfig(**{field: value})
+        DesktopConfig(**{field: value})  # type: ignore[arg-type]
 
 
 def test_no_display_errors_say_how_to_get_one() -> None:

@@ -6,6 +6,8 @@ import pytest
 from desktop_app import AppState
 
 from devices import errors
+from devices.actor import DeviceHost, DeviceHostConfig
+from devices.desktop import VirtualDesktop
 from devices.facade import CALLS, Devices
 from lmc import codec
 from lmc.messages import ERROR_KINDS, Message
@@ -21,9 +23,7 @@ def test_unknown_calls_list_the_known_ones(devices: Devices) -> None:
 
 
 def test_bad_arguments_show_the_signature(devices: Devices) -> None:
-    with pytest.raises(
-        errors.DeviceUsageError, match=r"bad arguments for computer.mouse.click: .*'txt'.*expected"
-    ):
+    with pytest.raises(errors.DeviceUsageError, match=r"bad arguments for computer.mouse.click: .*'txt'.*expected"):
         devices.call("mouse.click", [], {"txt": "Submit"})
 
 
@@ -52,3 +52,15 @@ def test_every_error_class_has_an_lmc_error_kind() -> None:
     for cls in classes:
         assert cls.kind in ERROR_KINDS, cls
     assert issubclass(errors.OffScreen, ValueError) and issubclass(errors.TextNotFound, LookupError)
+
+
+def test_a_host_screen_is_driven_in_place_and_cannot_be_restarted(desktop: VirtualDesktop) -> None:
+    host = DeviceHost(DeviceHostConfig(desktop=None, display=desktop.display))
+    try:
+        assert host.call("display.size") == [1280, 800]
+        assert host.health()["virtual"] is False
+        assert host.env() == {"DISPLAY": desktop.display}
+        with pytest.raises(errors.DeviceUsageError, match="only a virtual desktop can be restarted"):
+            host.restart()
+    finally:
+        host.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from desktop_app import AppState
 
@@ -24,16 +26,14 @@ class NearestBox:
 
 
 @pytest.fixture()
-def locator(devices: Devices, app: AppState) -> NearestBox:
+def locator(devices: Devices, app: AppState) -> Iterator[NearestBox]:
     chosen = NearestBox(app.center("icon"))
     devices.set_icon_locator(chosen)
     yield chosen
     devices.set_icon_locator(None)
 
 
-def test_click_an_icon_chosen_among_numbered_boxes(
-    devices: Devices, app: AppState, locator: NearestBox
-) -> None:
+def test_click_an_icon_chosen_among_numbered_boxes(devices: Devices, app: AppState, locator: NearestBox) -> None:
     where = devices.mouse.click(icon="the red circle")
     app.wait(lambda s: s["icon_clicks"] == 1)
     ((image, description, boxes),) = locator.seen

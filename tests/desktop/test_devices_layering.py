@@ -20,9 +20,7 @@ def test_devices_imports_nothing_above_it() -> None:
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             offenders += [
-                f"{path.name}: {n}"
-                for n in names
-                if n.split(".")[0] in ("orchestrator", "executors", "benchmarks")
+                f"{path.name}: {n}" for n in names if n.split(".")[0] in ("orchestrator", "executors", "benchmarks")
             ]
     assert offenders == []
 
@@ -36,8 +34,6 @@ def test_importing_devices_loads_no_heavy_library() -> None:
         f"heavy = [m for m in {_HEAVY!r} if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=DEVICES.parent
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=DEVICES.parent)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

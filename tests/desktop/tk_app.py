@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import tkinter as tk
+from collections.abc import Callable
 from typing import Any
 
 FONT = ("DejaVu Sans", 14)
@@ -57,7 +58,7 @@ class App:
     def _buttons(self) -> None:
         for x, name in ((20, "Submit"), (160, "Cancel"), (300, "Open"), (420, "Open")):
             key = f"{name}@{x}"
-            button = tk.Button(self.root, text=name, font=FONT, command=lambda k=key: self.clicked(k))
+            button = tk.Button(self.root, text=name, font=FONT, command=self._click_handler(key))
             button.place(x=x, y=20)
             self.widget(key, button)
 
@@ -79,6 +80,9 @@ class App:
         self.listbox.place(x=600, y=200)
         for event in ("<Button-4>", "<Button-5>", "<MouseWheel>"):
             self.listbox.bind(event, lambda _e: self.root.after(30, self.changed), add="+")
+
+    def _click_handler(self, key: str) -> Callable[[], None]:
+        return lambda: self.clicked(key)
 
     def widget(self, name: str, widget: tk.Widget) -> None:
         """Remember a widget whose screen box the tests need."""
