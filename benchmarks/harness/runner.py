@@ -1,0 +1,149 @@
+"""Run models x tasks on a Fleet; append one JSONL row per trial as it finishes; resume a run.
+
+    rows = run_bench(RunConfig(suite=BUILTIN, models=("oracle",), output=Path("out")))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import results
+from benchmarks.harness.models import LOCAL, ModelChoice
+from benchmarks.harness.results import TrialRow
+from benchmarks.harness.suite import load_suite
+from benchmarks.harness.task import Task
+from benchmarks.harness.trial import TrialHooks
+from orchestrator.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
+from orchestrator.fleet_errors import RETRIED, FleetConfigError
+from orchestrator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: sandboxes that can reach a virtual desktop of the host today (docker needs the X socket mounted)
+DESKTOP_SANDBOXES = ("local",)
+PROMPT_TAIL = ("\n\nWork in the current working directory (its path is also in $APP_DIR); the task's files "
+               "are there. Say when you are done.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One benchmark run."""
+
+    suite: Path  #: a suite folder (or one task folder)
+    output: Path  #: where results.jsonl and transcripts/ go
+    models: tuple[str, ...] = ("oracle",)  #: litellm names, "local", or the pseudo-models oracle / null
+    tasks: tuple[str, ...] = ()  #: only these task names; () for all
+    trials: int = 1  #: repetitions of each (task, model)
+    parallel: int = 4  #: sessions at once
+    sandbox: str = "local"  #: local, docker or e2b
+    warm: int = 0  #: warm docker sandboxes kept ready
+    max_steps: int = 10  #: model calls per trial, unless the task's [agent] max_steps says otherwise
+    max_tokens: int | None = None  #: token budget per trial
+    max_cost: float | None = None  #: USD budget per trial
+    max_retries: int = 2  #: retries after infrastructure failures
+    api_base: str | None = None  #: base URL for the hosted models named (not for local or pseudo)
+    api_key: str | None = None  #: API key for them; None lets litellm read the provider's variable
+    ray: bool = False  #: run the fleet's sessions in Ray worker actors
+    resume: bool = True  #: skip trials already in results.jsonl (failed infra ones run again)
+    progress: bool = False  #: show the fleet's live progress on stderr
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise FleetConfigError("name at least one model (--model oracle, --model gpt-4o, --model local)")
+        if self.trials < 1:
+            raise FleetConfigError(f"trials must be at least 1, got {self.trials!r}")
+
+
+def trial_id(task: str, model: str, trial: int) -> str:
+    """A conversation id for a trial: readable, unique per (task, model, trial), at most 64 characters."""
+    digest = hashlib.sha1(f"{model}\0{task}\0{trial}".encode()).hexdigest()[:8]
+    return f"{task[:44]}-t{trial}-{digest}"
+
+
+def _slug(model: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[:60]
+
+
+def _choices(config: RunConfig, stack: ExitStack) -> list[ModelChoice]:
+    chosen = []
+    for name in config.models:
+        base: dict[str, Any] = {"data_dir": config.output / "transcripts" / _slug(name)}
+        if name == LOCAL:  # one embedded model server for the whole run, not one per session
+            from orchestrator.local_model import LocalModelConfig, LocalModelServer
+
+            server = stack.enter_context(LocalModelServer(LocalModelConfig()))
+            base.update(model=server.model, api_base=server.start(), api_key="local", mode="text",
+                        context_window=LocalModelConfig.context, local=False)
+        elif name not in ("oracle", "null"):
+            base.update(model=name, api_base=config.api_base, api_key=config.api_key)
+        chosen.append(ModelChoice(name, base))
+    return chosen
+
+
+def _runnable(tasks: list[Task], sandbox: str) -> list[Task]:
+    kept = [t for t in tasks if t.desktop is None or sandbox in DESKTOP_SANDBOXES]
+    if len(kept) < len(tasks):
+        log.warning("skipping %d desktop task(s): the %s sandbox cannot reach a virtual desktop yet; "
+                    "run them with --sandbox local", len(tasks) - len(kept), sandbox)
+    return kept
+
+
+def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> SessionSpec:
+    desktop = None
+    if task.desktop is not None:
+        from devices.desktop import DesktopConfig
+
+        desktop = DesktopConfig(width=task.desktop.width, height=task.desktop.height)
+    settings = Settings(**{k: v for k, v in model.settings.items() if k == "data_dir"})
+    budget = Budget(wall_time=task.agent_timeout, steps=task.max_steps or config.max_steps,
+                    tokens=config.max_tokens, cost=config.max_cost)
+    return SessionSpec(trial_id(task.name, model.name, trial), task.instruction + PROMPT_TAIL, settings, budget,
+                       desktop, TrialHooks(task, dataclasses.replace(model)))
+
+
+def _row(task: Task, model: str, trial: int, result: SessionResult) -> TrialRow:
+    graded = result.failure in (None, "budget")
+    reward = float(result.evaluation.get("reward", 0.0)) if graded else 0.0
+    return TrialRow(task.name, task.category, model, trial, reward, result.steps, result.tokens, result.cost,
+                    round(result.wall_time, 3), result.failure, result.detail, result.attempts,
+                    list(result.retried), result.status, result.transcript, task.desktop is not None)
+
+
+def _done(path: Path) -> set[tuple[str, str, int]]:
+    if not path.is_file():
+        return set()
+    return {r.key for r in results.latest(results.read(path)) if r.failure not in (*RETRIED, "error")}
+
+
+def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRow]:
+    """Run every (task, model, trial) not yet done; yield each row as it is appended to results.jsonl."""
+    tasks = _runnable(load_suite(config.suite, list(config.tasks) or None), config.sandbox)
+    out = config.output / results.FILE
+    done = _done(out) if config.resume else set()
+    with ExitStack() as stack:
+        models = _choices(config, stack)
+        wanted = {}
+        for task in tasks:
+            for model in models:
+                for trial in range(config.trials):
+                    if (task.name, model.name, trial) not in done:
+                        wanted[trial_id(task.name, model.name, trial)] = (task, model.name, trial)
+        specs = [_spec(t, m, n, config) for t, name, n in wanted.values() for m in models if m.name == name]
+        log.info("%d trial(s) to run, %d already done", len(specs), len(done))
+        if fleet is None:
+            fleet = stack.enter_context(Fleet(FleetConfig(
+                max_sessions=config.parallel, max_retries=config.max_retries, ray=config.ray,
+                progress=config.progress, sandbox=SandboxConfig(config.sandbox, warm=config.warm,
+                                                                per_node=max(config.parallel, 1)))))
+        for result in fleet.run(specs):
+            task, model_name, trial = wanted[result.id]
+            row = _row(task, model_name, trial, result)
+            results.append(out, row)
+            yield row
