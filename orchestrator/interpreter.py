@@ -62,6 +62,7 @@ class Interpreter:
         self._stopping = threading.Event()
         self._recorder = Recorder(self.id, self.messages, self.store)
         self._remote: Any = None  # the RemoteSession when the conversation is hosted on Ray
+        self._token_cache: dict[Message, int] = {}  # messages are immutable: count each once
 
     # --- parts, created on first use so construction stays cheap ------------------------
 
@@ -227,18 +228,23 @@ class Interpreter:
         model = self.model
         system = prompts.system_message(self.computer.languages, model.mode, self.settings.system_message)
 
-        def render(messages: list[Message]) -> list[dict[str, Any]]:
-            return to_openai(messages, system=system, mode=model.mode, vision=model.vision)  # type: ignore[arg-type]
-
-        def count(messages: list[Message]) -> int:
-            rendered = render(messages)
-            size = len(json.dumps(rendered).encode())
-            # A token is at least a byte: when the bytes fit, skip litellm's exact (and slower) count.
-            return size if size <= budget else model.count_tokens(rendered)
+        def render(messages: list[Message], with_system: bool = True) -> list[dict[str, Any]]:
+            return to_openai(messages, system=system if with_system else None, mode=model.mode,  # type: ignore[arg-type]
+                             vision=model.vision)
 
         window = int(model.context_window * shrink)
-        budget = int(window * (1 - FIT_RESERVE))
-        return render(fit_to_window(self.messages, count, window, FIT_RESERVE))
+        everything = render(self.messages)
+        # A token is at least a byte: when the bytes fit, litellm's exact (slower) count is not needed.
+        if len(json.dumps(everything).encode()) <= window * (1 - FIT_RESERVE):
+            return everything
+
+        def count(message: Message) -> int:
+            if message not in self._token_cache:
+                self._token_cache[message] = model.count_tokens(render([message], with_system=False))
+            return self._token_cache[message]
+
+        fixed = model.count_tokens(render([]))
+        return render(fit_to_window(self.messages, count, window, fixed, FIT_RESERVE))
 
     def _ask(self, spent: Usage) -> Generator[Chunk, object, _Asked]:
         """One model call, streamed; returns the code it asked for and notes on what it got wrong."""

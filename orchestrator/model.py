@@ -290,17 +290,20 @@ TRIMMED_OUTPUT = "\n[... {n} characters of output trimmed to fit the context win
 KEEP_ENDS = 200
 
 
-def fit_to_window(messages: list[Message], count: Callable[[list[Message]], int], window: int,
-                  reserve: float = 0.2) -> list[Message]:
+def fit_to_window(messages: list[Message], count: Callable[[Message], int], window: int,
+                  fixed: int = 0, reserve: float = 0.2) -> list[Message]:
     """The transcript trimmed to fit `window` tokens less a reply reserve; the transcript is not changed.
 
-    Old images go first (oldest first), then the middle of long console outputs,
-    then whole messages from before the last user message. The last user message
-    is always kept (the system message is not part of `messages`).
-    ContextOverflow when even that is too long.
+    `count` gives one message's tokens and `fixed` those of what is always sent
+    (the system message, tools). Old images go first (oldest first), then the
+    middle of long console outputs, then whole messages from before the last
+    user message. The last user message is always kept. ContextOverflow when
+    even that is too long.
     """
-    budget = int(window * (1 - reserve))
-    if count(messages) <= budget:
+    budget = int(window * (1 - reserve)) - fixed
+    sizes = [count(m) for m in messages]
+    total = sum(sizes)
+    if total <= budget:
         return messages
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
     view: list[Message | None] = list(messages)
@@ -313,12 +316,14 @@ def fit_to_window(messages: list[Message], count: Callable[[list[Message]], int]
         if view[i] is None:
             continue
         view[i] = replacement
-        fitted = [m for m in view if m is not None]
-        if count(fitted) <= budget:
-            return fitted
+        new_size = 0 if replacement is None else count(replacement)
+        total += new_size - sizes[i]
+        sizes[i] = new_size
+        if total <= budget:
+            return [m for m in view if m is not None]
     raise ContextOverflow(
-        f"the last message alone needs more than {budget} of the model's {window} tokens; "
-        "shorten it, or use a model with a larger window (--context-window if the model's is bigger)")
+        f"the last message alone needs more than {budget} of the {window} tokens left after the system "
+        "message; shorten it, or use a model with a larger window (--context-window if the model's is bigger)")
 
 
 def _long_output(message: Message) -> bool:

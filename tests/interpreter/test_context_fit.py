@@ -9,9 +9,9 @@ from orchestrator.errors import ContextOverflow
 from orchestrator.model import fit_to_window
 
 
-def _size(messages: list[Message]) -> int:
-    """A real, simple count: bytes of content (images weigh what they weigh)."""
-    return sum(len(m.content) if isinstance(m.content, (str, bytes)) else 1 for m in messages)
+def _size(message: Message) -> int:
+    """A real, simple count: length of content (images weigh what they weigh)."""
+    return len(message.content) if isinstance(message.content, (str, bytes)) else 1
 
 
 OLD = [
@@ -45,5 +45,7 @@ def test_then_old_output_is_elided() -> None:
 def test_last_user_message_is_never_dropped() -> None:
     fitted = fit_to_window(OLD + LAST, _size, 40)
     assert fitted[-1] == LAST[0] and len(fitted) < len(OLD) + 1
+    with pytest.raises(ContextOverflow, match="last message alone"):
+        fit_to_window(OLD + LAST, _size, 1000, fixed=900)
     with pytest.raises(ContextOverflow, match="last message alone"):
         fit_to_window(OLD + [Message("user", "message", "z" * 500)], _size, 100)
