@@ -35,6 +35,7 @@ class DeviceHostConfig:
     """start a virtual desktop like this one; None drives the host's screen instead"""
     display: str | None = None  #: the host's display when desktop is None; None reads DISPLAY
     devices: DevicesConfig = field(default_factory=DevicesConfig)  #: settings of the devices
+    warm_ocr: bool = False  #: load the OCR models when the actor starts rather than on the first find_text
 
     def __post_init__(self) -> None:
         if self.desktop is not None and self.display is not None:
@@ -60,6 +61,8 @@ class DeviceHost:
             display = self.config.display or host_display(os.environ)
         self._locator: IconLocator | None = None
         self.devices = Devices(display, self.config.devices, xauthority=xauthority)
+        if self.config.warm_ocr:
+            self.devices.display.warm_up()
 
     def set_icon_locator(self, locator: IconLocator | None) -> None:
         """Plug in the session's vision model for icon= (it travels to the actor pickled)."""

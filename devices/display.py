@@ -151,6 +151,10 @@ class Display:
             raise DeviceUsageError(f"find_text needs non-empty text to look for, got {text!r}")
         return find(self.lines(region), text)
 
+    def warm_up(self) -> None:
+        """Load the OCR models now (seconds), so the first find_text does not pay for it."""
+        self.lines()
+
     def close(self) -> None:
         """Release the X connection."""
         self.reconnect()

@@ -41,7 +41,7 @@ def ray_session() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def actor(ray_session: Any) -> Iterator[Any]:
-    config = DeviceHostConfig(desktop=DesktopConfig(width=1024, height=768))
+    config = DeviceHostConfig(desktop=DesktopConfig(width=1024, height=768), warm_ocr=True)
     handle = create_device_actor(config)
     yield handle
     ray_session.get(handle.close.remote())
