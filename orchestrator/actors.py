@@ -21,7 +21,7 @@ from typing import Any
 from lmc import codec
 from lmc.assembly import Assembler
 from lmc.messages import Chunk, Message
-from orchestrator.errors import SessionNotFound
+from orchestrator.errors import SessionBusy, SessionNotFound
 from orchestrator.interpreter import Interpreter
 from orchestrator.settings import Settings
 from orchestrator.store import ConversationStore
@@ -47,6 +47,7 @@ class SessionHost:
         self._factory = factory
         self._sessions: dict[str, Interpreter] = {}
         self._decisions: dict[str, queue.Queue[bool]] = {}
+        self._busy: set[str] = set()
 
     def _get(self, session: str) -> Interpreter:
         try:
@@ -67,6 +68,9 @@ class SessionHost:
     async def chat(self, session: str, message: str | Message | list[Message] | None) -> AsyncIterator[Chunk]:
         """Stream one chat of a session; confirmations wait for `decide()`."""
         interpreter, decisions = self._get(session), self._decisions[session]
+        if session in self._busy:
+            raise SessionBusy(f"session {session!r} is already in a chat; wait for it to end or stop() it")
+        self._busy.add(session)
         loop = asyncio.get_running_loop()
         out: asyncio.Queue[object] = asyncio.Queue()
 
@@ -76,14 +80,23 @@ class SessionHost:
                     loop.call_soon_threadsafe(out.put_nowait, chunk)
             except Exception as exc:  # noqa: BLE001 - handed to the awaiting coroutine, raised there
                 loop.call_soon_threadsafe(out.put_nowait, exc)
+            finally:
+                self._busy.discard(session)  # only now: the interpreter is free when its thread is done
             loop.call_soon_threadsafe(out.put_nowait, _DONE)
 
         threading.Thread(target=pump, name=f"session-{session}", daemon=True).start()
-        while (item := await out.get()) is not _DONE:
-            if isinstance(item, Exception):
-                raise item
-            assert isinstance(item, Chunk)
-            yield item
+        finished = False
+        try:
+            while (item := await out.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise item
+                assert isinstance(item, Chunk)
+                yield item
+            finished = True
+        finally:
+            if not finished:  # the client went away: its chat must not run on, or wait on an answer forever
+                interpreter.stop()
+                decisions.put(False)
 
     async def decide(self, session: str, run: bool) -> None:
         """Answer the pending confirmation of a session: run the code or not."""

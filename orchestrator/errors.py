@@ -12,7 +12,8 @@
         │   └── ContextOverflow                       the prompt exceeds the window even trimmed
         ├── LocalModelError (RuntimeError)        the embedded model could not be found or started
         ├── ConversationNotFound (LookupError)    no saved conversation has that id
-        └── SessionNotFound (LookupError)         an orchestrator actor hosts no such session
+        ├── SessionNotFound (LookupError)         an orchestrator actor hosts no such session
+        └── SessionBusy (RuntimeError)            a second chat was started while one is running
 
 Failures that are data for the model (its code raised, its tool call was
 malformed) are not exceptions: they go back to it as console output or a note.
@@ -73,3 +74,7 @@ class ConversationNotFound(OrchestratorError, LookupError):
 
 class SessionNotFound(OrchestratorError, LookupError):
     """The orchestrator actor hosts no session with that id."""
+
+
+class SessionBusy(OrchestratorError, RuntimeError):
+    """A session got a second chat while its first is still running."""

@@ -98,6 +98,8 @@ class Interpreter:
              approve: Approver | None = None) -> Any:
         """Send a message and let the model work; chunks as they come, or the new messages at the end."""
         start = len(self.messages)
+        if not self.settings.auto_run and approve is None and not stream:
+            log.warning("auto_run is off and no approve= callback was given: all code will be declined")
         run = self._chat_remote if self.settings.uses_ray else self._chat
         chunks = run(message, approve)
         if stream:

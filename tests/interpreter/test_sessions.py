@@ -14,7 +14,7 @@ import pytest
 
 from lmc.messages import Chunk
 from orchestrator.actors import RemoteSession, SessionHost, connect
-from orchestrator.errors import SessionNotFound
+from orchestrator.errors import SessionBusy, SessionNotFound
 from orchestrator.interpreter import Interpreter
 from tests.support.scripted_server import ScriptedServer, text, tool_call
 
@@ -119,3 +119,26 @@ def test_one_actor_hosts_concurrent_sessions(ray_session: Any, make_settings: An
         assert [m.content for m in b.messages][-2] == "fast"
         a.close()
         b.close()
+
+
+def test_a_client_that_leaves_mid_confirmation_frees_the_session(make_settings: Any, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with ScriptedServer([tool_call("shell", f"touch {marker}"), text("later")]) as srv:
+        host = SessionHost(make_settings(api_base=srv.url, auto_run=False))
+
+        async def main() -> list[str]:
+            session = await host.open()
+            stream = host.chat(session, "do it")
+            async for chunk in stream:
+                if chunk.type == "confirmation":
+                    break
+            await stream.aclose()  # the client is gone while the code waits for approval
+            for _ in range(100):
+                try:
+                    return [str(c.content) async for c in host.chat(session, "again")]
+                except SessionBusy:
+                    await asyncio.sleep(0.1)
+            raise AssertionError("the session stayed busy after its client left")
+
+        again = asyncio.run(main())
+    assert "later" in "".join(again) and not marker.exists()
