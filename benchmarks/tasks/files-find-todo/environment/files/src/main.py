@@ -1,0 +1,2 @@
+# TODO: fix
+print(1)

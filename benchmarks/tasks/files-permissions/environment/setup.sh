@@ -1,0 +1,4 @@
+#!/bin/bash
+# Prepares the working dir before the model starts.
+set -e
+chmod 644 run.sh secret.txt

@@ -1,0 +1,3 @@
+import sys
+n = int(sys.argv[1])
+print(sum(range(1, n)))

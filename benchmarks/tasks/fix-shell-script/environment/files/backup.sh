@@ -1,0 +1,4 @@
+#!/bin/bash
+for f in $(ls docs/*.txt); do
+  cp $f backup/
+done

@@ -1,0 +1,10 @@
+#!/bin/bash
+# Verifier for fix-shell-script: reward 1 when the check passes, else 0 (Harbor's reward.txt).
+cd "${APP_DIR:-/app}" || exit 1
+OUT="${LOGS_DIR:-/logs}/verifier"
+mkdir -p "$OUT"
+if python3 - <<'LMC_CHECK'
+import os
+assert sorted(os.listdir("backup")) == ["a.txt", "b c.txt"]
+LMC_CHECK
+then echo 1 > "$OUT/reward.txt"; else echo 0 > "$OUT/reward.txt"; fi

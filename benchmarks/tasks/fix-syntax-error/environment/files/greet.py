@@ -1,0 +1,2 @@
+import sys
+print(f"Hello, {sys.argv[1]}!"
