@@ -15,13 +15,14 @@ The SDK is imported only here, when a sandbox is first needed (extra `e2b`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -69,6 +70,28 @@ class E2BConfig:
     retries: int = 3  #: retries after a network failure while creating or connecting
     backoff: float = 0.5  #: seconds before the first retry; doubled on each further one
     request_timeout: float = 30.0  #: seconds for each request to E2B
+
+
+class _Blocks:
+    """Keeps a stream well formed when it is cut short: a block left open is ended before the next starts."""
+
+    def __init__(self) -> None:
+        self.open: Chunk | None = None
+
+    def pass_on(self, chunk: Chunk) -> Iterator[Chunk]:
+        """The chunk, preceded by the end of a block it cut off."""
+        if chunk.start:
+            yield from self.end_open()
+            self.open = chunk
+        yield chunk
+        if chunk.end:
+            self.open = None
+
+    def end_open(self) -> Iterator[Chunk]:
+        """The end chunk of the open block, if there is one."""
+        if self.open is not None:
+            head, self.open = self.open, None
+            yield Chunk(head.role, head.type, None, head.format, end=True)
 
 
 class E2BExecutor(AgentExecutor):
@@ -172,20 +195,25 @@ class E2BExecutor(AgentExecutor):
             yield error_chunk("sandbox", f"cannot start the e2b sandbox: {exc}")
             return
         assert self._keepalive is not None
-        with self._keepalive.busy():
+        blocks, stream = _Blocks(), self._stream(language, code, limits)
+        with self._keepalive.busy(), contextlib.closing(stream):  # closing: an abandoned run stops its code
             try:
-                if language in self.config.interpreter_languages:
-                    from executors.e2b_interpreter import run_code
-
-                    self._stop_event.clear()
-                    limits = limits or RunLimits()
-                    yield from run_code(self._sandbox, language, code, limits, self._stop_event)
-                else:
-                    yield from super().run(language, code, limits)
+                for chunk in stream:
+                    yield from blocks.pass_on(chunk)
             except E2BSandboxLost as exc:
                 log.warning("e2b sandbox %s lost: %s", self._sandbox_id, exc)
                 self._forget_sandbox()
+                yield from blocks.end_open()
                 yield error_chunk("sandbox", f"{exc}; all state was lost")
+
+    def _stream(self, language: str, code: str, limits: RunLimits | None) -> Generator[Chunk, None, None]:
+        if language not in self.config.interpreter_languages:
+            yield from super().run(language, code, limits)  # yield from: close() reaches the channel
+            return
+        from executors.e2b_interpreter import run_code
+
+        self._stop_event.clear()
+        yield from run_code(self._sandbox, language, code, limits or RunLimits(), self._stop_event)
 
     def languages(self) -> list[LanguageInfo]:
         """The agent's languages, plus those served by E2B's code interpreter."""
@@ -221,8 +249,10 @@ class E2BExecutor(AgentExecutor):
             self._keepalive.stop()
         self._sandbox = self._keepalive = None
         if sandbox is not None:
-            try:
-                self._retrying(sandbox.kill, "killing the E2B sandbox")
-            except SandboxError as exc:
-                log.warning("e2b sandbox %s was not killed: %s", self._sandbox_id, exc)
+            try:  # one attempt: close must be quick, and a sandbox we miss still dies at its timeout
+                sandbox.kill()
+            except Exception as exc:  # noqa: BLE001 - mapped for the log line
+                error = map_error(exc, "killing the E2B sandbox")
+                log.warning("e2b sandbox %s was not killed (it expires in %d s): %s", self._sandbox_id,
+                            self.config.timeout, error)
         self._sandbox_id = None
