@@ -139,9 +139,7 @@ def show(rows: list[Row]) -> None:
 def main() -> None:
     """Start a desktop and the app, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="tries per slow measure (fast ones run 5x more)"
-    )
+    parser.add_argument("--repeat", type=int, default=5, help="tries per slow measure (fast ones run 5x more)")
     args = parser.parse_args()
     with VirtualDesktop(DesktopConfig(width=1280, height=800)) as desktop:
         app = subprocess.Popen([sys.executable, "-c", _APP], env=dict(os.environ, **desktop.env()))
