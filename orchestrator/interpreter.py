@@ -201,10 +201,12 @@ class Interpreter:
             if self._stopping.is_set():
                 yield from self._status("stopped")
                 return
-            if not asked.codes and not asked.notes:
+            if not asked.codes and not asked.calls and not asked.notes:
                 yield from self._status("complete")
                 return
-            for code in asked.codes:
+            for code, recorded in [(c, True) for c in asked.codes] + [(c, False) for c in asked.calls]:
+                if not recorded:  # a tool call's code goes in right before its output, keeping pairs intact
+                    yield from self._recorder.emit_message(code)
                 yield from self._execute(code, approve)
                 if self._stopping.is_set():
                     yield from self._status("stopped")
@@ -269,7 +271,7 @@ class Interpreter:
                             int(shrinks[attempt + 1] * 100))
         usage = Usage(spent.prompt_tokens + reply.usage.prompt_tokens,
                       spent.completion_tokens + reply.usage.completion_tokens, spent.cost + reply.usage.cost)
-        return _Asked(reply.codes, reply.notes, usage)
+        return _Asked(reply.codes, reply.calls, reply.notes, usage)
 
     def _execute(self, code: Message, approve: Approver | None) -> Generator[Chunk, object, None]:
         """Confirm (unless auto_run) and run one code message, streaming the computer's output."""
@@ -304,8 +306,10 @@ class Interpreter:
 class _Asked:
     """What one model call produced."""
 
-    def __init__(self, codes: list[Message], notes: list[str], usage: Usage) -> None:
-        self.codes, self.notes, self.usage = codes, notes, usage
+    def __init__(self, codes: list[Message], calls: list[Message], notes: list[str], usage: Usage) -> None:
+        self.codes = codes  # code already in the transcript (markdown blocks, repaired text)
+        self.calls = calls  # tool calls' code, recorded when it runs
+        self.notes, self.usage = notes, usage
 
 
 class _Reply:
@@ -319,6 +323,7 @@ class _Reply:
         self.started = False
         self.text: list[str] = []
         self.codes: list[Message] = []
+        self.calls: list[Message] = []
         self.notes: list[str] = []
         self.usage = Usage(0, 0, 0.0)
         self._first = len(interpreter.messages)
@@ -341,7 +346,7 @@ class _Reply:
             yield from self._end_text()
             repair = prompts.code_from_call(event.name, event.arguments, self.i.computer.languages)
             if repair.code is not None:
-                yield from self.recorder.emit_message(repair.code)
+                self.calls.append(repair.code)
             elif repair.note:
                 self.notes.append(repair.note)
         elif isinstance(event, Usage):
@@ -360,7 +365,7 @@ class _Reply:
         """Close open blocks; repair a tool call printed as text."""
         yield from self._end_text()
         self.codes = [m for m in self.i.messages[self._first:] if m.type == "code"]
-        if not self.codes and not self.notes:
+        if not self.codes and not self.calls and not self.notes:
             repair = prompts.code_from_text("".join(self.text))
             if repair is not None and repair.code is not None:
                 yield from self.recorder.emit_message(repair.code)

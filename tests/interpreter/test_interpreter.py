@@ -9,7 +9,15 @@ from typing import Any
 
 from lmc.messages import Message
 from orchestrator.interpreter import Interpreter
-from tests.support.scripted_server import ScriptedServer, http_error, raw_tool_call, text, tool_call
+from tests.support.scripted_server import (
+    Reply,
+    ScriptedServer,
+    ToolCall,
+    http_error,
+    raw_tool_call,
+    text,
+    tool_call,
+)
 
 
 def _status(interpreter: Interpreter) -> str:
@@ -199,3 +207,19 @@ def test_undo_and_reset(server: ScriptedServer, make_settings: Any, computer: An
     old = interpreter.id
     interpreter.reset()
     assert interpreter.id != old and interpreter.messages == []
+
+
+def test_two_tool_calls_in_one_reply_each_get_their_own_result(
+    server: ScriptedServer, make_settings: Any, computer: Any
+) -> None:
+    calls = (
+        ToolCall("execute", '{"language": "python", "code": "print(111)"}'),
+        ToolCall("execute", '{"language": "shell", "code": "echo 222"}'),
+    )
+    server.add(Reply(tool_calls=calls), text("both ran"))
+    interpreter = Interpreter(make_settings(), computer=computer)
+    interpreter.chat("two at once")
+    sent = server.requests[-1]["messages"]
+    ids = [m["tool_calls"][0]["id"] for m in sent if m.get("tool_calls")]
+    results = {m["tool_call_id"]: m["content"] for m in sent if m["role"] == "tool"}
+    assert len(ids) == 2 and "111" in results[ids[0]] and "222" in results[ids[1]]
