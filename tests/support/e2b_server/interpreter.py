@@ -34,12 +34,16 @@ class Kernel:
         with self.lock:
             self.proc.stdin.write(json.dumps({"code": code, "env": env}) + "\n")
             self.proc.stdin.flush()
+            done = False
             try:
                 for line in self.proc.stdout:
+                    done = json.loads(line)["type"] == "end_of_execution"
                     yield line
-                    if json.loads(line)["type"] == "end_of_execution":
+                    if done:
                         return
             except GeneratorExit:  # the client went away: interrupt the cell and finish it
+                if done:
+                    raise
                 os.killpg(self.proc.pid, signal.SIGINT)
                 for line in self.proc.stdout:
                     if json.loads(line)["type"] == "end_of_execution":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import linecache
 import os
 import sys
 import time
@@ -55,7 +56,9 @@ def result(value: Any) -> dict[str, Any]:
 
 def execute(code: str, scope: dict[str, Any], count: int) -> None:
     """Run one cell: statements, then the value of a final expression."""
-    tree = ast.parse(code, f"<cell {count}>")
+    name = f"<cell {count}>"
+    linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # tracebacks show the source
+    tree = ast.parse(code, name)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     exec(compile(tree, f"<cell {count}>", "exec"), scope)
     if last is not None:
@@ -77,7 +80,10 @@ def main() -> None:
         try:
             execute(request["code"], scope, count)
         except BaseException as exc:  # noqa: BLE001 - the cell's failure is data for the caller
-            text = "".join(traceback.format_exception(exc))
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename == __file__:  # show user frames only
+                tb = tb.tb_next
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
             emit("error", name=type(exc).__name__, value=str(exc), traceback=text)
         emit("end_of_execution")
 
