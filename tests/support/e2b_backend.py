@@ -1,11 +1,15 @@
 """The e2b backend for the contract suite: a real-SDK E2BExecutor pointed at the local protocol server.
 
-One server per test process, started on first use and stopped at exit.
+One server per test process, started on first use and stopped at exit. With
+LMC_E2B_LIVE=1 (and E2B_API_KEY set) it targets the real E2B cloud instead:
+
+    LMC_E2B_LIVE=1 E2B_API_KEY=e2b_... python -m pytest -q tests/contract -k e2b
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import threading
 
@@ -36,5 +40,7 @@ def config(srv: E2BServer | None = None, **overrides: object) -> E2BConfig:
 
 
 def make_executor() -> E2BExecutor:
-    """An E2BExecutor on the shared local server."""
+    """An E2BExecutor on the shared local server, or on the real cloud when LMC_E2B_LIVE=1."""
+    if os.environ.get("LMC_E2B_LIVE") == "1":
+        return E2BExecutor(E2BConfig(timeout=600))  # key from E2B_API_KEY, the default template
     return E2BExecutor(config())
