@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from typing import Any, cast
 
 import pytest
 
@@ -55,14 +56,15 @@ def test_agent_speaks_base64_lines() -> None:
     agent = _agent("--wire", "base64")
     assert agent.stdin is not None and agent.stdout is not None
     decoder = LineDecoder()
-    assert "hello" in unpack(decoder.feed(agent.stdout.readline())[0])
+    hello = unpack(decoder.feed(agent.stdout.readline())[0])
+    assert isinstance(hello, dict) and "hello" in hello
     request = {"op": "run", "id": 1, "language": "python", "code": "print(6 * 7)", "timeout": 10,
                "max_output": 1000, "input_timeout": 2.0}
     agent.stdin.write(encode_line(pack(request)).decode())
     agent.stdin.flush()
-    replies = []
+    replies: list[dict[str, Any]] = []
     while not replies or not replies[-1].get("done"):
-        replies += [unpack(p) for p in decoder.feed(agent.stdout.readline())]
+        replies += [cast(dict[str, Any], unpack(p)) for p in decoder.feed(agent.stdout.readline())]
     assert "".join(r["chunk"]["content"] for r in replies if "chunk" in r) == "42\n"
     agent.stdin.write(encode_line(pack({"op": "close"})).decode())
     agent.stdin.close()

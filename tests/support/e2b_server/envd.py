@@ -36,7 +36,7 @@ Ctx = RequestContext[Any, Any]
 
 
 def _event(name: str, value: Any) -> pb.ProcessEvent:
-    return pb.ProcessEvent(event=Oneof(name, value))
+    return pb.ProcessEvent(event=Oneof(name, value))  # type: ignore[arg-type]
 
 
 def _end(event: Event) -> pb.ProcessEvent:
@@ -111,7 +111,8 @@ class ProcessService(ProcessSync):
                 yield _event("keepalive", pb.ProcessEvent.KeepAlive())
                 continue
             if event.kind in ("stdout", "stderr"):
-                yield _event("data", pb.ProcessEvent.DataEvent(output=Oneof(event.kind, event.data)))
+                output = Oneof(event.kind, event.data)
+                yield _event("data", pb.ProcessEvent.DataEvent(output=output))  # type: ignore[arg-type]
             elif event.kind == "end":
                 yield _end(event)
                 return

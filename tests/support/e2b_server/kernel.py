@@ -59,10 +59,12 @@ def execute(code: str, scope: dict[str, Any], count: int) -> None:
     name = f"<cell {count}>"
     linecache.cache[name] = (len(code), None, code.splitlines(True), name)  # tracebacks show the source
     tree = ast.parse(code, name)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, f"<cell {count}>", "exec"), scope)
-    if last is not None:
-        value = eval(compile(ast.Expression(last.value), f"<cell {count}>", "eval"), scope)
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr):
+        tree.body.pop()
+    exec(compile(tree, name, "exec"), scope)
+    if isinstance(last, ast.Expr):
+        value = eval(compile(ast.Expression(last.value), name, "eval"), scope)
         if value is not None:
             emit("result", **result(value))
 
