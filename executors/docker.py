@@ -20,7 +20,7 @@ from executors import docker_client
 from executors.base import Transport
 from executors.channel import AgentExecutor
 from executors.docker_errors import InvalidDockerConfig, docker_errors
-from executors.docker_payload import TARGET, payload
+from executors.docker_payload import BOOT, payload
 from executors.docker_transport import AttachTransport
 from executors.languages.base import RunLimits
 from lmc.errors import LMCError
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BOOT = f"import sys; sys.path.insert(0, {TARGET!r}); from executors.agent import main; main()"
 #: where the workspace folder is mounted, and the code's working directory
 WORKDIR = "/workspace"
 SANDBOX_USER = "1000:1000"
@@ -80,8 +79,10 @@ def _check_workspace(folder: str) -> None:
         )
 
 
-def _environment(config: DockerConfig) -> dict[str, str]:
-    env = {"HOME": "/home/lmc", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+def _environment(config: DockerConfig, user: str) -> dict[str, str]:
+    # /home/lmc belongs to uid 1000; another uid (a workspace's owner) gets a writable home in /tmp
+    home = "/home/lmc" if user == SANDBOX_USER else "/tmp"
+    env = {"HOME": home, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
     missing = [name for name in config.forward_env if name not in os.environ]
     if missing:
         raise InvalidDockerConfig(
@@ -126,10 +127,11 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
 
     image = config.image or default_tag()
     api = docker_client.client(config.docker_host).api
+    user = sandbox_user(config)
     with docker_errors(f"start a sandbox from image {image!r}"):
         created = api.create_container(
-            image, ["python3", "-P", "-c", BOOT], user=sandbox_user(config), working_dir=WORKDIR,
-            environment=_environment(config), labels=docker_client.labels(), hostname="sandbox",
+            image, ["python3", "-P", "-c", BOOT], user=user, working_dir=WORKDIR,
+            environment=_environment(config, user), labels=docker_client.labels(), hostname="sandbox",
             # stdin_open without detach also sets StdinOnce: when our socket closes (even if this
             # process is killed) the agent reads end-of-input and exits
             stdin_open=True, tty=False, host_config=_host_config(api, config),
@@ -137,14 +139,14 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
         container_id = created["Id"]
         docker_client.track(api, container_id)
         try:
-            api.put_archive(container_id, TARGET, payload())
             # attach before start: nothing the agent writes can be missed
             sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             api.start(container_id)
+            raw = getattr(sock, "_sock", sock)
+            raw.sendall(payload())  # our code, which the boot unpacks before serving
         except BaseException:
             docker_client.remove(api, container_id)
             raise
-    raw = getattr(sock, "_sock", sock)
     return AttachTransport(api, container_id, raw, config.memory_mb)
 
 

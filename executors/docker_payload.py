@@ -1,23 +1,47 @@
-"""The `lmc` and `executors` packages as a tar, copied into each sandbox at /opt/lmc.
+"""The `lmc` and `executors` packages, sent to each new sandbox over its stdin at start.
 
-Copying our code in at container creation keeps the image independent of it:
-the image is rebuilt only when its recipe changes, never for a code change.
-The tar is built once per process, in memory.
+Sending our code at start keeps the image independent of it: the image is
+rebuilt only when its recipe changes, never for a code change. It travels as
+the first thing on the agent's stdin (a 4-byte length, then a msgpack map of
+path -> [mode, bytes]), which is faster than Docker's archive API (~1 ms
+against ~55 ms per container). When this Python is the image's minor version,
+bytecode goes along so the agent starts without compiling.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import tarfile
+import importlib.util
+import marshal
+import sys
 from pathlib import Path
+
+import msgpack
 
 #: the folder that holds the `lmc` and `executors` packages
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("lmc", "executors")
-#: where the packages land in the sandbox, put on the agent's sys.path
-TARGET = "/opt/lmc"
+#: where the packages land in the sandbox; writable by whichever uid the sandbox runs as
+TARGET = "/tmp/.lmc-agent"
 SUFFIXES = {".py", ".js", ".sh", ".json", ".txt"}
+#: the Python of the sandbox image (Debian bookworm)
+IMAGE_PYTHON = (3, 11)
+
+#: what the container runs: unpack the code from stdin, then serve the agent on the same stdin
+BOOT = f"""
+import os, sys, msgpack
+stdin = sys.stdin.buffer
+files = msgpack.unpackb(stdin.read(int.from_bytes(stdin.read(4), "big")))
+for name, (mode, data) in files.items():
+    path = os.path.join({TARGET!r}, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+sys.path.insert(0, {TARGET!r})
+from executors.agent import main
+main()
+"""
 
 
 def _files(root: Path) -> list[Path]:
@@ -29,16 +53,25 @@ def _files(root: Path) -> list[Path]:
     return found
 
 
+def _bytecode(path: Path) -> bytes:
+    # unchecked-hash pycs: valid whatever the files' mtimes in the sandbox
+    code = compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    source_hash = importlib.util.source_hash(path.read_bytes())
+    header = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + source_hash
+    return header + marshal.dumps(code)
+
+
 @functools.cache
 def payload() -> bytes:
-    """A tar of the packages, owned by root and readable by everyone."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in _files(ROOT):
-            info = tar.gettarinfo(str(path), arcname=str(path.relative_to(ROOT)))
-            info.uid = info.gid = 0
-            info.uname = info.gname = "root"
-            info.mode = 0o755 if path.suffix == ".sh" else 0o644
-            with path.open("rb") as f:
-                tar.addfile(info, f)
-    return buf.getvalue()
+    """The packages as the agent's boot reads them: a length, then the msgpack map."""
+    files: dict[str, list[object]] = {}
+    with_bytecode = sys.version_info[:2] == IMAGE_PYTHON
+    for path in _files(ROOT):
+        name = str(path.relative_to(ROOT))
+        files[name] = [0o755 if path.suffix == ".sh" else 0o644, path.read_bytes()]
+        if with_bytecode and path.suffix == ".py":
+            tag = sys.implementation.cache_tag
+            pyc = f"{path.parent.relative_to(ROOT)}/__pycache__/{path.stem}.{tag}.pyc"
+            files[pyc] = [0o644, _bytecode(path)]
+    body = msgpack.packb(files)
+    return len(body).to_bytes(4, "big") + body

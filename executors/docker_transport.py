@@ -13,6 +13,7 @@ import logging
 import socket
 import struct
 import time
+from collections import deque
 from typing import Any
 
 from executors.base import Transport
@@ -36,7 +37,7 @@ class AttachTransport(Transport):
         self.memory_mb = memory_mb  # only to explain an out-of-memory kill
         self._mux = bytearray()
         self._frames = FrameDecoder()
-        self._ready: list[bytes] = []
+        self._ready: deque[bytes] = deque()
         self._stderr = bytearray()
         self._closed = False
 
@@ -57,7 +58,7 @@ class AttachTransport(Transport):
                 self._flush_stderr()
                 return None
             self._demux(data)
-        return self._ready.pop(0)
+        return self._ready.popleft()
 
     def _demux(self, data: bytes) -> None:
         buf = self._mux
