@@ -31,6 +31,7 @@ from executors.channel import AgentExecutor
 from executors.e2b_bundle import bundle
 from executors.e2b_errors import (
     E2BAuthError,
+    E2BConfigError,
     E2BKeyMissing,
     E2BNetworkError,
     E2BSandboxLost,
@@ -70,6 +71,23 @@ class E2BConfig:
     retries: int = 3  #: retries after a network failure while creating or connecting
     backoff: float = 0.5  #: seconds before the first retry; doubled on each further one
     request_timeout: float = 30.0  #: seconds for each request to E2B
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("template", bool(self.template), "a template name or id, e.g. 'code-interpreter-v1'", self.template),
+            ("timeout", 1 <= self.timeout <= 86_400, "seconds from 1 to 86400 (E2B's 24 h limit)", self.timeout),
+            ("retries", self.retries >= 0, "0 or more", self.retries),
+            ("backoff", self.backoff >= 0, "0 or more seconds", self.backoff),
+            ("request_timeout", self.request_timeout > 0, "more than 0 seconds", self.request_timeout),
+            ("workdir", bool(self.workdir) and not self.workdir.startswith("/") and ".." not in self.workdir,
+             "a folder relative to the sandbox home, e.g. '.lmc'", self.workdir),
+        ]
+        for name, target in self.plugins.items():
+            checks.append((f"plugins[{name!r}]", target.count(":") == 1 and all(target.split(":")),
+                           "'module:Class', e.g. 'my_pkg.ruby:Ruby'", target))
+        for name, ok, expected, got in checks:
+            if not ok:
+                raise E2BConfigError(name, expected, got)
 
 
 class _Blocks:

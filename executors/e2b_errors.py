@@ -1,6 +1,7 @@
 """Errors of the E2B backend, and the one place that maps the e2b SDK's exceptions to them.
 
     ExecutorError (executors.errors)
+    ├── E2BConfigError (ValueError)            an E2BConfig field is out of range or malformed
     └── SandboxError                           a backend failed: infrastructure, not the code
         ├── E2BError                               E2B failed in a way not listed below
         ├── E2BSandboxLost                         the sandbox vanished mid-use ("sandbox not found")
@@ -17,9 +18,16 @@ a new sandbox; a run never hangs on a sandbox that is gone.
 
 from __future__ import annotations
 
-from executors.errors import SandboxError, SandboxUnavailable
+from executors.errors import ExecutorError, SandboxError, SandboxUnavailable
 
 KEYS_URL = "https://e2b.dev/dashboard?tab=keys"
+
+
+class E2BConfigError(ExecutorError, ValueError):
+    """An E2BConfig field is out of range or malformed: the caller's mistake."""
+
+    def __init__(self, field: str, expected: str, got: object) -> None:
+        super().__init__(f"E2BConfig.{field} must be {expected}, got {got!r}")
 
 
 class E2BError(SandboxError):

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from executors.e2b import E2BConfig, E2BExecutor
 from executors.e2b_errors import (
     E2BAuthError,
+    E2BConfigError,
     E2BError,
     E2BKeyMissing,
     E2BNetworkError,
@@ -116,3 +117,19 @@ def test_network_that_comes_back_is_retried_with_backoff(make: MakeExecutor,
             late.shutdown()
             late.server_close()
         backing.stop()
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("timeout", 0, "E2BConfig.timeout must be seconds from 1 to 86400"),
+        ("template", "", "E2BConfig.template must be a template name or id"),
+        ("workdir", "/opt/lmc", "E2BConfig.workdir must be a folder relative to the sandbox home"),
+        ("plugins", {"ruby": "my_pkg.ruby"}, "E2BConfig.plugins['ruby'] must be 'module:Class'"),
+        ("retries", -1, "E2BConfig.retries must be 0 or more, got -1"),
+    ],
+)
+def test_bad_config_says_what_was_expected(field: str, value: object, expected: str) -> None:
+    with pytest.raises(E2BConfigError) as info:
+        E2BConfig(**{field: value})  # type: ignore[arg-type]
+    assert str(info.value).startswith(expected) and isinstance(info.value, ValueError)
