@@ -184,7 +184,13 @@ class E2BExecutor(AgentExecutor):
 
     def connect(self) -> Transport:
         """Upload the agent into the sandbox and start it as a background command."""
-        sandbox = self.sandbox()
+        try:
+            return self._start_agent(self.sandbox())
+        except E2BSandboxLost:
+            self._forget_sandbox()  # reported by this run; the next one creates a new sandbox
+            raise
+
+    def _start_agent(self, sandbox: Any) -> Transport:
         files = [{"path": f"{self.config.workdir}/{path}", "data": data}
                  for path, data in bundle(self.config.upload, self.config.plugins)]
         self._retrying(lambda: sandbox.files.write_files(files), "uploading the agent to the E2B sandbox")

@@ -107,3 +107,15 @@ def test_stop_after_the_sandbox_vanished_does_not_raise(make: MakeExecutor, serv
     executor.stop()
     kinds = [c.format for c in stream if c.type == "error"]
     assert kinds == ["sandbox"]
+
+
+def test_sandbox_lost_while_no_agent_runs_is_reported_then_replaced(make: MakeExecutor, server: E2BServer) -> None:
+    executor = make()
+    crashed = assemble(executor.run("python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    assert [m.format for m in crashed if m.type == "error"] == ["crashed"]
+    lost = executor.sandbox_id
+    server.lose(lost or "")
+    ((kind, text),) = _errors(assemble(executor.run("python", "print(1)")))
+    assert kind == "sandbox" and "not found" in text
+    assert _text(assemble(executor.run("python", "print(2)"))) == "2\n"
+    assert executor.sandbox_id not in (None, lost)
