@@ -119,3 +119,13 @@ def test_sandbox_lost_while_no_agent_runs_is_reported_then_replaced(make: MakeEx
     assert kind == "sandbox" and "not found" in text
     assert _text(assemble(executor.run("python", "print(2)"))) == "2\n"
     assert executor.sandbox_id not in (None, lost)
+
+
+def test_computer_selects_e2b_by_name(server: E2BServer) -> None:
+    from orchestrator.computer import Computer
+    from tests.support.e2b_backend import config
+
+    with Computer(sandbox="e2b", config=config(server)) as computer:
+        assert computer.executor.backend == "e2b"
+        assert _text(computer.run("py", "print('named')")) == "named\n"
+    assert server.live() == []

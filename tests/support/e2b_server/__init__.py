@@ -12,7 +12,9 @@ settings (`api_url`, `sandbox_url`, `api_key`):
 
 Each sandbox is a temp dir whose commands run as local process groups. Tests
 can script failures (`fail_next`) and make a sandbox vanish (`lose`), as the
-real cloud sometimes does.
+real cloud sometimes does. Not served (the backend does not use them): PTY,
+the filesystem RPC service and watches, pause/resume, snapshots, templates,
+HTTP/2 (the SDK speaks HTTP/1.1 to plain-http URLs), user switching.
 """
 
 from __future__ import annotations
