@@ -110,8 +110,9 @@ def main() -> None:
         table.add_row(name, f"{p50:.2f}", f"{p95:.2f}", f"<= {target:g}" if target else "-", verdict,
                       f"{local_p50:.2f}" if local_p50 else "-",
                       f"{p50 / local_p50:.1f}x" if local_p50 else "-")
-    Console().print(table)
-    Console().print("published cold starts: SWE-ReX docker runtime ~18.8 s, OpenHands ~15 s")
+    console = Console(width=max(Console().width, 120))  # the table is unreadable wrapped
+    console.print(table)
+    console.print("published cold starts: SWE-ReX docker runtime ~18.8 s, OpenHands ~15 s")
 
 
 if __name__ == "__main__":
