@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from executors import docker_client
@@ -73,7 +74,8 @@ def status() -> ImageStatus:
     stale = tuple(t for i in images for t in (i.get("RepoTags") or []) if t != tag)
     if current is None:
         return ImageStatus(tag, False, None, None, stale)
-    return ImageStatus(tag, True, round(current["Size"] / 2**20, 1), str(current.get("Created")), stale)
+    built = datetime.fromtimestamp(current["Created"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return ImageStatus(tag, True, round(current["Size"] / 2**20, 1), built, stale)
 
 
 def _check_tools() -> None:
