@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 #: where the workspace folder is mounted, and the code's working directory
 WORKDIR = "/workspace"
 SANDBOX_USER = "1000:1000"
+X_SOCKETS = "/tmp/.X11-unix"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class DockerConfig:
     forward_env: tuple[str, ...] = ()  #: names of host variables copied in (none are by default)
     shm_mb: int = 64  #: size of /dev/shm
     docker_host: str | None = None  #: Docker daemon URL; None for DOCKER_HOST or the local socket
+    #: X display (e.g. ":101") whose socket is mounted so GUI programs in the sandbox draw on it
+    display: str | None = None
 
     def __post_init__(self) -> None:
         for name, low in (("memory_mb", 16), ("pids", 16), ("shm_mb", 1)):
@@ -64,6 +67,24 @@ class DockerConfig:
             raise InvalidDockerConfig(f"DockerConfig.cpus must be above 0; got {self.cpus!r}")
         if self.workspace is not None:
             _check_workspace(self.workspace)
+        if self.display is not None:
+            x_socket(self.display)
+
+
+def x_socket(display: str) -> str:
+    """The host socket of a local X display like ":101"; InvalidDockerConfig if it has none."""
+    number = display.partition(":")[2].partition(".")[0]
+    if not display.startswith(":") or not number.isdigit():
+        raise InvalidDockerConfig(
+            f"DockerConfig.display must be a local X display like ':101'; got {display!r}"
+        )
+    path = f"{X_SOCKETS}/X{number}"
+    if not Path(path).exists():
+        raise InvalidDockerConfig(
+            f"DockerConfig.display {display!r} has no X socket at {path}; start that display "
+            "(e.g. a devices.desktop.VirtualDesktop) first"
+        )
+    return path
 
 
 def _check_workspace(folder: str) -> None:
@@ -90,6 +111,8 @@ def _environment(config: DockerConfig, user: str) -> dict[str, str]:
             "set them or drop them from forward_env"
         )
     env.update({name: os.environ[name] for name in config.forward_env})
+    if config.display:
+        env["DISPLAY"] = config.display
     env.update(config.env)
     return env
 
@@ -104,9 +127,12 @@ def sandbox_user(config: DockerConfig) -> str:
 
 
 def _host_config(api: Any, config: DockerConfig) -> Any:
-    binds = None
+    binds = {}
     if config.workspace:
-        binds = {str(Path(config.workspace).resolve()): {"bind": WORKDIR, "mode": "rw"}}
+        binds[str(Path(config.workspace).resolve())] = {"bind": WORKDIR, "mode": "rw"}
+    if config.display:
+        socket = x_socket(config.display)  # the one socket, not the folder: other displays stay hidden
+        binds[socket] = {"bind": socket, "mode": "rw"}
     return api.create_host_config(
         network_mode="bridge" if config.network else "none",
         mem_limit=config.memory_mb * 1024 * 1024,
@@ -116,7 +142,7 @@ def _host_config(api: Any, config: DockerConfig) -> Any:
         cap_drop=["ALL"],
         security_opt=["no-new-privileges"],
         shm_size=config.shm_mb * 1024 * 1024,
-        binds=binds,
+        binds=binds or None,
         init=True,  # tini reaps the zombies a kernel's children leave behind
     )
 
