@@ -169,15 +169,24 @@ def remote_actor_class() -> Any:
     return ray.remote(**options)(OrchestratorActor)
 
 
+#: Handles this process holds, by (Ray job, actor name). Ray ends a non-detached actor when the last handle
+#: to it goes, so without this every Interpreter closing would take the shared actor (and its warm imports)
+#: along. The job id keys out handles of an earlier ray.init in the same process.
+_HANDLES: dict[tuple[str, str], Any] = {}
+
+
 def connect(settings: Settings, name: str = "lmc-orchestrator", factory: InterpreterFactory | None = None
             ) -> Any:
-    """A handle to the named orchestrator actor, started if it is not running yet."""
+    """A handle to the named orchestrator actor, started if it is not running yet (kept for this process)."""
     import ray
 
     if not ray.is_initialized():
         ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False)
-    actor = remote_actor_class().options(name=name, get_if_exists=True)
-    return actor.remote(settings, factory or _default_factory)
+    key = (ray.get_runtime_context().get_job_id(), name)
+    if key not in _HANDLES:
+        actor = remote_actor_class().options(name=name, get_if_exists=True)
+        _HANDLES[key] = actor.remote(settings, factory or _default_factory)
+    return _HANDLES[key]
 
 
 class RemoteSession:

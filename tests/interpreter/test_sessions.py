@@ -16,7 +16,7 @@ from lmc.messages import Chunk
 from orchestrator.actors import RemoteSession, SessionHost, connect
 from orchestrator.errors import SessionBusy, SessionNotFound
 from orchestrator.interpreter import Interpreter
-from tests.support.scripted_server import ScriptedServer, text, tool_call
+from tests.support.scripted_server import ScriptedServer, http_error, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -142,3 +142,40 @@ def test_a_client_that_leaves_mid_confirmation_frees_the_session(make_settings: 
 
         again = asyncio.run(main())
     assert "later" in "".join(again) and not marker.exists()
+
+
+SCENARIOS = {
+    "multi-step": (
+        [tool_call("python", "x = 20"), tool_call("python", "print(x + 1)"), text("21")],
+        {},
+        "complete",
+    ),
+    "declined": ([tool_call("shell", "echo never"), text("fine")], {"auto_run": False}, "complete"),
+    "budget": (
+        [tool_call("python", "print(1)", usage=(5000, 10)), text("unreached")],
+        {"max_tokens": 100},
+        "budget",
+    ),
+    "repaired": ([text('{"language": "python", "code": "print(20 + 1)"}'), text("21")], {}, "complete"),
+    "http-500": ([http_error(500), tool_call("python", "print(21)"), text("21")], {}, "complete"),
+}
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_loop_scenarios_through_ray(
+    ray_session: Any, server: ScriptedServer, make_settings: Any, name: str
+) -> None:
+    script, overrides, status = SCENARIOS[name]
+    server.add(*script)
+    interpreter = Interpreter(make_settings(ray=True, **overrides))
+    for chunk in interpreter.chat("go", stream=True):
+        if chunk.type == "confirmation":
+            interpreter.decline()
+    outputs = "".join(m.content for m in interpreter.messages if m.type == "console" and m.format == "output")
+    assert interpreter.messages[-1].content == status
+    assert ("21" in outputs) == (name not in ("declined", "budget"))
+    assert "never" not in outputs
+    if name == "declined":
+        assert "declined" in server.requests[-1]["messages"][-1]["content"]
+    interpreter.close()
