@@ -6,6 +6,7 @@
     │   └── ImageMissing (LookupError)  the sandbox image is not built yet
     ├── DockerFailed                    the daemon refused or failed a request
     ├── ImageBuildFailed                the image recipe failed
+    ├── AgentStartFailed                a sandbox started but its agent died before greeting
     └── SandboxPathNotFound (FileNotFoundError)  a path asked for is not in the sandbox
     ExecutorError (executors.errors)
     ├── InvalidDockerConfig (ValueError)       the caller's DockerConfig cannot work
@@ -41,6 +42,10 @@ class DockerFailed(SandboxError):
 
 class ImageBuildFailed(SandboxError):
     """Building the sandbox image from its recipe failed."""
+
+
+class AgentStartFailed(SandboxError):
+    """A sandbox container started, but the agent in it died before greeting."""
 
 
 class SandboxPathNotFound(SandboxError, FileNotFoundError):

@@ -1,8 +1,9 @@
 """A warm pool of started docker sandboxes, so a new session gets one at once.
 
-A background thread keeps `size` sandboxes started (their agent greeted and
-waiting). `acquire()` hands one out and never takes it back: a used sandbox is
-closed by its session and never reaches another one.
+A background thread keeps `size` sandboxes started (their agent has greeted;
+the greeting is kept for the session). `acquire()` hands one out, skipping any
+that died while waiting, and never takes it back: a used sandbox is closed by
+its session and never reaches another one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from executors.docker import DockerConfig, start_sandbox
-from executors.docker_errors import InvalidDockerConfig
+from executors.docker_errors import AgentStartFailed, InvalidDockerConfig
 from executors.docker_transport import AttachTransport
 from executors.errors import SandboxError
 
@@ -52,11 +53,19 @@ class SandboxPool:
 
     def acquire(self) -> AttachTransport:
         """A started sandbox, removed from the pool for good."""
-        with self._wake:
-            if self._closed:
-                raise InvalidDockerConfig("this SandboxPool is closed; make a new one")
-            transport = self._ready.popleft() if self._ready else None
-            self._wake.notify_all()
+        transport = None
+        while transport is None:
+            with self._wake:
+                if self._closed:
+                    raise InvalidDockerConfig("this SandboxPool is closed; make a new one")
+                if not self._ready:
+                    break
+                transport = self._ready.popleft()
+                self._wake.notify_all()
+            if not transport.alive():  # killed or pruned while it waited
+                log.warning("pooled sandbox %s died while waiting; skipping it", transport.short_id)
+                transport.close()
+                transport = None
         if transport is None:
             log.info("pool empty: starting a sandbox on demand")
             transport = start_sandbox(self.config)
@@ -76,7 +85,7 @@ class SandboxPool:
                 if self._closed:
                     return
             try:
-                transport = start_sandbox(self.config)
+                transport = self._start()
             except SandboxError as exc:  # acquire() still starts sandboxes on demand; retry slower
                 self.last_error = exc
                 log.warning("pool could not start a sandbox: %s", exc)
@@ -91,6 +100,14 @@ class SandboxPool:
                     return
                 self._ready.append(transport)
                 self._wake.notify_all()
+
+    def _start(self) -> AttachTransport:
+        transport = start_sandbox(self.config)
+        if not transport.prime():  # only sandboxes whose agent came up are worth keeping
+            reason = transport.describe_exit()
+            transport.close()
+            raise AgentStartFailed(f"a pooled sandbox's agent {reason}")
+        return transport
 
     def close(self) -> None:
         """Stop refilling and remove the sandboxes still waiting."""

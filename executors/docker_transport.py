@@ -60,6 +60,23 @@ class AttachTransport(Transport):
             self._demux(data)
         return self._ready.popleft()
 
+    def prime(self) -> bool:
+        """Wait for the agent's first frame and keep it for recv(); False if the agent died first."""
+        first = self.recv()
+        if first is None:
+            return False
+        self._ready.appendleft(first)
+        return True
+
+    def alive(self) -> bool:
+        """Whether the connection is still open (a cheap check that never blocks)."""
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True  # nothing to read, and not closed
+        except OSError:
+            return False
+
     def _demux(self, data: bytes) -> None:
         buf = self._mux
         buf += data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from executors import docker_client
 from executors.docker import DockerConfig, DockerExecutor
 from executors.docker_errors import InvalidDockerConfig
 from executors.docker_pool import PoolConfig, SandboxPool
@@ -51,3 +52,16 @@ def test_pool_config_is_checked() -> None:
             DockerExecutor(DockerConfig(network=True), pool=pool)
     with pytest.raises(InvalidDockerConfig, match="closed"):
         pool.acquire()
+
+
+def test_a_pooled_sandbox_that_died_while_waiting_is_skipped() -> None:
+    with SandboxPool(PoolConfig(size=2)) as pool:
+        assert pool.wait_ready(timeout=60)
+        doomed = pool._ready[0].container_id  # the next in line: kill it behind the pool's back
+        docker_client.client().api.kill(doomed)
+        docker_client.client().api.wait(doomed, timeout=10)
+        with Computer(DockerExecutor(pool=pool)) as computer:
+            assert text(computer.run("python", "print('fresh')")) == "fresh\n"
+            executor = computer.executor
+            assert isinstance(executor, DockerExecutor)
+            assert executor.sandbox().container_id != doomed
