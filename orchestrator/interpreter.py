@@ -29,7 +29,7 @@ from lmc.messages import Chunk, Message
 from lmc.openai import execute_tool, to_openai
 from orchestrator import prompts
 from orchestrator.errors import ContextOverflow, SettingsError
-from orchestrator.model import ModelClient, TextDelta, ToolCall, Usage, fit_to_window
+from orchestrator.model import ModelClient, TextDelta, ToolCall, ToolCallDelta, Usage, fit_to_window
 from orchestrator.settings import Settings, resolve
 from orchestrator.store import ConversationStore, Recorder, new_id
 
@@ -325,6 +325,9 @@ class _Reply:
         self.codes: list[Message] = []
         self.calls: list[Message] = []
         self.notes: list[str] = []
+        self.live = prompts.CodeArgumentStream()  # the first tool call's code, shown as it streams
+        self.live_code: str | None = None  # what of it went out; None until its block started
+        self.dropped: list[Message] = []  # streamed code that the finished call turned out not to be
         self.usage = Usage(0, 0, 0.0)
         self._first = len(interpreter.messages)
 
@@ -342,15 +345,50 @@ class _Reply:
             else:
                 yield self.recorder.emit(Chunk("assistant", "message", event.text, start=not self.text_open))
                 self.text_open = True
+        elif isinstance(event, ToolCallDelta):
+            yield from self._stream_call(event)
         elif isinstance(event, ToolCall):
             yield from self._end_text()
             repair = prompts.code_from_call(event.name, event.arguments, self.i.computer.languages)
+            if self.live_code is not None:  # calls come in order: this is the one that streamed
+                yield from self._end_live(repair.code)
+                if repair.code is None and repair.note:
+                    self.notes.append(repair.note)
+                return
             if repair.code is not None:
                 self.calls.append(repair.code)
             elif repair.note:
                 self.notes.append(repair.note)
         elif isinstance(event, Usage):
             self.usage = event
+
+    def _stream_call(self, event: ToolCallDelta) -> Iterator[Chunk]:
+        """Show the first execute call's code while its arguments stream."""
+        if event.index != 0 or event.name != "execute" or self.live.done:
+            return
+        code = self.live.feed(event.arguments)
+        language = self.live.language
+        if language is None:
+            return
+        if self.live_code is None:
+            yield from self._end_text()
+            yield self.recorder.emit(Chunk("assistant", "code", None, language, start=True))
+            self.live_code = ""
+        if code:
+            self.live_code += code
+            yield self.recorder.emit(Chunk("assistant", "code", code, language))
+
+    def _end_live(self, final: Message | None) -> Iterator[Chunk]:
+        """Close the streamed code block; keep it if the whole call says the same, else use the call."""
+        language = str(self.live.language)
+        yield self.recorder.emit(Chunk("assistant", "code", None, language, end=True))
+        streamed = self.i.messages[-1]
+        self.live_code, self.live = None, prompts.CodeArgumentStream()
+        self.live.done = True  # one streamed call per reply: later calls wait to run in order
+        if final is None or (final.content, final.format) != (streamed.content, streamed.format):
+            self.dropped.append(streamed)  # shown, but never run: it was cut off or read differently
+            if final is not None:
+                self.calls.append(final)
 
     def _end_text(self) -> Iterator[Chunk]:
         if self.blocks is not None:
@@ -364,7 +402,10 @@ class _Reply:
     def finish(self) -> Iterator[Chunk]:
         """Close open blocks; repair a tool call printed as text."""
         yield from self._end_text()
-        self.codes = [m for m in self.i.messages[self._first:] if m.type == "code"]
+        if self.live_code is not None:  # the stream stopped inside the streamed call
+            yield self.recorder.emit(Chunk("assistant", "code", None, str(self.live.language), end=True))
+            self.live_code = None
+        self.codes = [m for m in self.i.messages[self._first:] if m.type == "code" and m not in self.dropped]
         if not self.codes and not self.calls and not self.notes:
             repair = prompts.code_from_text("".join(self.text))
             if repair is not None and repair.code is not None:

@@ -78,6 +78,15 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of a function call's arguments as it streams (the call's `index` in the reply)."""
+
+    index: int
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class ToolCall:
     """One complete function call the model made."""
 
@@ -95,7 +104,7 @@ class Usage:
     cost: float
 
 
-ModelEvent = TextDelta | ToolCall | Usage
+ModelEvent = TextDelta | ToolCallDelta | ToolCall | Usage
 
 _TRANSIENT = (
     "APIConnectionError",
@@ -223,7 +232,9 @@ class ModelClient:
                 if delta.content:
                     yield TextDelta(delta.content)
                 for call in getattr(delta, "tool_calls", None) or []:
-                    _merge_call(calls, call)
+                    index, piece = _merge_call(calls, call)
+                    if piece:
+                        yield ToolCallDelta(index, calls[index]["name"], piece)
         except _api_error() as exc:
             raise map_error(exc, self.config, lib) from exc
         for index in sorted(calls):
@@ -270,18 +281,20 @@ def _api_error() -> type[Exception]:
     return openai.OpenAIError
 
 
-def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> None:
-    """Fold one streamed tool-call delta into the call it belongs to (by index)."""
+def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> tuple[int, str]:
+    """Fold one streamed tool-call delta into the call it belongs to; return its index and new arguments."""
     index = getattr(delta, "index", None) or 0
     call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
     if getattr(delta, "id", None):
         call["id"] = delta.id
     function = getattr(delta, "function", None)
+    piece = ""
     if function is not None:
         if getattr(function, "name", None):
             call["name"] = function.name
-        if getattr(function, "arguments", None):
-            call["arguments"] += function.arguments
+        piece = getattr(function, "arguments", None) or ""
+        call["arguments"] += piece
+    return index, piece
 
 
 #: What stands in for the middle of a long console output once the context is trimmed.

@@ -130,3 +130,75 @@ def code_from_text(text: str) -> Repair | None:
 
 
 DECLINED = "The user declined to run this code. Ask what they want instead, or try another way."
+
+
+_ARGS_HEAD = re.compile(r'\s*\{\s*"language"\s*:\s*"(?P<language>[^"\\]+)"\s*,\s*"code"\s*:\s*"')
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class CodeArgumentStream:
+    """Reads the code out of `execute` arguments while they stream, so code shows as it is written.
+
+    Only the usual form `{"language": "...", "code": "...` is followed; anything
+    else waits for the whole call (and `code_from_call`).
+    """
+
+    def __init__(self) -> None:
+        self.language: str | None = None
+        self._buffer = ""
+        self._at = 0  # where undecoded string content starts in the buffer
+        self.done = False  # the closing quote of the code string was seen
+
+    def feed(self, piece: str) -> str:
+        """Take more argument text; return the code decoded from it so far (maybe empty)."""
+        self._buffer += piece
+        if self.language is None:
+            head = _ARGS_HEAD.match(self._buffer)
+            if head is None:
+                return ""
+            self.language, self._at = head["language"], head.end()
+        out: list[str] = []
+        text, i = self._buffer, self._at
+        while i < len(text) and not self.done:
+            char = text[i]
+            if char == '"':
+                self.done = True
+                i += 1
+            elif char != "\\":
+                out.append(char)
+                i += 1
+            elif i + 1 >= len(text):
+                break  # an escape cut in two: wait for the rest
+            elif text[i + 1] == "u":
+                decoded = _unicode_escape(text, i)
+                if decoded is None:
+                    break
+                out.append(decoded[0])
+                i += decoded[1]
+            else:
+                out.append(_ESCAPES.get(text[i + 1], text[i + 1]))
+                i += 2
+        self._at = i
+        return "".join(out)
+
+
+def _unicode_escape(text: str, i: int) -> tuple[str, int] | None:
+    """The character of the \\u escape at i and its length; None until all of it has arrived."""
+    if i + 6 > len(text):
+        return None
+    try:
+        code = int(text[i + 2 : i + 6], 16)
+    except ValueError:
+        return ("\ufffd", 6)  # not hex: what the final JSON parse will reject anyway
+    if not 0xD800 <= code < 0xDC00:
+        return (chr(code), 6)
+    if i + 12 > len(text):
+        return None
+    low = text[i + 6 : i + 12]
+    if low[:2] != "\\u":
+        return (chr(code), 6)
+    try:
+        pair = chr(code) + chr(int(low[2:], 16))
+    except ValueError:
+        return (chr(code), 6)
+    return (pair.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), 12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -223,3 +224,32 @@ def test_two_tool_calls_in_one_reply_each_get_their_own_result(
     ids = [m["tool_calls"][0]["id"] for m in sent if m.get("tool_calls")]
     results = {m["tool_call_id"]: m["content"] for m in sent if m["role"] == "tool"}
     assert len(ids) == 2 and "111" in results[ids[0]] and "222" in results[ids[1]]
+
+
+def test_tool_call_code_streams_as_it_is_written(
+    server: ScriptedServer, make_settings: Any, computer: Any
+) -> None:
+    code = "total = 0\nfor i in range(10):\n    total += i\nprint('total', total, '\\u00e9')"
+    server.add(
+        Reply(
+            tool_calls=(ToolCall("execute", json.dumps({"language": "python", "code": code})),), chunk_size=3
+        ),
+        text("45"),
+    )
+    interpreter = Interpreter(make_settings(), computer=computer)
+    chunks = list(interpreter.chat("sum", stream=True))
+    pieces = [c for c in chunks if c.type == "code"]
+    assert pieces[0].start and pieces[-1].end and len(pieces) > 5
+    assert "".join(c.content for c in pieces if c.content) == code
+    assert "total 45 \u00e9" in _outputs(interpreter)
+
+
+def test_truncated_streamed_call_is_shown_but_not_run(
+    server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "half"
+    server.add(raw_tool_call(f'{{"language": "shell", "code": "touch {target}; echo ha'), text("sorry"))
+    interpreter = Interpreter(make_settings(), computer=computer)
+    interpreter.chat("go")
+    assert not target.exists()
+    assert "not valid JSON" in str(server.requests[-1]["messages"][-1]["content"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from lmc.messages import Message
-from orchestrator.prompts import code_from_call, code_from_text, system_message
+from orchestrator.prompts import CodeArgumentStream, code_from_call, code_from_text, system_message
 
 LANGS = ["javascript", "python", "shell"]
 
@@ -57,3 +59,17 @@ def test_system_message_names_languages_and_mode() -> None:
         "`execute` function" in tools and "javascript, python, shell" in tools and tools.endswith("Be brief.")
     )
     assert "fenced markdown block" in text and "`execute`" not in text
+
+
+def test_code_argument_stream_decodes_any_split() -> None:
+    code = "print(\"hi\\n\")\nx = '\u00e9\U0001f600'\t/end"
+    args = json.dumps({"language": "python", "code": code})
+    for size in (1, 2, 3, 5, 7, 64):
+        stream = CodeArgumentStream()
+        out = "".join(stream.feed(args[i : i + size]) for i in range(0, len(args), size))
+        assert (out, stream.language, stream.done) == (code, "python", True), size
+
+
+def test_code_argument_stream_waits_on_unusual_forms() -> None:
+    stream = CodeArgumentStream()
+    assert stream.feed('{"code": "print(1)", "language": "python"}') == "" and stream.language is None
