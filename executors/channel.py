@@ -23,6 +23,28 @@ _ERRORS: dict[str, type[ExecutorError]] = {
 }
 
 
+class _BlockTracker:
+    """Remembers the block a stream left open, so a failure can close it before reporting."""
+
+    def __init__(self) -> None:
+        self.open: Chunk | None = None
+
+    def watch(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        """Pass chunks through, tracking start and end."""
+        for chunk in chunks:
+            if chunk.start and not chunk.end:
+                self.open = chunk
+            elif chunk.end:
+                self.open = None
+            yield chunk
+
+    def close_open(self) -> Iterator[Chunk]:
+        """An end chunk for the block left open, if any."""
+        if self.open is not None:
+            head, self.open = self.open, None
+            yield Chunk(head.role, head.type, None, head.format, end=True)
+
+
 class AgentExecutor(Executor):
     """An executor whose sandbox runs the in-sandbox agent; subclasses only connect."""
 
@@ -94,15 +116,17 @@ class AgentExecutor(Executor):
             request = {"op": "run", "id": rid, "language": language, "code": code, "timeout": limits.timeout,
                        "max_output": limits.max_output, "input_timeout": limits.input_timeout}
             self._running = rid
+            tracker = _BlockTracker()
             try:
                 self._send(transport, request)
-                yield from self._replies(transport, rid)
+                yield from tracker.watch(self._replies(transport, rid))
             except GeneratorExit:
                 self._abandon(transport, rid)
                 raise
             except (OSError, AgentError) as exc:
                 log.warning("%s agent lost: %s", self.backend, exc)
                 self._drop()
+                yield from tracker.close_open()
                 yield error_chunk(
                     "crashed",
                     f"the {self.backend} sandbox agent died while running the code ({exc}); all state "

@@ -24,6 +24,8 @@ PACKAGES = ("lmc", "executors")
 #: where the packages land in the sandbox; writable by whichever uid the sandbox runs as
 TARGET = "/tmp/.lmc-agent"
 SUFFIXES = {".py", ".js", ".sh", ".json", ".txt"}
+#: host-side backends, which the agent never imports: less to send and unpack at each start
+HOST_ONLY = ("executors/docker*", "executors/e2b*", "executors/local.py")
 #: the Python of the sandbox image (Debian bookworm)
 IMAGE_PYTHON = (3, 11)
 
@@ -48,7 +50,9 @@ def _files(root: Path) -> list[Path]:
     found = []
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*")):
-            if path.is_file() and path.suffix in SUFFIXES and "__pycache__" not in path.parts:
+            name = path.relative_to(root)
+            if path.is_file() and path.suffix in SUFFIXES and "__pycache__" not in path.parts \
+                    and not any(name.match(pattern) for pattern in HOST_ONLY):
                 found.append(path)
     return found
 

@@ -29,15 +29,31 @@ def _length(header: bytes) -> int:
     return int(size)
 
 
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    """Up to size bytes, fewer only at end of stream (raw pipes return short reads)."""
+    data = stream.read(size) or b""
+    if len(data) == size:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = stream.read(size - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
 def read_frame(stream: IO[bytes]) -> bytes | None:
     """The next frame's payload from a blocking stream; None at a clean end of stream."""
-    header = stream.read(HEADER.size)
+    header = _read_exactly(stream, HEADER.size)
     if not header:
         return None
     if len(header) < HEADER.size:
         raise FramingError(f"stream ended inside a frame header ({len(header)} of 4 bytes)")
     size = _length(header)
-    payload = stream.read(size)
+    payload = _read_exactly(stream, size)
     if len(payload) < size:
         raise FramingError(f"stream ended inside a frame ({len(payload)} of {size} bytes)")
     return payload

@@ -112,6 +112,8 @@ class ProcessLanguage:
     process_noun: ClassVar[str] = "process"
     #: whether a final console/exit_code chunk reports the status of every run
     reports_exit_code: ClassVar[bool] = False
+    #: whether SIGINT cleanly ends code blocked reading stdin; if not, such code is killed
+    interrupts_reads: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
@@ -314,9 +316,11 @@ class _Run:
                     lang.stop("timeout")
                 elif now - last_output >= limits.input_timeout and lang._probe and lang._probe.waiting():
                     lang.stop("input_required")
-                if lang._stop_kind is not None:
+                    if not lang.interrupts_reads:
+                        stopped_at = now - STOP_GRACE  # go straight to the kill below
+                if lang._stop_kind is not None and stopped_at is None:
                     stopped_at = now
-            elif now - stopped_at >= STOP_GRACE:
+            if stopped_at is not None and now - stopped_at >= STOP_GRACE:
                 yield from self._drain_output()
                 yield from self._killed()
                 return
@@ -365,11 +369,14 @@ class _Run:
         kind = lang._stop_kind or "interrupted"
         lang.close()
         yield from self._finish_partial()
+        if kind == "input_required" and not lang.interrupts_reads:
+            why = f"the {lang.process_noun} cannot be interrupted cleanly while it reads stdin"
+        else:
+            why = f"the {lang.process_noun} did not respond to the interrupt within {STOP_GRACE:g} s"
         yield error_chunk(
             kind,
-            self._stop_text(kind)
-            + f"; the {lang.process_noun} did not respond to the interrupt within {STOP_GRACE:g} s, "
-            "so it was killed and its state was lost: a fresh one starts on the next run",
+            f"{self._stop_text(kind).rstrip('.')}; {why}, so it was killed and its state was lost: "
+            "a fresh one starts on the next run",
         )
 
     def _finish_partial(self) -> Iterator[Chunk]:

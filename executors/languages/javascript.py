@@ -17,6 +17,9 @@ class JavaScript(ProcessLanguage):
     name: ClassVar[str] = "javascript"
     aliases: ClassVar[tuple[str, ...]] = ("js", "node", "nodejs")
     process_noun: ClassVar[str] = "node process"
+    #: SIGINT does break a blocked read (EINTR), but leaves V8's interrupt pending, and it then
+    #: kills the next cell; so code stuck on stdin costs the node process instead
+    interrupts_reads: ClassVar[bool] = False
 
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
         """`node kernel.js CODE_FD CTL_FD`."""

@@ -91,11 +91,15 @@ def test_crashed_language_is_reported_and_restarted(computer: Computer) -> None:
 
 def test_crashed_agent_is_reported_and_replaced(computer: Computer) -> None:
     computer.run("python", "w = 1")
-    kill_agent = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(5)"
+    kill_agent = (
+        "import os, signal, time\nprint('going', flush=True)\ntime.sleep(0.3)\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(5)"
+    )
     messages = computer.run("python", kill_agent)
     kinds = [kind for kind, _ in errors(messages)]
     assert kinds == ["crashed"], messages
     assert "fresh" in errors(messages)[0][1]
+    assert text(messages) == "going\n"  # the open output block was closed before the error
     assert "NameError" in text(computer.run("python", "w"))
     assert text(computer.run("shell", "echo alive")) == "alive\n"
 

@@ -118,3 +118,8 @@ def test_large_output_is_truncated_with_a_marker(computer: Computer) -> None:
     assert "output truncated" in out and "characters omitted" in out
     assert "THE END" in out  # the tail is kept: the last lines are often what matters
     assert errors(computer.run("python", "print(1)")) == []
+
+
+def test_a_megabyte_of_output_arrives_whole(computer: Computer) -> None:
+    out = text(computer.run("python", "print('x' * 1_000_000)", max_output=2_000_000))
+    assert out == "x" * 1_000_000 + "\n"
