@@ -6,6 +6,8 @@ Measured side by side with the local backend in the same run (this machine is
 shared and noisy: only side-by-side ratios mean much). Targets: docker warm run
 p50 <= 5 ms, cold sandbox start to first output <= 400 ms, pool acquire <= 10 ms.
 Published for reference: SWE-ReX's Docker runtime ~18.8 s to start, OpenHands ~15 s.
+"docker engine alone" is the floor under a cold start: Docker creating, starting
+and reaping a container that runs `true`, with no agent and no code of ours.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from executors.base import Executor
-from executors.docker import DockerExecutor
+from executors.docker import DockerConfig, DockerExecutor
 from executors.docker_pool import PoolConfig, SandboxPool
 from executors.local import LocalExecutor
 from lmc.messages import Chunk
@@ -68,6 +70,25 @@ def cold_start(make: Callable[[], Executor], runs: int) -> list[float]:
     return _samples(once, runs)
 
 
+def engine_floor(runs: int) -> list[float]:
+    """ms for Docker alone to create, start and finish a container running `true` (no agent)."""
+    from executors import docker_client
+    from executors.docker import _host_config
+    from executors.docker_image import default_tag
+
+    api = docker_client.client().api
+
+    def once() -> float:
+        created = api.create_container(default_tag(), ["true"], host_config=_host_config(api, DockerConfig()))
+        api.start(created["Id"])
+        api.wait(created["Id"])
+        done = time.perf_counter()
+        api.remove_container(created["Id"], force=True)
+        return done
+
+    return _samples(once, runs)
+
+
 def pool_timings(runs: int) -> tuple[list[float], list[float]]:
     """ms per acquire from a warm pool, and from asking for a session to its first output."""
     acquires, firsts = [], []
@@ -95,6 +116,7 @@ def main() -> None:
         "cold start to first output": (
             cold_start(DockerExecutor, args.cold), cold_start(LocalExecutor, args.cold)
         ),
+        "docker engine alone: run `true`": (engine_floor(args.cold), None),
         "pool acquire": (acquires, None),
         "pooled session to first output": (pooled, None),
     }
