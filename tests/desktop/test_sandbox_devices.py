@@ -27,7 +27,7 @@ def _executor(backend: str) -> Executor:
     return module.make_executor()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(params=["local", "docker", "e2b"])
 def computer(request: pytest.FixtureRequest, devices: Devices) -> Iterator[Computer]:
     """A Computer whose sandboxed code reaches the session desktop's devices."""
     with Computer(_executor(request.param), devices=devices) as c:
