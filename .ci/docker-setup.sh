@@ -28,6 +28,6 @@ if ! docker info >/dev/null 2>&1; then
     docker info >/dev/null 2>&1 || { echo "docker-setup: dockerd did not start; see /tmp/dockerd.log" >&2; exit 1; }
 fi
 
-# builds only when the recipe's hash has no image yet (about 2 minutes, once)
-python -m orchestrator image build
-python -m orchestrator image status
+# builds only when the recipe's hash has no image yet (about 2-4 minutes, once)
+python3 -m orchestrator.image_cli image build
+python3 -m orchestrator.image_cli image status

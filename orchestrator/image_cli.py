@@ -1,9 +1,14 @@
-"""`lmc image build|status` and `lmc sandbox prune`: the docker sandbox image and leftovers."""
+"""`lmc image build|status` and `lmc sandbox prune`: the docker sandbox image and leftovers.
+
+Also runnable alone, for setup scripts: `python -m orchestrator.image_cli image build`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -75,3 +80,22 @@ def prune_command(args: argparse.Namespace) -> int:
     removed = sum(leftover.removed for leftover in found)
     print(f"{removed} sandbox(es) removed, {len(found) - removed} left")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run these subcommands without the rest of `lmc`; a failure is one line and exit code 3."""
+    from lmc.errors import LMCError
+
+    parser = argparse.ArgumentParser(prog="lmc", description="the docker sandbox image and leftovers")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except LMCError as exc:
+        print(f"lmc: error: {exc}", file=sys.stderr)
+        return 3
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,12 @@ def test_sandbox_prune_keeps_sandboxes_of_live_processes(capsys: pytest.CaptureF
         out = capsys.readouterr().out
         assert out.count(f"{short_id} running  owner {owner_id()}: kept (owner alive)") == 2
         assert [c.short_id for c in own_containers()] == [short_id]
+
+
+def test_daemon_down_is_one_line_saying_how_to_start_it(tmp_path: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    command = [sys.executable, "-m", "orchestrator.image_cli", "image", "status"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    assert done.returncode == 3
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lmc: error: cannot connect to Docker at unix://") and "start the daemon" in line
