@@ -148,7 +148,7 @@ def _host_config(api: Any, config: DockerConfig) -> Any:
 
 
 def start_sandbox(config: DockerConfig) -> AttachTransport:
-    """Create a container, copy our code in, attach, start: a transport whose hello is unread."""
+    """Create a container, attach, start it and send our code: a transport whose hello is unread."""
     from executors.docker_image import default_tag
 
     image = config.image or default_tag()
