@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import Any, Literal, overload
 
 from executors.errors import UnknownLanguage
 from lmc.errors import LMCError
@@ -36,6 +36,7 @@ from orchestrator.store import ConversationStore, Recorder, new_id
 log = logging.getLogger(__name__)
 
 Approver = Callable[[Message], bool]
+UserInput = str | Message | list[Message] | None
 #: The share of the window kept free for the model's reply.
 FIT_RESERVE = 0.2
 
@@ -94,8 +95,16 @@ class Interpreter:
 
     # --- the public conversation API --------------------------------------------------------
 
-    def chat(self, message: str | Message | list[Message] | None = None, *, stream: bool = False,
-             approve: Approver | None = None) -> Any:
+    @overload
+    def chat(self, message: UserInput = None, *, stream: Literal[False] = False,
+             approve: Approver | None = None) -> list[Message]: ...
+
+    @overload
+    def chat(self, message: UserInput = None, *, stream: Literal[True],
+             approve: Approver | None = None) -> Generator[Chunk, object, None]: ...
+
+    def chat(self, message: UserInput = None, *, stream: bool = False,
+             approve: Approver | None = None) -> list[Message] | Generator[Chunk, object, None]:
         """Send a message and let the model work; chunks as they come, or the new messages at the end."""
         start = len(self.messages)
         if not self.settings.auto_run and approve is None and not stream:
