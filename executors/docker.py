@@ -210,16 +210,9 @@ class DockerExecutor(AgentExecutor):
             raise
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
-        """Stream a run's chunks; crashes say when memory ran out, cut blocks are ended first."""
-        # AgentExecutor reports a dead agent mid-block without ending the open block, which breaks
-        # assembly exactly when a container is killed mid-output: end that block first
+        """Stream a run's chunks; a language killed for lack of memory says so."""
         started = time.time()
-        open_block: Chunk | None = None
         for chunk in super().run(language, code, limits):
-            if chunk.start and open_block is not None:
-                empty = type(open_block.content)() if isinstance(open_block.content, str | bytes) else None
-                yield replace(open_block, content=empty, start=False, end=True)
-            open_block = None if chunk.end else (chunk if chunk.start else open_block)
             if chunk.type == "error" and chunk.format == "crashed":
                 chunk = self._explain_crash(chunk, started)
             yield chunk
