@@ -54,7 +54,7 @@ def _step_times(make_interpreter: Callable[[str], Any], steps: int) -> list[floa
 
     with ScriptedServer([*[tool_call("python", "pass")] * (steps + 5), text("done")]) as srv:
         interpreter = make_interpreter(srv.url)
-        stamps = [time.perf_counter() for c in interpreter.chat("go", stream=True) if c.type == "code"]
+        stamps = [time.perf_counter() for c in interpreter.chat("go", stream=True) if c.type == "code" and c.start]
         interpreter.close()
     gaps = [(b - a) * 1000 for a, b in zip(stamps, stamps[1:], strict=False)]
     return gaps[5:]  # the first steps import and warm up
