@@ -38,6 +38,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--max-steps", type=int, default=10, help="model calls per trial (default 10)")
     run.add_argument("--max-tokens", type=int, default=None, help="token budget per trial")
     run.add_argument("--max-cost", type=float, default=None, help="USD budget per trial")
+    run.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="wall time per trial, instead of each task's [agent] timeout_sec")
     run.add_argument("--retries", type=int, default=2, help="retries after infrastructure failures (default 2)")
     run.add_argument("--api-base", default=None, help="base URL for the hosted models named")
     run.add_argument("--api-key", default=None, help="API key for them (else the provider's env variable)")

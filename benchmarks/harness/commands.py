@@ -26,7 +26,8 @@ def run_command(args: argparse.Namespace) -> int:
         suite=_suite(args.suite), output=Path(args.output), models=tuple(args.models),
         tasks=tuple(args.tasks or ()), trials=args.trials, parallel=args.parallel, sandbox=args.sandbox,
         warm=args.warm, max_steps=args.max_steps, max_tokens=args.max_tokens, max_cost=args.max_cost,
-        max_retries=args.retries, api_base=args.api_base, api_key=args.api_key, ray=args.ray,
+        timeout=args.timeout, max_retries=args.retries, api_base=args.api_base, api_key=args.api_key,
+        ray=args.ray,
         resume=args.resume, progress=args.progress)
     for _ in run_bench(config):
         pass

@@ -15,7 +15,7 @@ from typing import Any
 from benchmarks.harness.task import Task
 
 PSEUDO = ("oracle", "null")
-#: the name that selects the embedded SmolLM2 (served once per run, shared by its sessions)
+#: the name that selects the embedded SmolLM2 (each session serves it, replies capped at 512 tokens)
 LOCAL = "local"
 
 

@@ -47,6 +47,7 @@ class RunConfig:
     max_steps: int = 10  #: model calls per trial, unless the task's [agent] max_steps says otherwise
     max_tokens: int | None = None  #: token budget per trial
     max_cost: float | None = None  #: USD budget per trial
+    timeout: float | None = None  #: wall seconds per trial, instead of each task's [agent] timeout_sec
     max_retries: int = 2  #: retries after infrastructure failures
     api_base: str | None = None  #: base URL for the hosted models named (not for local or pseudo)
     api_key: str | None = None  #: API key for them; None lets litellm read the provider's variable
@@ -71,16 +72,14 @@ def _slug(model: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[:60]
 
 
-def _choices(config: RunConfig, stack: ExitStack) -> list[ModelChoice]:
+def _choices(config: RunConfig) -> list[ModelChoice]:
     chosen = []
     for name in config.models:
         base: dict[str, Any] = {"data_dir": config.output / "transcripts" / _slug(name)}
-        if name == LOCAL:  # one embedded model server for the whole run, not one per session
-            from orchestrator.local_model import LocalModelConfig, LocalModelServer
-
-            server = stack.enter_context(LocalModelServer(LocalModelConfig()))
-            base.update(model=server.model, api_base=server.start(), api_key="local", mode="text",
-                        context_window=LocalModelConfig.context, local=False)
+        if name == LOCAL:
+            # each session serves the embedded model itself, as `lmc` does: that path caps replies at
+            # 512 tokens, without which the small model can ramble a step to the end of its window
+            base.update(model=None, local=True)
         elif name not in ("oracle", "null"):
             base.update(model=name, api_base=config.api_base, api_key=config.api_key)
         chosen.append(ModelChoice(name, base))
@@ -102,7 +101,7 @@ def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> Sess
 
         desktop = DesktopConfig(width=task.desktop.width, height=task.desktop.height)
     settings = Settings(**{k: v for k, v in model.settings.items() if k == "data_dir"})
-    budget = Budget(wall_time=task.agent_timeout, steps=task.max_steps or config.max_steps,
+    budget = Budget(wall_time=config.timeout or task.agent_timeout, steps=task.max_steps or config.max_steps,
                     tokens=config.max_tokens, cost=config.max_cost)
     return SessionSpec(trial_id(task.name, model.name, trial), task.instruction + PROMPT_TAIL, settings, budget,
                        desktop, TrialHooks(task, dataclasses.replace(model)))
@@ -128,7 +127,7 @@ def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRo
     out = config.output / results.FILE
     done = _done(out) if config.resume else set()
     with ExitStack() as stack:
-        models = _choices(config, stack)
+        models = _choices(config)
         wanted = {}
         for task in tasks:
             for model in models:
