@@ -66,10 +66,13 @@ class AgentExecutor(Executor):
     def _ensure(self) -> Transport:
         if self._transport is None:
             transport = self.connect()
-            hello = self._decode(transport.recv(), transport)
-            if not isinstance(hello, dict) or "hello" not in hello:
-                transport.close()
-                raise AgentError(f"the {self.backend} sandbox agent did not greet; got {hello!r}")
+            try:
+                hello = self._decode(transport.recv(), transport)
+                if not isinstance(hello, dict) or "hello" not in hello:
+                    raise AgentError(f"the {self.backend} sandbox agent did not greet; got {hello!r}")
+            except BaseException:
+                transport.close()  # a sandbox whose agent never came up must not leak
+                raise
             self._transport = transport
         return self._transport
 
