@@ -192,7 +192,13 @@ def _chat(interpreter: Any, spec: SessionSpec) -> str:
     return "timeout" if expired.is_set() and status == "stopped" else status
 
 
+#: error kinds that mean the sandbox itself failed under the session. "crashed" also covers a language
+#: process the model's own code killed; the error kinds cannot tell the two apart, so such a session is
+#: retried too and, if it keeps crashing, ends as "infra" with the crash in its detail
+_BROKEN = ("sandbox", "crashed")
+
+
 def _sandbox_errors(messages: list[Message]) -> list[str]:
     """The sandbox failures the Interpreter reported to the model (it carries on; we must not)."""
     return [str(m.content) for m in messages if m.role == "computer" and m.type == "error"
-            and m.format == "sandbox"]
+            and m.format in _BROKEN]

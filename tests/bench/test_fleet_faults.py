@@ -1,0 +1,136 @@
+"""Failures in a fleet: a killed sandbox is infrastructure (classified, retried, reported), budgets are the model's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks.harness import results
+from benchmarks.harness.report import write_report
+from benchmarks.harness.runner import RunConfig, run_bench
+from orchestrator.fleet import Budget, Fleet, FleetConfig, SessionSpec
+from orchestrator.fleet_errors import FleetConfigError
+from orchestrator.settings import Settings
+from tests.support.scripted_server import ScriptedServer, text, tool_call
+
+MARK = "4.713"  # a sleep length no other process on the machine uses
+
+
+def _ancestors(pid: int) -> list[int]:
+    chain = []
+    while pid > 1:
+        chain.append(pid)
+        with open(f"/proc/{pid}/stat") as stat:
+            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+    return chain
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def kill_sandbox_once(stop: threading.Event) -> list[int]:
+    """In a thread: when a process runs `sleep MARK`, SIGKILL the sandbox agent above it, once."""
+    killed: list[int] = []
+
+    def watch() -> None:
+        while not stop.is_set() and not killed:
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and _cmdline(int(entry)).strip() == f"sleep {MARK}":
+                    agents = [p for p in _ancestors(int(entry)) if "executors.agent" in _cmdline(p)]
+                    if agents:
+                        os.kill(agents[0], signal.SIGKILL)
+                        killed.append(agents[0])
+                        return
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return killed
+
+
+def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callable[..., Path],
+                                                           tmp_path: Path) -> None:
+    task_factory("slow", solve=f"sleep {MARK}\necho ok > done.txt")
+    stop = threading.Event()
+    killed = kill_sandbox_once(stop)
+    try:
+        rows = list(run_bench(RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("oracle",))))
+    finally:
+        stop.set()
+    assert killed, "the fault was never injected"
+    [row] = rows
+    assert row.reward == 1.0 and row.failure is None
+    assert row.attempts == 2
+    assert len(row.retried) == 1 and row.retried[0].startswith("infra: ")
+    assert "sandbox" in row.retried[0]
+    md, report = write_report(results.read(tmp_path / "out"), tmp_path / "report")
+    assert "| oracle | 1 | 1 | 100.0% | 1.000 | 0 | 1 |" in md.read_text()  # passed, 0 infra left, 1 retry
+    page = report.read_text()
+    assert "<td>slow</td><td>ok</td><td>2</td><td>infra: " in page
+
+
+def test_retries_run_out_into_an_infra_failure_not_a_model_failure(tmp_path: Path) -> None:
+    # a desktop whose X server cannot start fails every attempt: the plainest lasting infra failure
+    settings = Settings(model="openai/x", api_base="http://127.0.0.1:9/v1", api_key="x", data_dir=tmp_path)
+    config = FleetConfig(max_sessions=1, max_retries=1)
+    spec = SessionSpec("s", "hi", settings, desktop=_impossible_desktop())
+    [result] = list(Fleet(config).run([spec]))
+    assert result.failure == "infra" and result.attempts == 2 and len(result.retried) == 1
+    assert "Xvfb" in result.detail
+
+
+def _impossible_desktop() -> object:
+    from devices.desktop import DesktopConfig
+
+    return DesktopConfig(xvfb="/nonexistent/Xvfb")
+
+
+def _fleet_settings(server: ScriptedServer, tmp_path: Path) -> Settings:
+    return Settings(model="openai/scripted", api_base=server.url, api_key="x", mode="tools", data_dir=tmp_path,
+                    context_window=32768, retry_delay=0.01, max_retries=1)
+
+
+def test_step_budget_is_the_models_failure(tmp_path: Path) -> None:
+    with ScriptedServer(default=tool_call("shell", "echo again")) as server:
+        spec = SessionSpec("loop", "go", _fleet_settings(server, tmp_path), Budget(steps=3))
+        [result] = list(Fleet().run([spec]))
+    assert (result.failure, result.status, result.steps, result.attempts) == ("budget", "max_steps", 3, 1)
+
+
+def test_wall_time_budget_stops_a_slow_model(tmp_path: Path) -> None:
+    with ScriptedServer(default=text("thinking " * 200, chunk_size=4, delay=0.5)) as server:
+        server.add(tool_call("shell", "sleep 30"))
+        spec = SessionSpec("slow", "go", _fleet_settings(server, tmp_path), Budget(wall_time=2.0))
+        started = time.monotonic()
+        [result] = list(Fleet().run([spec]))
+    assert (result.failure, result.status) == ("budget", "timeout")
+    assert time.monotonic() - started < 25
+
+
+def test_model_api_failures_are_retried_then_reported_as_such(tmp_path: Path) -> None:
+    settings = Settings(model="openai/x", api_base="http://127.0.0.1:9/v1", api_key="x", data_dir=tmp_path,
+                        max_retries=0, context_window=32768, mode="tools")
+    [result] = list(Fleet(FleetConfig(max_retries=1)).run([SessionSpec("down", "hi", settings)]))
+    assert result.failure == "model_api" and result.attempts == 2
+    assert result.detail.startswith("ModelUnavailable")
+
+
+def test_fleet_refuses_bad_configs_with_the_fix() -> None:
+    with pytest.raises(FleetConfigError, match="max_sessions must be at least 1, got 0; try 8"):
+        FleetConfig(max_sessions=0)
+    with pytest.raises(FleetConfigError, match="warm pools exist for the docker backend only"):
+        from orchestrator.fleet import SandboxConfig
+
+        SandboxConfig("local", warm=2)
+    with pytest.raises(FleetConfigError, match="session ids must be unique; repeated: a"):
+        list(Fleet().run([SessionSpec("a", "x", Settings()), SessionSpec("a", "y", Settings())]))
