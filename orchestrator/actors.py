@@ -5,7 +5,9 @@ a thread of its own that feeds an asyncio queue, so one slow model or program
 never stalls the other sessions in the same event loop. Approvals travel back
 through `decide()`. On Ray, `OrchestratorActor` is a thin async shell around a
 SessionHost and `chat` is a streaming generator of msgpack-encoded chunks;
-`RemoteSession` is what `Interpreter(settings with ray)` talks through.
+`RemoteSession` is what `Interpreter(settings with ray)` talks through. On Ray a
+session's code goes to its sandbox through the node's executor actor
+(executors/actor.py), which owns the sandboxes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ def _default_factory(settings: Settings, conversation: str | None) -> Interprete
     if conversation is not None and ConversationStore(settings.data_dir).exists(conversation):
         return Interpreter.load(conversation, settings)
     return Interpreter(settings, conversation=conversation)
+
+
+def _ray_factory(settings: Settings, conversation: str | None) -> Interpreter:
+    """As the default, but the session's sandbox is owned by this node's executor actor."""
+    from executors.actor import RayExecutor
+    from orchestrator.computer import Computer
+
+    computer = Computer(RayExecutor(settings.sandbox))
+    if conversation is not None and ConversationStore(settings.data_dir).exists(conversation):
+        return Interpreter.load(conversation, settings, computer=computer)
+    return Interpreter(settings, conversation=conversation, computer=computer)
 
 
 class SessionHost:
@@ -185,7 +198,7 @@ def connect(settings: Settings, name: str = "lmc-orchestrator", factory: Interpr
     key = (ray.get_runtime_context().get_job_id(), name)
     if key not in _HANDLES:
         actor = remote_actor_class().options(name=name, get_if_exists=True)
-        _HANDLES[key] = actor.remote(settings, factory or _default_factory)
+        _HANDLES[key] = actor.remote(settings, factory or _ray_factory)
     return _HANDLES[key]
 
 
