@@ -64,6 +64,12 @@ class DeviceHost:
         if self.config.warm_ocr:
             self.devices.display.warm_up()
 
+    def __getattr__(self, name: str) -> Any:
+        # display, mouse, keyboard, clipboard: the devices themselves, for callers in this process
+        if name in ("display", "mouse", "keyboard", "clipboard"):
+            return getattr(self.__dict__["devices"], name)
+        raise AttributeError(name)
+
     def set_icon_locator(self, locator: IconLocator | None) -> None:
         """Plug in the session's vision model for icon= (it travels to the actor pickled)."""
         self._locator = locator

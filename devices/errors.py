@@ -17,6 +17,7 @@
         │   └── DisplayBound                     this process already drives another display
         ├── DesktopFailed (RuntimeError)         Xvfb would not start
         ├── DesktopDied (RuntimeError)           Xvfb exited under a running session
+        ├── FailSafe (RuntimeError)              the mouse sits in a screen corner: stop (host screen)
         ├── ClipboardError (RuntimeError)        xclip is missing or failed
         └── OCRUnavailable (RuntimeError)        the OCR engine is not installed
 
@@ -102,6 +103,10 @@ class DesktopFailed(DeviceError, RuntimeError):
 
 class DesktopDied(DeviceError, RuntimeError):
     """The virtual desktop's Xvfb exited while devices were using it."""
+
+
+class FailSafe(DeviceError, RuntimeError):
+    """pyautogui's fail-safe fired: the user pushed the mouse into a screen corner to stop."""
 
 
 class ClipboardError(DeviceError, RuntimeError):

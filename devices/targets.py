@@ -34,7 +34,12 @@ class Pointer:
     def resolve(
         self, x: object = None, y: object = None, text: str | None = None, icon: str | None = None
     ) -> tuple[int, int]:
-        """The point to act on; exactly one of (x, y), text= or icon= must be given."""
+        """The point to act on; exactly one of (x, y), text= or icon= must be given.
+
+        A lone string in place of x is text, as in Open Interpreter: click("Submit").
+        """
+        if isinstance(x, str) and y is None and text is None:
+            x, text = None, x
         chosen = {
             "x, y": x is not None or y is not None,
             "text=": text is not None,

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from devices.errors import DesktopDied, DeviceError, DisplayBound, NoDisplay
+from devices.errors import DesktopDied, DeviceError, DisplayBound, FailSafe, NoDisplay
 from devices.xdisplay import socket_path
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,11 @@ def _import(display: str, xauthority: str | None) -> ModuleType:
     pyautogui.MINIMUM_DURATION = 0.0
     log.info("pyautogui bound to X display %s", display)
     return pyautogui
+
+
+def enable_failsafe(display: str, xauthority: str | None = None) -> None:
+    """Let a human stop the session by pushing the mouse into a screen corner (for real screens)."""
+    pyautogui_for(display, xauthority).FAILSAFE = True
 
 
 def bound_display() -> str | None:
@@ -112,8 +117,15 @@ def x_errors(display: str) -> Iterator[None]:
     """Turn python-xlib and pyautogui failures into DeviceError subclasses."""
     from Xlib import error as xerror
 
+    gui = sys.modules.get("pyautogui")  # never import it here: importing binds a display
+    failsafe: Any = gui.FailSafeException if gui is not None else ()
     try:
         yield
+    except failsafe as exc:
+        raise FailSafe(
+            "stopped: the mouse is in a corner of the screen, which is the user's signal to stop "
+            "(pyautogui's fail-safe); move it away from the corner before acting again"
+        ) from exc
     except xerror.ConnectionClosedError as exc:
         raise DesktopDied(
             f"lost the connection to X display {display} ({exc}); if it is a virtual desktop, "

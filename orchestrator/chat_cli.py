@@ -47,6 +47,10 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
     add("--max-tokens", type=int, help="token budget per message", **d)
     add("--max-cost", type=float, help="cost budget per message, USD", **d)
     add("--context-window", type=int, help="the model's window in tokens, if litellm does not know it", **d)
+    add("--os", action="store_true", help="OS mode: the model drives a screen (see --desktop)",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
+    add("--desktop", choices=("virtual", "host"), help="OS mode's screen: a fresh Xvfb desktop (default) or this "
+        "machine's own", **d)
 
 
 def register_subcommands(subparsers: Any) -> None:
@@ -88,6 +92,16 @@ def list_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_interpreter(settings: Any, resume: str | None, desktop: str) -> Any:
+    from orchestrator.os_mode import os_interpreter
+    from orchestrator.store import ConversationStore
+
+    if resume is None:
+        return os_interpreter(settings, desktop)
+    messages = ConversationStore(settings.data_dir).load(resume)
+    return os_interpreter(settings, desktop, conversation=resume, messages=messages)
+
+
 def run_chat(args: argparse.Namespace, task: str | None) -> int:
     """Run one task (task given) or the interactive chat; return the exit code."""
     from lmc.errors import LMCError
@@ -97,7 +111,10 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
     try:
         settings = _settings(args)
         resume = getattr(args, "resume", None)
-        interpreter = Interpreter.load(resume, settings) if resume else Interpreter(settings)
+        if getattr(args, "os", None):
+            interpreter = _os_interpreter(settings, resume, getattr(args, "desktop", None) or "virtual")
+        else:
+            interpreter = Interpreter.load(resume, settings) if resume else Interpreter(settings)
     except LMCError as exc:
         print(f"lmc: {exc}", file=sys.stderr)
         return 2

@@ -41,8 +41,8 @@ Rules:
 - Prefer small steps. Install missing packages only when needed.
 
 Inside Python, a `computer` object drives the screen when the computer has one:
-computer.display.view() (a screenshot comes back to you), computer.display.ocr(),
-computer.mouse.click(x, y) or computer.mouse.click("visible text"), computer.keyboard.write(text),
+computer.display.view() (a screenshot comes back to you), computer.display.get_text() (words on
+screen with boxes), computer.mouse.click(x, y) or computer.mouse.click("visible text"), computer.keyboard.write(text),
 computer.keyboard.hotkey("ctrl", "c"), computer.clipboard.view() / .copy(text).
 
 Languages available: {languages}."""

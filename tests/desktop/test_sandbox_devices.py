@@ -35,7 +35,7 @@ def computer(request: pytest.FixtureRequest, devices: Devices) -> Iterator[Compu
 
 
 def test_code_clicks_a_button_by_text_and_types(computer: Computer, app: AppState) -> None:
-    out = computer.run("python", "where = computer.mouse.click(text='Submit')\nprint(sorted(where))")
+    out = computer.run("python", "where = computer.mouse.click('Submit')\nprint(sorted(where))")  # OI's form
     assert [m.content for m in out if m.type == "console"] == ["['x', 'y']\n"]
     state = app.wait(lambda s: s["clicks"].get("Submit@20") == 1)
     assert state["label"] == "Clicked Submit"

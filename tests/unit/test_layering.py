@@ -47,3 +47,10 @@ def test_importing_the_packages_stays_light() -> None:
     code = f"{imports}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_test_file_names_are_unique() -> None:
+    # test folders are not packages, so pytest imports test modules by basename: two files of
+    # one name in different folders break collection of the whole suite
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
