@@ -25,6 +25,9 @@ from orchestrator.model import Usage
 
 log = logging.getLogger(__name__)
 
+#: serializes the first import of the heavy modules (see _preload)
+_IMPORTS = threading.Lock()
+
 #: the conversation's last status -> failure class (None: the model finished on its own)
 _STATUS_FAILURE = {"complete": None, "max_steps": "budget", "budget": "budget", "timeout": "budget"}
 
@@ -75,6 +78,7 @@ class SessionRunner:
 
     def run(self, spec: SessionSpec) -> SessionResult:
         """Run a session to its end; infra and model-API failures are retried up to max_retries."""
+        _preload()
         retried: list[str] = []
         attempt = _Attempt()
         for number in range(1, self.max_retries + 2):
@@ -131,6 +135,17 @@ class SessionRunner:
             desktop.check()
         if result.failure == "budget":
             result.detail = f"stopped at {status}"
+
+
+def _preload() -> None:
+    """Import litellm and the Interpreter once, before many session threads race to import them."""
+    # Why: in a fresh process (a Ray worker) threads importing litellm's circular module graph at the
+    # same time were seen to hang for minutes; one lock makes the first import happen once, in one thread
+    with _IMPORTS:
+        from orchestrator import interpreter, local_model  # noqa: F401
+        from orchestrator.model import load_litellm
+
+        load_litellm()
 
 
 def _start_desktop(spec: SessionSpec, stack: ExitStack) -> Any:

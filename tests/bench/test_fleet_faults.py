@@ -14,6 +14,7 @@ import pytest
 from benchmarks.harness import results
 from benchmarks.harness.report import write_report
 from benchmarks.harness.runner import RunConfig, run_bench
+from devices.desktop import DesktopConfig
 from orchestrator.fleet import Budget, Fleet, FleetConfig, SessionSpec
 from orchestrator.fleet_errors import FleetConfigError
 from orchestrator.settings import Settings
@@ -89,9 +90,7 @@ def test_retries_run_out_into_an_infra_failure_not_a_model_failure(tmp_path: Pat
     assert "Xvfb" in result.detail
 
 
-def _impossible_desktop() -> object:
-    from devices.desktop import DesktopConfig
-
+def _impossible_desktop() -> DesktopConfig:
     return DesktopConfig(xvfb="/nonexistent/Xvfb")
 
 
