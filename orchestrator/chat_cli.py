@@ -128,22 +128,29 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
 
 
 def _turn(interpreter: Any, view: _View, message: str) -> int:
-    """One chat turn, rendered; Ctrl-C stops the work and the turn ends cleanly."""
+    """One chat turn, rendered; Ctrl-C stops the work and the turn ends cleanly.
+
+    Ctrl-C is a signal handler that calls stop(), not a KeyboardInterrupt: raised
+    inside the chat's generator, the exception would close it, and the turn would
+    end without its "stopped" status (seen as a flaky test).
+    """
+    import signal
+    import threading
+
     from lmc.errors import LMCError
 
-    chunks = interpreter.chat(message, stream=True)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: interpreter.stop())
     try:
-        while True:
-            try:
-                for chunk in chunks:
-                    view.show(chunk)
-                break
-            except KeyboardInterrupt:  # stop the code or generation; the stream ends with "stopped"
-                interpreter.stop()
+        for chunk in interpreter.chat(message, stream=True):
+            view.show(chunk)
     except LMCError as exc:
         view.fail(exc)
         return 1
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         view.done()
     return 0
 
@@ -221,18 +228,19 @@ class _MachineView(_View):
     """LMC chunks for programs: JSON lines or msgpack frames on stdout; approvals read from stdin."""
 
     def __init__(self, interpreter: Any, fmt: str) -> None:
+        from orchestrator.machine_out import claim_stdout
+
         self.interpreter, self.fmt = interpreter, fmt
+        self.out = claim_stdout()
 
     def show(self, chunk: Any) -> None:
         """Write the chunk; for a confirmation, read y/n from stdin."""
         from lmc import codec, framing
 
         if self.fmt == "msgpack":
-            sys.stdout.buffer.write(framing.frame(codec.encode(chunk)))
-            sys.stdout.buffer.flush()
+            self.out.write(framing.frame(codec.encode(chunk)))
         else:
-            sys.stdout.write(json.dumps(codec.to_dict(chunk), default=_json_bytes) + "\n")
-            sys.stdout.flush()
+            self.out.write((json.dumps(codec.to_dict(chunk), default=_json_bytes) + "\n").encode())
         if chunk.type == "confirmation":
             answer = sys.stdin.readline().strip().lower()
             (self.interpreter.approve if answer in ("y", "yes") else self.interpreter.decline)()

@@ -45,7 +45,7 @@ def _json_line(chunk: Chunk) -> str:
 
 
 def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, raw: BinaryIO) -> int:
-    """Write chunks in the chosen format; the exit code the run deserves."""
+    """Write chunks in the chosen format (text to out; json and msgpack to raw); the run's exit code."""
     status = 0
     for chunk in chunks:
         if chunk.type == "error":
@@ -58,8 +58,8 @@ def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, ra
             raw.write(frame(encode(chunk)))
             raw.flush()
         elif fmt == "json":
-            out.write(_json_line(chunk) + "\n")
-            out.flush()
+            raw.write((_json_line(chunk) + "\n").encode())
+            raw.flush()
         else:
             _print_text(chunk, out, err)
     return status
@@ -79,6 +79,7 @@ def _print_text(chunk: Chunk, out: TextIO, err: TextIO) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Handler of `lmc run`."""
     from orchestrator.computer import Computer
+    from orchestrator.machine_out import claim_stdout
 
     code = sys.stdin.read() if args.code == "-" else args.code
     with Computer(args.sandbox) as computer:
@@ -87,6 +88,7 @@ def run_command(args: argparse.Namespace) -> int:
         )
         previous = signal.signal(signal.SIGINT, lambda *_: computer.stop())
         try:
-            return print_chunks(chunks, args.format, sys.stdout, sys.stderr, sys.stdout.buffer)
+            raw = claim_stdout() if args.format != "text" else sys.stdout.buffer
+            return print_chunks(chunks, args.format, sys.stdout, sys.stderr, raw)
         finally:
             signal.signal(signal.SIGINT, previous)
