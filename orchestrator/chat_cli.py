@@ -280,7 +280,9 @@ class _RichView(_View):
         """Render one chunk as it arrives."""
         if chunk.type in ("message", "code") and chunk.role == "assistant":
             self._stream(chunk)
-        elif chunk.type == "console" and chunk.format == "output" and chunk.content:
+            return
+        self._close()  # output never lands inside a live markdown or code block
+        if chunk.type == "console" and chunk.format == "output" and chunk.content:
             self.console.out(chunk.content, end="", style="dim", highlight=False)
         elif chunk.type == "console" and chunk.format == "exit_code" and chunk.content:
             self.console.print(f"[exit status {chunk.content}]", style="yellow")
@@ -324,6 +326,8 @@ class _RichView(_View):
         if self.live is not None:
             self.live.stop()
             self.live = None
+            if not self.console.is_terminal:  # off a terminal, Live ends without a line break
+                self.console.line()
 
     def _confirm(self) -> None:
         self._close()
