@@ -59,13 +59,16 @@ def kill_sandbox_once(stop: threading.Event) -> list[int]:
     return killed
 
 
-def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callable[..., Path],
-                                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callable[..., Path], tmp_path: Path,
+                                                           sandbox: str) -> None:
+    # a container's processes show in the host's /proc too, so one watcher kills either kind of sandbox
     task_factory("slow", solve=f"sleep {MARK}\necho ok > done.txt")
     stop = threading.Event()
     killed = kill_sandbox_once(stop)
     try:
-        rows = list(run_bench(RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("oracle",))))
+        config = RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("oracle",), sandbox=sandbox)
+        rows = list(run_bench(config))
     finally:
         stop.set()
     assert killed, "the fault was never injected"
