@@ -33,6 +33,8 @@ def test_package_imports_only_lower_layers(package: str) -> None:
     ours = set(ALLOWED)
     bad = []
     for path in sorted((ROOT / package).rglob("*.py")):
+        if "tasks" in path.relative_to(ROOT).parts:
+            continue  # benchmark tasks hold data for the model to work on (some broken on purpose)
         for name in _imports(path) & ours - {package} - ALLOWED[package]:
             bad.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not bad, "layering broken:\n" + "\n".join(bad)
