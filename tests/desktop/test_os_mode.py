@@ -44,7 +44,7 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> No
         "box = computer.display.find_text('Clicked Submit')[0]\n"
         "print('label at', box['left'], box['top'])"
     )
-    entry = "boxes = json.load(open(%r))['boxes']['entry']\n" % str(app.path)
+    entry = f"boxes = json.load(open({str(app.path)!r}))['boxes']['entry']\n"
     type_hello = (
         "import json\n" + entry + "computer.mouse.click(boxes[0] + 20, boxes[1] + boxes[3] // 2)\n"
         "computer.keyboard.write('hello')\ncomputer.keyboard.press('enter')"
