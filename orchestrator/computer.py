@@ -98,6 +98,19 @@ class Computer:
         chunks = self.executor.run(name, code, limits)
         return chunks if stream else assemble(chunks)
 
+    @property
+    def files(self) -> Any:
+        """Copy files in and out of the sandbox (upload, download, read, write), where the backend can."""
+        files = getattr(self.executor, "files", None)
+        if files is None:
+            from executors.errors import ExecutorError
+
+            raise ExecutorError(
+                f"the {self.executor.backend} sandbox has no file transfer; it shares this machine's files "
+                "(local) or use the docker backend"
+            )
+        return files
+
     def __getattr__(self, name: str) -> Any:
         if name in ("display", "mouse", "keyboard", "clipboard"):
             devices = self.__dict__.get("devices")

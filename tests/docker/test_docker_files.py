@@ -68,3 +68,14 @@ def test_files_on_a_computer(tmp_path: Path) -> None:
     with Computer(executor) as computer:
         executor.files.write("hello.py", b"print('hello from a file')\n")
         assert text(computer.run("shell", "python3 hello.py")) == "hello from a file\n"
+
+
+def test_computer_files_reach_the_sandbox_and_local_says_why_not(executor: DockerExecutor, tmp_path: Path) -> None:
+    from executors.errors import ExecutorError
+
+    (tmp_path / "note.txt").write_text("through the Computer\n")
+    computer = Computer(executor)
+    assert computer.files.upload(tmp_path / "note.txt") == "/workspace/note.txt"
+    assert text(computer.run("shell", "cat note.txt")) == "through the Computer\n"
+    with Computer() as local, pytest.raises(ExecutorError, match="no file transfer"):
+        local.files  # noqa: B018
