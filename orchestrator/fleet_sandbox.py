@@ -21,12 +21,15 @@ class SandboxConfig:
     backend: str = "local"  #: local, docker or e2b
     warm: int = 0  #: docker sandboxes kept started ahead of demand, per node (0: none)
     per_node: int = 64  #: most sandboxes alive at once on one node (admission control)
+    max_starting: int = 16  #: most sandboxes starting at once on one node (more overwhelm dockerd on 2 cores)
     docker: Any = None  #: executors.docker.DockerConfig for every docker sandbox; None for defaults
     e2b: Any = None  #: executors.e2b.E2BConfig base for every E2B sandbox; None for defaults
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise FleetConfigError(f"unknown sandbox {self.backend!r}; known: {', '.join(BACKENDS)}")
+        if self.max_starting < 1:
+            raise FleetConfigError(f"SandboxConfig.max_starting must be at least 1, got {self.max_starting!r}")
         if self.per_node < 1:
             raise FleetConfigError(f"SandboxConfig.per_node must be at least 1, got {self.per_node!r}")
         if self.warm < 0 or (self.warm and self.backend != "docker"):
@@ -43,14 +46,21 @@ class SandboxFactory:
     config: SandboxConfig
     _pool: Any = None
     _slots: threading.BoundedSemaphore = field(init=False)
+    _starting: threading.BoundedSemaphore = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.config.per_node)
+        self._starting = threading.BoundedSemaphore(self.config.max_starting)
 
     def admit(self) -> threading.BoundedSemaphore:
         """The semaphore a session holds while its sandbox lives."""
         return self._slots
+
+    def start(self, executor: Any) -> None:
+        """Start the executor's sandbox now, at most max_starting at once (it would start on first use)."""
+        with self._starting:
+            executor.languages()  # connects and reads the agent's hello
 
     def create(self, env: dict[str, str], cwd: str | None) -> Any:
         """A new executor whose sandbox has `env` (and `cwd`, for the local backend)."""

@@ -117,6 +117,7 @@ class SessionRunner:
             plan = spec.hooks.open(self.sandboxes.config.backend, desktop.env() if desktop else {})
         computer = _computer(self.sandboxes.create({**(desktop.env() if desktop else {}), **plan.env},
                                                    plan.cwd), stack)
+        self.sandboxes.start(computer.executor)
         if spec.hooks is not None:
             spec.hooks.prepare(computer)
         interpreter, model = _interpreter(spec, conversation, plan, computer, stack)
