@@ -109,6 +109,15 @@ def test_step_budget_is_the_models_failure(tmp_path: Path) -> None:
     assert (result.failure, result.status, result.steps, result.attempts) == ("budget", "max_steps", 3, 1)
 
 
+def test_token_budget_counts_what_the_api_reports(tmp_path: Path) -> None:
+    reply = tool_call("shell", "echo again", usage=(1000, 10))
+    with ScriptedServer(default=reply) as server:
+        spec = SessionSpec("tokens", "go", _fleet_settings(server, tmp_path), Budget(tokens=1500))
+        [result] = list(Fleet().run([spec]))
+    assert (result.failure, result.status, result.steps) == ("budget", "budget", 2)
+    assert (result.prompt_tokens, result.completion_tokens, result.tokens) == (2000, 20, 2020)
+
+
 def test_wall_time_budget_stops_a_slow_model(tmp_path: Path) -> None:
     with ScriptedServer(default=text("thinking " * 200, chunk_size=4, delay=0.5)) as server:
         server.add(tool_call("shell", "sleep 30"))
