@@ -1,6 +1,6 @@
 """The suite through the full pipeline: oracle scores 100% and null 0% on a subset covering every category.
 
-The whole suite: `lmc bench run builtin --model oracle --model null` (about a minute on 2 cores).
+The whole suite: `lmc bench run builtin --model oracle --model null` (19 s at --parallel 8 on 2 cores).
 """
 
 from __future__ import annotations
