@@ -7,7 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.fleet_errors import FleetConfigError
+from lmc.errors import LMCError
+from orchestrator.fleet_errors import FleetConfigError, SessionSetupFailed
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,15 @@ class SandboxFactory:
     def start(self, executor: Any) -> None:
         """Start the executor's sandbox now, at most max_starting at once (it would start on first use)."""
         with self._starting:
-            executor.languages()  # connects and reads the agent's hello
+            try:
+                executor.languages()  # connects and reads the agent's hello
+            except LMCError:
+                raise
+            except Exception as exc:
+                # Why so broad: under load the docker SDK's HTTP pool was seen to raise a raw
+                # AttributeError mid-start; whatever breaks while a sandbox starts is infrastructure
+                raise SessionSetupFailed(f"starting the {self.config.backend} sandbox failed: "
+                                         f"{type(exc).__name__}: {exc}") from exc
 
     def create(self, env: dict[str, str], cwd: str | None) -> Any:
         """A new executor whose sandbox has `env` (and `cwd`, for the local backend)."""

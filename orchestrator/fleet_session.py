@@ -106,6 +106,9 @@ class SessionRunner:
                 result.failure, result.detail = classify(exc), f"{type(exc).__name__}: {exc}"
             except OSError as exc:  # a process or socket the sandbox needed went away
                 result.failure, result.detail = "infra", f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # one session's bug must not take down the fleet's other sessions
+                log.exception("session %s failed unexpectedly", spec.id)
+                result.failure, result.detail = classify(exc), f"{type(exc).__name__}: {exc}"
         result.wall = time.monotonic() - started
         return result
 
