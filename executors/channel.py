@@ -130,8 +130,8 @@ class AgentExecutor(Executor):
                 log.warning("%s agent lost: %s", self.backend, exc)
                 self._drop()
                 yield from tracker.close_open()
-                yield error_chunk(
-                    "crashed",
+                yield error_chunk(  # infrastructure, not the code: kind "sandbox"
+                    "sandbox",
                     f"the {self.backend} sandbox agent died while running the code ({exc}); all state "
                     "(variables, files outside the workspace, working directory) was lost and a fresh "
                     "sandbox starts on the next run",

@@ -32,8 +32,8 @@ ERROR_KINDS = (
     "timeout",  # the code ran past its time limit and was stopped
     "interrupted",  # the code was stopped on request
     "input_required",  # the code waited for standard input, which a sandbox has none of
-    "crashed",  # the language process or the in-sandbox agent died; state was lost
-    "sandbox",  # the sandbox backend failed (Docker, E2B): infrastructure, not the code
+    "crashed",  # the language process died under the code (e.g. os._exit, a segfault); state was lost
+    "sandbox",  # the sandbox failed (its agent or container died, Docker, E2B): infrastructure, not the code
     "model",  # the model's API failed
     "internal",  # a bug of ours
 )

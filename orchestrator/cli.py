@@ -23,13 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Let language models use computers: run code in sandboxes, chat with a model that does. "
         "With no command, `lmc` opens an interactive chat.",
     )
-    from orchestrator import chat_cli, image_cli, run_cli
+    from orchestrator import bench_cli, chat_cli, image_cli, run_cli
 
     chat_cli.add_chat_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cli.register(sub)
     chat_cli.register_subcommands(sub)
     image_cli.register(sub)
+    bench_cli.register(sub)
     parser.set_defaults(handler=lambda args: chat_cli.run_chat(args, None))
     return parser
 

@@ -211,10 +211,9 @@ def _chat(interpreter: Any, spec: SessionSpec) -> str:
     return "timeout" if expired.is_set() and status == "stopped" else status
 
 
-#: error kinds that mean the sandbox itself failed under the session. "crashed" also covers a language
-#: process the model's own code killed; the error kinds cannot tell the two apart, so such a session is
-#: retried too and, if it keeps crashing, ends as "infra" with the crash in its detail
-_BROKEN = ("sandbox", "crashed")
+#: error kinds that mean the sandbox itself failed under the session ("crashed" is a language process
+#: that died under the model's own code: the model's failure, not ours)
+_BROKEN = ("sandbox",)
 
 
 def _sandbox_errors(messages: list[Message]) -> list[str]:

@@ -35,7 +35,7 @@ def test_container_killed_mid_run_says_why_and_next_run_is_fresh(make_computer: 
     threading.Timer(1.0, api.kill, args=(container_id,)).start()
     messages = computer.run("python", "import time\nprint('working', flush=True)\ntime.sleep(30)")
     (kind, message), = errors(messages)
-    assert kind == "crashed"
+    assert kind == "sandbox"
     assert "killed (SIGKILL)" in message and "state" in message and "lost" in message
     assert "NameError" in text(computer.run("python", "kept"))  # a fresh sandbox, as it said
     assert executor.sandbox().container_id != container_id
