@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 # before a keycode is rebound, give apps a moment to read the keys typed with its old binding
 _REBIND_PAUSE = 0.02
+# after new bindings, give apps a moment to handle MappingNotify before keys arrive: under load,
+# a key typed at once was read with the old (empty) mapping and dropped (seen as a flaky test)
+_SETTLE = 0.05
 
 
 def keysym_of(char: str) -> int:
@@ -66,8 +69,18 @@ class UnicodeKeys:
         from Xlib.ext.xtest import fake_input
 
         self._attach(conn)
+        fresh = list(dict.fromkeys(c for c in text if c not in self._bound))
+        if fresh and len(fresh) + len(self._bound) <= len(self._spare):
+            for char in fresh:  # bind them all first, then let apps catch up once
+                self._keycode(char)
+            conn.sync()
+            time.sleep(_SETTLE)
         for char in text:
+            rebinding = char not in self._bound
             keycode = self._keycode(char)
+            if rebinding:
+                conn.sync()
+                time.sleep(_SETTLE)
             fake_input(conn, X.KeyPress, keycode)
             fake_input(conn, X.KeyRelease, keycode)
         conn.sync()
