@@ -23,7 +23,7 @@ from typing import Any
 
 from executors import create
 from executors.base import Executor, LanguageInfo
-from executors.errors import ExecutorError
+from executors.errors import ExecutorError, InvalidCode, UnknownLanguage
 from executors.languages.base import RunLimits
 from lmc.codec import chunk_from_dict, message_from_dict, pack, to_dict, unpack
 from lmc.errors import LMCError
@@ -112,7 +112,10 @@ class SandboxHost:
                 for chunk in executor.run(language, code, limits):
                     items.put({"chunk": to_dict(chunk)})
             except LMCError as exc:
-                items.put({"raise": {"type": type(exc).__name__, "message": str(exc)}})
+                error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+                if isinstance(exc, UnknownLanguage):
+                    error.update(name=exc.name, known=exc.known)
+                items.put({"raise": error})
             finally:
                 items.put(None)
 
@@ -167,9 +170,6 @@ def executor_actor(node_id: str | None = None) -> Any:
     ).remote()
 
 
-_ERRORS = {"UnknownLanguage", "InvalidCode"}
-
-
 class RayExecutor(Executor):
     """An executor whose sandbox lives in an executor actor."""
 
@@ -220,12 +220,10 @@ class RayExecutor(Executor):
         self._ray.get(self.actor.close.remote(self.sid))
 
 
-def _raised(error: dict[str, str]) -> LMCError:
-    from executors import errors
-
-    cls = getattr(errors, error["type"], None) if error["type"] in _ERRORS else None
-    if cls is not None:
-        exc = cls.__new__(cls)
-        Exception.__init__(exc, error["message"])
-        return exc  # type: ignore[no-any-return]
+def _raised(error: dict[str, Any]) -> LMCError:
+    """The caller's error raised again on this side, as the same class where it is the caller's."""
+    if error["type"] == "UnknownLanguage":
+        return UnknownLanguage(error["name"], error["known"])
+    if error["type"] == "InvalidCode":
+        return InvalidCode(error["message"])
     return ExecutorError(error["message"])
