@@ -20,18 +20,12 @@ class Shell(ProcessLanguage):
     process_noun: ClassVar[str] = "shell"
     reports_exit_code: ClassVar[bool] = True
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._fds = (-1, -1)
-
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
-        """`bash --noprofile --norc kernel.sh`, told its pipes through the environment."""
-        self._fds = (code_fd, ctl_fd)
-        return [shutil.which("bash") or "/bin/bash", "--noprofile", "--norc", str(KERNEL)]
+        """`bash --noprofile --norc kernel.sh CODE_FD CTL_FD`."""
+        return [shutil.which("bash") or "/bin/bash", "--noprofile", "--norc", str(KERNEL), str(code_fd), str(ctl_fd)]
 
     def child_env(self) -> dict[str, str]:
-        """The agent's environment plus the pipe numbers the kernel reads (known once command() ran)."""
+        """The agent's environment, with a dumb terminal unless one is set."""
         env = dict(os.environ)
-        env["LMC_CODE_FD"], env["LMC_CTL_FD"] = map(str, self._fds)
         env.setdefault("TERM", "dumb")
         return env
