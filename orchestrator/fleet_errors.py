@@ -5,12 +5,14 @@
         └── FleetError
             ├── FleetConfigError (ValueError)       a FleetConfig / Budget / SessionSpec is wrong
             ├── SessionSetupFailed (RuntimeError)   preparing a session's sandbox failed: infrastructure
+            ├── EnvironmentFailed (RuntimeError)    the task's environment could not be built: not retried
             └── VerifierFailed (RuntimeError)       evaluating a session failed: the task's fault
 
 Failure classes (SessionResult.failure):
 
     None         the session ran to its end; its evaluation says how well the model did
     "budget"     the model used up its steps, tokens, cost or wall time (the model's failure)
+    "environment" the task's environment image could not be built or found: not retried
     "infra"      sandbox died, setup failed, X server crashed: never the model's; retried
     "model_api"  the model's API kept failing (unreachable, rate limited): retried
     "config"     missing key, unknown model, bad settings: retrying cannot help
@@ -32,7 +34,9 @@ from orchestrator.errors import (
 #: failure classes the Fleet retries
 RETRIED = ("infra", "model_api")
 #: every failure class, in report order
-FAILURES = ("budget", "infra", "model_api", "config", "verifier", "error")
+FAILURES = ("budget", "environment", "infra", "model_api", "config", "verifier", "error")
+#: failure classes that mean the trial errored (it was not graded): never a score of 0
+ERRORED = ("environment", "infra", "model_api", "config", "verifier", "error")
 
 
 class FleetError(OrchestratorError):
@@ -47,6 +51,10 @@ class SessionSetupFailed(FleetError, RuntimeError):
     """A session's sandbox or desktop could not be prepared (infrastructure)."""
 
 
+class EnvironmentFailed(FleetError, RuntimeError):
+    """A session's environment (a task's image) could not be built or found; retrying cannot help."""
+
+
 class VerifierFailed(FleetError, RuntimeError):
     """A session's evaluation broke; the task (not the model, not the sandbox) is at fault."""
 
@@ -59,6 +67,8 @@ def classify(exc: BaseException) -> str:
 
     if isinstance(exc, VerifierFailed):
         return "verifier"
+    if isinstance(exc, EnvironmentFailed):
+        return "environment"
     if isinstance(exc, (MissingAPIKey, ModelAuthError, UnknownModel, SettingsError, FleetConfigError)):
         return "config"
     if isinstance(exc, ModelError):

@@ -6,12 +6,14 @@
         ├── SuiteNotFound (FileNotFoundError) no task folder at the path given
         ├── UnknownTask (LookupError)         --task names a task the suite does not have
         ├── BadResults (ValueError)           a results file is not the harness's JSONL
-        └── StagingFailed (SessionSetupFailed) copying a task into its sandbox failed (infrastructure)
+        ├── StagingFailed (SessionSetupFailed) copying a task into its sandbox failed (infrastructure)
+        └── EnvironmentFailed (fleet EnvironmentFailed) the task's image could not be built or found
 """
 
 from __future__ import annotations
 
 from lmc.errors import LMCError
+from orchestrator.fleet_errors import EnvironmentFailed as FleetEnvironmentFailed
 from orchestrator.fleet_errors import SessionSetupFailed
 
 
@@ -43,3 +45,7 @@ class BadResults(BenchError, ValueError):
 
 class StagingFailed(BenchError, SessionSetupFailed):
     """Copying task files into the sandbox, or the task's setup, failed: infrastructure, retried."""
+
+
+class EnvironmentFailed(BenchError, FleetEnvironmentFailed):
+    """The task's environment image could not be built or found (not retried, not the model's fault)."""
