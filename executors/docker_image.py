@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 RECIPE = ROOT / "deploy" / "sandbox"
 RECIPE_FILES = ("build.sh", "packages.txt")
 REPOSITORY = "lmc-sandbox"
+#: a stable name for the current recipe's image, so Dockerfiles can say `FROM lmc-sandbox`
+LATEST = f"{REPOSITORY}:latest"
 STEP = "==> "
 
 
@@ -71,7 +73,7 @@ def status() -> ImageStatus:
     with docker_errors("list images"):
         images = docker_client.client().api.images(name=REPOSITORY)
     current = next((i for i in images if tag in (i.get("RepoTags") or [])), None)
-    stale = tuple(t for i in images for t in (i.get("RepoTags") or []) if t != tag)
+    stale = tuple(t for i in images for t in (i.get("RepoTags") or []) if t not in (tag, LATEST))
     if current is None:
         return ImageStatus(tag, False, None, None, stale)
     built = datetime.fromtimestamp(current["Created"], UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -97,6 +99,7 @@ def build(on_step: Callable[[str], None], on_line: Callable[[str], None] | None 
     tag = default_tag()
     if not force and status().present:
         on_step(f"{tag} is already built")
+        _tag_latest(tag)
         return tag
     _check_tools()
     docker_client.client()  # fail early, with the how-to-start hint, if the daemon is down
@@ -115,4 +118,11 @@ def build(on_step: Callable[[str], None], on_line: Callable[[str], None] | None 
         raise ImageBuildFailed(
             f"the image recipe failed with status {proc.returncode}; its last lines:\n" + "\n".join(tail)
         )
+    _tag_latest(tag)
     return tag
+
+
+def _tag_latest(tag: str) -> None:
+    """Point lmc-sandbox:latest at the current recipe's image (task Dockerfiles build FROM it)."""
+    with docker_errors(f"tag {tag} as {LATEST}"):
+        docker_client.client().api.tag(tag, REPOSITORY, "latest", force=True)

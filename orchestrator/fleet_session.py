@@ -118,8 +118,9 @@ class SessionRunner:
         if spec.hooks is not None:
             stack.callback(spec.hooks.close)
             plan = spec.hooks.open(self.sandboxes.config.backend, desktop.env() if desktop else {})
-        computer = _computer(self.sandboxes.create({**(desktop.env() if desktop else {}), **plan.env},
-                                                   plan.cwd), stack)
+        executor = plan.executor or self.sandboxes.create({**(desktop.env() if desktop else {}), **plan.env},
+                                                          plan.cwd)
+        computer = _computer(executor, stack)
         self.sandboxes.start(computer.executor)
         if spec.hooks is not None:
             spec.hooks.prepare(computer)

@@ -36,6 +36,8 @@ class SandboxPlan:
     env: dict[str, str] = field(default_factory=dict)  #: variables set in the sandbox
     cwd: str | None = None  #: working directory of the local backend (others use their own)
     settings: dict[str, Any] = field(default_factory=dict)  #: Settings fields to override (a model started for it)
+    #: an executor the hooks made themselves (e.g. in a task's own container); None: the fleet's backend
+    executor: Any = None
 
 
 class SessionHooks(Protocol):
