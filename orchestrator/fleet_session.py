@@ -184,8 +184,10 @@ def _interpreter(spec: SessionSpec, conversation: str, plan: SandboxPlan, comput
     if local is not None:
         stack.callback(local.close)
     model = MeteredModel(client)
+    # the model is told what is left of its steps and wall time (Harbor never tells it)
+    deadline = time.monotonic() + budget.wall_time if budget.wall_time else None
     interpreter = Interpreter(settings, computer=computer, model=model,  # type: ignore[arg-type]
-                              conversation=conversation)
+                              conversation=conversation, deadline=deadline)
     stack.callback(interpreter.store.close)
     return interpreter, model
 

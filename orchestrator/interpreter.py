@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Generator
 from typing import Any, Literal, overload
 
@@ -47,7 +48,7 @@ class Interpreter:
     def __init__(self, settings: Settings | None = None, *, computer: Any = None,
                  model: ModelClient | None = None, store: ConversationStore | None = None,
                  conversation: str | None = None, messages: list[Message] | None = None,
-                 ray: bool | str | None = None) -> None:
+                 ray: bool | str | None = None, deadline: float | None = None) -> None:
         settings = settings if settings is not None else resolve()
         if ray is not None:  # True: a local or RAY_ADDRESS cluster; a string: that cluster's address
             address = ray if isinstance(ray, str) else settings.ray_address
@@ -64,6 +65,9 @@ class Interpreter:
         self._recorder = Recorder(self.id, self.messages, self.store)
         self._remote: Any = None  # the RemoteSession when the conversation is hosted on Ray
         self._token_cache: dict[Message, int] = {}  # messages are immutable: count each once
+        #: time.monotonic() at which the caller stops the chat; with it the model is told its budget
+        self.deadline = deadline
+        self._steps_used = 0
 
     # --- parts, created on first use so construction stays cheap ------------------------
 
@@ -200,7 +204,8 @@ class Interpreter:
 
     def _steps(self, approve: Approver | None) -> Generator[Chunk, object, None]:
         spent = Usage(0, 0, 0.0)
-        for _ in range(self.settings.max_steps):
+        for step in range(self.settings.max_steps):
+            self._steps_used = step
             over = self._over_budget(spent)
             if over:
                 yield from self._status(over)
@@ -240,6 +245,9 @@ class Interpreter:
         """The chat messages for the model: system message, then the transcript fitted to the window."""
         model = self.model
         system = prompts.system_message(self.computer.languages, model.mode, self.settings.system_message)
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            system += "\n\n" + prompts.budget_note(self.settings.max_steps - self._steps_used, left)
 
         def render(messages: list[Message], with_system: bool = True) -> list[dict[str, Any]]:
             return to_openai(messages, system=system if with_system else None, mode=model.mode,  # type: ignore[arg-type]

@@ -56,6 +56,14 @@ def system_message(languages: Sequence[str], mode: str, extra: str | None = None
     return text + ("\n\n" + extra.strip() if extra and extra.strip() else "")
 
 
+def budget_note(steps_left: int, seconds_left: float | None) -> str:
+    """What is left of the model's budget, so it can finish (or stop) before the limit cuts it off."""
+    steps = f"{steps_left} step{'s' if steps_left != 1 else ''}"
+    time = "" if seconds_left is None else f" and about {max(0, int(seconds_left))} seconds"
+    return (f"Budget: you have {steps}{time} left (a step is one reply of yours). When it runs out you are "
+            "stopped wherever you are, so leave the task in its finished state before then.")
+
+
 @dataclass(frozen=True)
 class Repair:
     """What was read from a malformed request: the code, or a note saying what went wrong."""
