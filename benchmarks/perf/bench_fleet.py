@@ -85,8 +85,8 @@ def _percentile(values: list[float], q: float) -> float:
 def run_level(n: int, steps: int, sandbox: str, data_dir: Path) -> Level:
     """N sessions at once, each `steps` model calls and runs."""
     from orchestrator.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionSpec
+    from orchestrator.scripted_server import ScriptedServer, tool_call
     from orchestrator.settings import Settings
-    from tests.support.scripted_server import ScriptedServer, tool_call
 
     with ScriptedServer(default=tool_call("python", "x = 1")) as server:
         settings = Settings(model="openai/scripted", api_base=server.url, api_key="x", mode="tools",

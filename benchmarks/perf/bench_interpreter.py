@@ -50,7 +50,7 @@ def _settings(url: str, data: Path, **extra: Any) -> Any:
 
 def _step_times(make_interpreter: Callable[[str], Any], steps: int) -> list[float]:
     """Milliseconds between consecutive code chunks of one long chat: one step each."""
-    from tests.support.scripted_server import ScriptedServer, text, tool_call
+    from orchestrator.scripted_server import ScriptedServer, text, tool_call
 
     with ScriptedServer([*[tool_call("python", "pass")] * (steps + 5), text("done")]) as srv:
         interpreter = make_interpreter(srv.url)
@@ -64,7 +64,7 @@ def _raw_parts(steps: int, data: Path) -> tuple[list[float], list[float]]:
     """Milliseconds of one bare litellm call to the scripted server, and of one Computer.run('pass')."""
     from orchestrator.computer import Computer
     from orchestrator.model import ModelClient, ModelConfig
-    from tests.support.scripted_server import ScriptedServer, tool_call
+    from orchestrator.scripted_server import ScriptedServer, tool_call
 
     with ScriptedServer(default=tool_call("python", "pass")) as srv:
         client = ModelClient(ModelConfig("openai/scripted", api_base=srv.url, api_key="k", mode="tools"))

@@ -17,8 +17,8 @@ from benchmarks.harness.runner import RunConfig, run_bench
 from devices.desktop import DesktopConfig
 from orchestrator.fleet import Budget, Fleet, FleetConfig, SessionSpec
 from orchestrator.fleet_errors import FleetConfigError
+from orchestrator.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.settings import Settings
-from tests.support.scripted_server import ScriptedServer, text, tool_call
 
 MARK = "4.713"  # a sleep length no other process on the machine uses
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from lmc.messages import Message
 from orchestrator.interpreter import Interpreter
-from tests.support.scripted_server import (
+from orchestrator.scripted_server import (
     Reply,
     ScriptedServer,
     ToolCall,

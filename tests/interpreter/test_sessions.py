@@ -16,7 +16,7 @@ from lmc.messages import Chunk
 from orchestrator.actors import RemoteSession, SessionHost, connect
 from orchestrator.errors import SessionBusy, SessionNotFound
 from orchestrator.interpreter import Interpreter
-from tests.support.scripted_server import ScriptedServer, http_error, text, tool_call
+from orchestrator.scripted_server import ScriptedServer, http_error, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 

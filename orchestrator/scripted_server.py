@@ -1,4 +1,8 @@
-"""A scripted OpenAI-compatible chat server for tests: real HTTP on 127.0.0.1, no model.
+"""A scripted OpenAI-compatible chat server: real HTTP on 127.0.0.1, no model.
+
+Shipped with the product, not only the tests: the benchmark's pseudo-models
+(`--model oracle`, `--model null`) run through it, and users can drive an
+Interpreter or a Fleet end to end with it, without a model or a key.
 
 A script is a list of replies, served in order, one per `POST /v1/chat/completions`.
 Each reply is plain text (markdown), one or more tool calls, or an injected HTTP
@@ -6,7 +10,7 @@ error; streamed as server-sent events when the request asks for `stream: true`,
 as one JSON body otherwise. Every request body is recorded so a test can assert
 what the model was sent (messages, tools, images).
 
-    from tests.support.scripted_server import ScriptedServer, text, tool_call, http_error
+    from orchestrator.scripted_server import ScriptedServer, text, tool_call, http_error
 
     with ScriptedServer([http_error(500), tool_call("python", "print(2 + 2)"), text("Done.")]) as srv:
         litellm.completion(model="openai/scripted", api_base=srv.url, api_key="x", messages=...)
