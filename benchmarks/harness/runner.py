@@ -10,7 +10,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class RunConfig:
     tasks: tuple[str, ...] = ()  #: only these task names; () for all
     trials: int = 1  #: repetitions of each (task, model)
     parallel: int = 4  #: sessions at once
-    sandbox: str = "local"  #: local, docker or e2b
+    sandbox: str = "docker"  #: docker (the task's own image), local or e2b
     warm: int = 0  #: warm docker sandboxes kept ready
     max_steps: int = 10  #: model calls per trial, unless the task's [agent] max_steps says otherwise
     max_tokens: int | None = None  #: token budget per trial
@@ -54,6 +54,8 @@ class RunConfig:
     ray: bool = False  #: run the fleet's sessions in Ray worker actors
     resume: bool = True  #: skip trials already in results.jsonl (failed infra ones run again)
     progress: bool = False  #: show the fleet's live progress on stderr
+    image_map: dict[str, str] = field(default_factory=dict)  #: FROM image -> local image (--image-map)
+    verifier: str = "shared"  #: shared: tests run in the agent's container; separate: in a fresh one
 
     def __post_init__(self) -> None:
         if not self.models:
