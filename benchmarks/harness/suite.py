@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from benchmarks.harness.errors import SuiteNotFound, TaskInvalid, UnknownTask
-from benchmarks.harness.task import Task, check_task, load_task
+from benchmarks.harness.task import Task, check_task, inspect_task
+
+log = logging.getLogger(__name__)
 
 #: the built-in offline suite
 BUILTIN = Path(__file__).resolve().parent.parent / "tasks"
@@ -26,13 +29,13 @@ def task_folders(path: str | Path) -> list[Path]:
 
 
 def check_suite(path: str | Path, *, need_solution: bool = False) -> dict[str, list[str]]:
-    """Problems per task folder name (only tasks that have some)."""
+    """Errors per task folder name (only tasks that have some); `lmc bench check` also lists warnings."""
     found = {folder.name: check_task(folder, need_solution=need_solution) for folder in task_folders(path)}
     return {name: problems for name, problems in found.items() if problems}
 
 
 def load_suite(path: str | Path, names: list[str] | None = None, *, need_solution: bool = False) -> list[Task]:
-    """The suite's tasks (only `names`, if given); TaskInvalid naming every broken task."""
+    """The suite's tasks (only `names`, if given); TaskInvalid naming every broken task; warnings are logged."""
     folders = task_folders(path)
     if names:
         known = {f.name: f for f in folders}
@@ -43,10 +46,12 @@ def load_suite(path: str | Path, names: list[str] | None = None, *, need_solutio
         folders = [known[n] for n in names]
     tasks, problems = [], []
     for folder in folders:
-        try:
-            tasks.append(load_task(folder, need_solution=need_solution))
-        except TaskInvalid as exc:
-            problems += [f"{folder.name}: {p}" for p in exc.problems]
+        task, errors, warnings = inspect_task(folder, need_solution=need_solution)
+        problems += [f"{folder.name}: {p}" for p in errors]
+        for warning in warnings:
+            log.warning("%s: %s", folder.name, warning)
+        if task is not None:
+            tasks.append(task)
     if problems:
         raise TaskInvalid(str(path), problems)
     return tasks
