@@ -66,9 +66,14 @@ class Fleet:
         self._factory: SandboxFactory | None = None
         self._workers: list[Any] = []
 
-    def run(self, specs: Iterable[SessionSpec],
-            on_result: Callable[[SessionResult], None] | None = None) -> Iterator[SessionResult]:
-        """Run every spec; yield results in the order sessions finish."""
+    def run(self, specs: Iterable[SessionSpec], on_result: Callable[[SessionResult], None] | None = None,
+            outcome: Callable[[SessionResult], str] | None = None) -> Iterator[SessionResult]:
+        """Run every spec; yield results in the order sessions finish.
+
+        `outcome` tells the progress display how a session ended ("passed", "failed" or "errored");
+        by default a session that failed in a class of fleet_errors.ERRORED is errored, else its
+        evaluation's reward decides.
+        """
         specs = list(specs)
         ids = [s.id for s in specs]
         if len(set(ids)) != len(ids):
@@ -77,7 +82,7 @@ class Fleet:
         from orchestrator.fleet_progress import progress_display
 
         source = self._run_ray(specs) if self.config.uses_ray else self._run_threads(specs)
-        with progress_display(len(specs), self.config.progress) as shown:
+        with progress_display(len(specs), self.config.progress, outcome) as shown:
             for result in source:
                 shown(result)
                 if on_result is not None:
