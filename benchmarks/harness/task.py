@@ -257,7 +257,7 @@ def _network(env: dict[str, Any], warnings: list[str]) -> tuple[str, tuple[str, 
     mode = env.get("network_mode") or ("allowlist" if hosts else None)
     if mode is None:
         mode = "public" if env.get("allow_internet", True) else "no-network"
-    elif "allow_internet" in env and env["allow_internet"] != (mode == "public"):
+    elif "network_mode" in env and "allow_internet" in env and env["allow_internet"] != (mode == "public"):
         warnings.append(f"task.toml: [environment] network_mode = {mode!r} and allow_internet = "
                         f"{str(env['allow_internet']).lower()} disagree; network_mode wins (as in Harbor)")
     return mode, hosts
@@ -289,7 +289,7 @@ def _task(folder: Path, instruction: str, config: dict[str, Any], warnings: list
         schema_version=str(config.get("schema_version", "1.0")),
         harbor_name=config.get("task", {}).get("name"),
         agent_timeout=None if agent.get("timeout_sec") is None else float(agent["timeout_sec"]),
-        agent_user=users["agent"], max_steps=agent.get("max_steps"),
+        agent_user=users["agent"], max_steps=None if agent.get("max_steps") is None else int(agent["max_steps"]),
         verifier_timeout=float(verifier.get("timeout_sec", 600.0)), verifier_env=dict(verifier.get("env", {})),
         verifier_user=users["verifier"], solution_env=dict(solution.get("env", {})),
         docker_image=env.get("docker_image"), build_timeout=float(env.get("build_timeout_sec", 600.0)),
@@ -303,4 +303,12 @@ def _task(folder: Path, instruction: str, config: dict[str, Any], warnings: list
         allow_internet=mode == "public", env=dict(env.get("env", {})), workdir=_workdir(folder),
         healthcheck=Healthcheck(**health) if health else None,
         mcp_servers=tuple(dict(s) for s in env.get("mcp_servers", ())),
-        desktop=DesktopSpec(**desktop) if desktop else None)
+        desktop=_desktop(desktop))
+
+
+def _desktop(section: dict[str, Any] | None) -> DesktopSpec | None:
+    if not section:
+        return None
+    values: dict[str, Any] = dict(section)
+    values.update({k: int(values[k]) for k in ("width", "height") if k in values})
+    return DesktopSpec(**values)
