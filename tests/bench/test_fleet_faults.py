@@ -78,9 +78,10 @@ def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callabl
     assert len(row.retried) == 1 and row.retried[0].startswith("infra: ")
     assert "sandbox" in row.retried[0]
     md, report = write_report(results.read(tmp_path / "out"), tmp_path / "report")
-    assert "| oracle | 1 | 1 | 100.0% | 1.000 | 0 | 1 |" in md.read_text()  # passed, 0 infra left, 1 retry
+    # passed, nothing failed or errored (the infra failure was retried away), 1 retry
+    assert "| oracle | 1 | 1 | 0 | 0 | 100.0% [20.7-100.0%] | 1.000 | 1 |" in md.read_text()
     page = report.read_text()
-    assert "<td>slow</td><td>ok</td><td>2</td><td>infra: " in page
+    assert "<td>oracle</td><td>slow</td><td>2</td><td class='text'>infra: " in page
 
 
 def test_retries_run_out_into_an_infra_failure_not_a_model_failure(tmp_path: Path) -> None:

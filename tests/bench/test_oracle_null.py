@@ -60,15 +60,17 @@ def test_run_command_writes_results_and_report(tmp_path: Path, capsys: pytest.Ca
     bench_cli.register(parser.add_subparsers(dest="command"))
     out = tmp_path / "run"
     args = parser.parse_args(["bench", "run", "builtin", "--model", "oracle", "--model", "null", "-t",
-                              "files-archive", "-t", "data-csv-total", "-p", "2", "-o", str(out), "--no-progress"])
+                              "files-archive", "-t", "data-csv-total", "-p", "2", "-o", str(out), "--no-progress",
+                              "--sandbox", "local"])
     assert args.handler(args) == 0
     printed = capsys.readouterr().out
-    assert "| oracle | 2 | 2 | 100.0% |" in printed and "| null | 2 | 0 | 0.0% |" in printed
+    assert "| oracle | 2 | 2 | 0 | 0 | 100.0% [34.2-100.0%] |" in printed
+    assert "| null | 2 | 0 | 2 | 0 | 0.0% [0.0-65.8%] |" in printed
     rows = [json.loads(line) for line in (out / results.FILE).read_text().splitlines()]
     assert {(r["model"], r["reward"]) for r in rows} == {("oracle", 1.0), ("null", 0.0)}
     assert {"task", "model", "reward", "steps", "tokens", "cost", "wall_time", "failure", "transcript"} <= set(rows[0])
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 2 and "<p>No failures and no retries.</p>" in page
+    assert page.count("data:image/png;base64,") == 2 and "<p>2 failed, 0 errored, of 4 trial(s).</p>" in page
 
 
 @pytest.mark.docker
