@@ -1,4 +1,4 @@
-"""`lmc bench run|check|report|compare`: arguments here; the work in benchmarks.harness.commands.
+"""`lmc bench run|check|show|report|compare`: arguments here; the work in benchmarks.harness.commands.
 
 The harness sits above the orchestrator (benchmarks <- orchestrator), so this
 module never imports it at load time: each handler loads it by name when the
@@ -29,12 +29,20 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      help="litellm model name, 'local' (embedded SmolLM2), or the pseudo-models "
                           "'oracle' / 'null'; repeat for several")
     run.add_argument("--parallel", "-p", type=int, default=4, metavar="N", help="sessions at once (default 4)")
-    run.add_argument("--sandbox", choices=("local", "docker", "e2b"), default="local",
-                     help="where each trial runs (default local)")
+    run.add_argument("--sandbox", choices=("docker", "local", "e2b"), default="docker",
+                     help="where each trial runs: docker runs each task in its own image, as Harbor does "
+                          "(default); local runs the task's scripts on this host (a warning says so)")
+    run.add_argument("--image-map", action="append", dest="image_map", default=[], metavar="FROM=LOCAL",
+                     help="build task images FROM a local image instead, e.g. ubuntu:24.04=lmc-base:noble "
+                          "(no registry needed); repeatable")
+    run.add_argument("--verifier", choices=("shared", "separate"), default="shared",
+                     help="where tests/test.sh runs: 'shared' in the agent's container once the agent has finished "
+                          "(Harbor's way, default); 'separate' in a fresh container made from a snapshot of it")
     run.add_argument("--output", "-o", default="bench-results", metavar="DIR",
-                     help="results.jsonl, transcripts and the report go here (default bench-results)")
+                     help="results.jsonl, one folder per trial and the report go here (default bench-results)")
     run.add_argument("--task", "-t", action="append", dest="tasks", metavar="NAME", help="only this task; repeatable")
-    run.add_argument("--trials", type=int, default=1, help="repetitions of each task per model (default 1)")
+    run.add_argument("--trials", type=int, default=1,
+                     help="repetitions of each task per model (default 1); above 1 the summary adds pass@k")
     run.add_argument("--max-steps", type=int, default=10, help="model calls per trial (default 10)")
     run.add_argument("--max-tokens", type=int, default=None, help="token budget per trial")
     run.add_argument("--max-cost", type=float, default=None, help="USD budget per trial")
@@ -46,25 +54,43 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--warm", type=int, default=0, help="docker sandboxes kept started ahead (default 0)")
     run.add_argument("--ray", action="store_true", help="run the sessions in Ray worker actors")
     run.add_argument("--no-resume", dest="resume", action="store_false",
-                     help="run every trial again even if results.jsonl has it")
+                     help="run every trial again even if results.jsonl has it (errored ones always run again)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress display")
 
 
+def _show_arguments(show: argparse.ArgumentParser) -> None:
+    show.add_argument("run", metavar="RUN", help="the --output folder of a run")
+    show.add_argument("task", metavar="TASK", help="the task's name")
+    show.add_argument("--model", "-m", default=None, metavar="M", help="which model's trial (if several ran)")
+    show.add_argument("--trial", type=int, default=None, metavar="N", help="which repetition (default the first)")
+    show.add_argument("--full", action="store_true", help="show long outputs whole instead of their ends")
+
+
 def register(sub: Any) -> None:
-    """Add `bench` with its subcommands run, check, report and compare."""
+    """Add `bench` with its subcommands run, check, show, report and compare."""
     bench = sub.add_parser("bench", help="benchmark models on computer tasks",
-                           description="Run models over Harbor-layout task suites on a fleet of sandboxes.")
+                           description="Run models over Harbor-format task suites (Terminal-Bench 2.0 and "
+                                       "others) on a fleet of sandboxes.")
     actions = bench.add_subparsers(dest="bench_command", metavar="ACTION", required=True)
-    run = actions.add_parser("run", help="run models x tasks; one JSONL row per trial; resumable")
+    run = actions.add_parser(
+        "run", help="run models x tasks; one JSONL row per trial; resumable",
+        description="Run models over tasks. Each trial ends passed, failed or errored (not graded: the "
+                    "environment, the verifier or the infrastructure failed). Exits 1 if any trial errored.")
     _run_arguments(run)
     run.set_defaults(handler=_handler("run_command"))
 
-    check = actions.add_parser("check", help="validate a task folder or a suite")
+    check = actions.add_parser("check", help="lint a task folder or a suite: errors and warnings per task")
     check.add_argument("path", metavar="PATH", help=f"a task folder, a suite folder, or '{BUILTIN}'")
     check.add_argument("--need-solution", action="store_true", help="require solution/solve.sh in every task")
+    check.add_argument("--image-map", action="append", dest="image_map", default=[], metavar="FROM=LOCAL",
+                       help="as for `run`: FROM images that will be replaced by local ones; repeatable")
     check.set_defaults(handler=_handler("check_command"))
 
-    report = actions.add_parser("report", help="summary table and HTML report with charts of a run")
+    show = actions.add_parser("show", help="print one trial: outcome, phases, the conversation, verifier output")
+    _show_arguments(show)
+    show.set_defaults(handler=_handler("show_command"))
+
+    report = actions.add_parser("report", help="summary tables and HTML report with charts of a run")
     report.add_argument("results", metavar="DIR", help="the --output folder of a run (or its results.jsonl)")
     report.add_argument("--output", "-o", default=None, metavar="DIR", help="where to write (default: DIR)")
     report.set_defaults(handler=_handler("report_command"))
