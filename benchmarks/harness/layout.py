@@ -1,13 +1,15 @@
-"""Where a task's Harbor paths live in each sandbox, and how files get there.
+"""Where a task's Harbor paths live in a sandbox without Docker, and how files get there.
 
-Harbor runs a task as root in its own image: the working dir is /app, the
-verifier's tests are copied to /tests, and the reward is written under
-/logs/verifier. Here:
+Harbor runs a task in its own image: the working dir is the image's WORKDIR
+(often /app), the verifier's tests are copied to /tests, and the reward is
+written under /logs/verifier. The docker backend has those real paths. The
+local and E2B backends have no image: every absolute path of the task's
+Dockerfile is mapped under a per-trial root folder (benchmarks.harness.replay):
 
-    backend   working dir            tests                 logs
-    docker    /app                   /tests                /logs          (the real paths)
-    local     <trial tmp>/app        <trial tmp>/tests     <trial tmp>/logs
-    e2b       ~/lmc-trial/app        ~/lmc-trial/tests     ~/lmc-trial/logs
+    backend   root                 working dir         tests               logs
+    docker    /                    /app                /tests              /logs          (the real paths)
+    local     <trial tmp>          <root>/app          <root>/tests        <root>/logs
+    e2b       ~/lmc-trial          <root>/app          <root>/tests        <root>/logs
 
 and the sandbox gets APP_DIR, TESTS_DIR and LOGS_DIR (except docker, whose
 paths are the defaults), so task scripts say `cd "${APP_DIR:-/app}"` and run
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import io
+import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -41,6 +44,14 @@ class Layout:
     logs: str  #: Harbor's /logs; the reward goes to <logs>/verifier/reward.txt
     env: dict[str, str]  #: variables the sandbox gets
     host_root: str | None = None  #: a host folder to delete when the trial ends (local backend)
+    root: str = "/"  #: the folder the task's absolute paths live under ("/" in docker)
+
+    def inside(self, path: str) -> str:
+        """Where an absolute path of the task (a WORKDIR, a COPY destination) is in this sandbox."""
+        normal = posixpath.normpath("/" + path.lstrip("/"))
+        if self.root == "/":
+            return normal
+        return self.root.rstrip("/") + ("" if normal == "/" else normal)
 
 
 def layout_for(backend: str) -> Layout:
@@ -50,9 +61,10 @@ def layout_for(backend: str) -> Layout:
     if backend == "local":
         root = tempfile.mkdtemp(prefix="lmc-trial-")
         parts = {name: str(Path(root) / name) for name in ("app", "tests", "logs")}
-        return Layout(parts["app"], parts["tests"], parts["logs"], _env(parts), host_root=root)
-    parts = {name: f"/home/user/lmc-trial/{name}" for name in ("app", "tests", "logs")}
-    return Layout(parts["app"], parts["tests"], parts["logs"], _env(parts))
+        return Layout(parts["app"], parts["tests"], parts["logs"], _env(parts), host_root=root, root=root)
+    root = "/home/user/lmc-trial"
+    parts = {name: f"{root}/{name}" for name in ("app", "tests", "logs")}
+    return Layout(parts["app"], parts["tests"], parts["logs"], _env(parts), root=root)
 
 
 def _env(parts: dict[str, str]) -> dict[str, str]:
@@ -74,24 +86,6 @@ def tarball(folder: Path) -> str:
         for item in sorted(folder.iterdir()):
             tar.add(item, arcname=item.name)
     return base64.encodebytes(data.getvalue()).decode()
-
-
-def make_roots(computer: Any, layout: Layout) -> None:
-    """Create the root-level Harbor folders in a docker sandbox, owned by its (non-root) user."""
-    if layout.host_root is not None or not layout.app.startswith("/app"):
-        return
-    from executors.docker_errors import docker_errors
-    from executors.docker_files import GID, UID
-
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as tar:
-        for name in ("app", "tests", "logs", "logs/verifier", "logs/agent"):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, UID, GID
-            tar.addfile(info)
-    transport = computer.executor.sandbox()
-    with docker_errors("create /app, /tests and /logs in the sandbox"):
-        transport.api.put_archive(transport.container_id, "/", data.getvalue())
 
 
 def unpack_script(encoded: str, dest: str) -> str:
