@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -215,3 +217,25 @@ def test_progress_counts_passed_failed_and_errored_by_class() -> None:
     with progress_display(1, False) as plain:  # a fleet without graded sessions: finished, not "ok"
         plain(_result(None, None))
     assert plain.line() == "finished 1"
+
+
+def test_lmc_bench_run_exits_1_when_a_trial_errored(task_factory: Callable[..., Path], tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator import bench_cli
+
+    task_factory("silent", test="#!/bin/bash\necho 'I forgot to write the reward'\n")  # the verifier breaks
+    task_factory("fine")
+    parser = argparse.ArgumentParser(prog="lmc")
+    bench_cli.register(parser.add_subparsers(dest="command"))
+    out = tmp_path / "run"
+    args = parser.parse_args(["bench", "run", str(tmp_path / "suite"), "-m", "oracle", "-o", str(out),
+                              "--no-progress", "--sandbox", "local"])
+    assert args.handler(args) == 1
+    printed = capsys.readouterr()
+    assert commands.LOCAL_WARNING in printed.err and "1 trial(s) errored and were not graded" in printed.err
+    rows = {r.task: r for r in results.read(out)}
+    assert (rows["silent"].outcome, rows["silent"].reward, rows["silent"].failure) == ("errored", None, "verifier")
+    assert (rows["fine"].outcome, rows["fine"].reward) == ("passed", 1.0)
+    assert '"reward": null' in (out / results.FILE).read_text()
+    assert "| oracle | 2 | 1 | 0 | 1 | 100.0% [20.7-100.0%] |" in printed.out
+    assert "<td>silent</td><td>0</td><td class='errored'>errored</td>" in (out / "report.html").read_text()
