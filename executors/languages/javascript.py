@@ -20,8 +20,10 @@ class JavaScript(ProcessLanguage):
     #: SIGINT does break a blocked read (EINTR), but leaves V8's interrupt pending, and it then
     #: kills the next cell; so code stuck on stdin costs the node process instead
     interrupts_reads: ClassVar[bool] = False
+    #: argv that starts node; None for the `node` (or `nodejs`) on PATH
+    interpreter: ClassVar[tuple[str, ...] | None] = None
 
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
         """`node kernel.js CODE_FD CTL_FD`."""
-        node = shutil.which("node") or shutil.which("nodejs") or "node"
-        return [node, str(KERNEL), str(code_fd), str(ctl_fd)]
+        node = self.interpreter or (shutil.which("node") or shutil.which("nodejs") or "node",)
+        return [*node, str(KERNEL), str(code_fd), str(ctl_fd)]

@@ -19,12 +19,13 @@ class Python(ProcessLanguage):
     aliases: ClassVar[tuple[str, ...]] = ("py", "python3")
     process_noun: ClassVar[str] = "python process"
 
-    #: the interpreter that runs user code; the agent's own by default
-    executable: str = sys.executable
+    #: argv that starts the interpreter running user code: the agent's own Python unless a
+    #: backend points it elsewhere (a task container's runtime picks the image's python3)
+    interpreter: ClassVar[tuple[str, ...]] = (sys.executable,)
 
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
         """`python -u kernel.py CODE_FD CTL_FD`."""
-        return [self.executable, "-u", str(KERNEL), str(code_fd), str(ctl_fd)]
+        return [*self.interpreter, "-u", str(KERNEL), str(code_fd), str(ctl_fd)]
 
     def child_env(self) -> dict[str, str]:
         """The agent's environment with matplotlib pointed at our inline backend."""

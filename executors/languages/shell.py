@@ -19,10 +19,13 @@ class Shell(ProcessLanguage):
     aliases: ClassVar[tuple[str, ...]] = ("bash", "sh", "zsh")
     process_noun: ClassVar[str] = "shell"
     reports_exit_code: ClassVar[bool] = True
+    #: argv that starts bash; None for the `bash` on PATH (a task container's runtime may bring its own)
+    interpreter: ClassVar[tuple[str, ...] | None] = None
 
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
         """`bash --noprofile --norc kernel.sh CODE_FD CTL_FD`."""
-        return [shutil.which("bash") or "/bin/bash", "--noprofile", "--norc", str(KERNEL), str(code_fd), str(ctl_fd)]
+        bash = self.interpreter or (shutil.which("bash") or "/bin/bash",)
+        return [*bash, "--noprofile", "--norc", str(KERNEL), str(code_fd), str(ctl_fd)]
 
     def child_env(self) -> dict[str, str]:
         """The agent's environment, with a dumb terminal unless one is set."""
