@@ -25,7 +25,8 @@ PACKAGES = ("lmc", "executors")
 TARGET = "/tmp/.lmc-agent"
 SUFFIXES = {".py", ".js", ".sh", ".json", ".txt"}
 #: host-side backends, which the agent never imports: less to send and unpack at each start
-HOST_ONLY = ("executors/docker*", "executors/e2b*", "executors/local.py")
+HOST_ONLY = ("executors/docker*", "executors/e2b*", "executors/local.py", "executors/taskcontainer/*",
+             "executors/runtime/*", "executors/runtime/inside/*")
 #: the Python of the sandbox image (Debian bookworm)
 IMAGE_PYTHON = (3, 11)
 
