@@ -1,0 +1,273 @@
+"""TaskContainer: a task's own image, started with our init as PID 1 and the runtime at /.lmc."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from executors import docker_client
+from executors.docker import x_socket
+from executors.docker_errors import DockerFailed, ImageMissing, docker_errors, import_docker
+from executors.runtime import INSIDE, MOUNT, ensure_runtime, python_argv, run_argv
+from executors.taskcontainer.config import ExecResult, TaskContainerConfig
+from executors.taskcontainer.files import ContainerFiles
+from executors.taskcontainer.stream import read_exec
+
+log = logging.getLogger(__name__)
+
+#: how long past its timeout an exec may keep its output open before it is abandoned
+EXEC_GRACE = 30.0
+#: kill everything but PID 1 and this program, until nothing else lives (zombies aside)
+KILL_ALL = """
+import os, signal, sys, time
+me = os.getpid()
+def others():
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in (1, me):
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    state = f.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state != b"Z":
+                found.append(int(name))
+    return found
+for _ in range(200):
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    left = others()
+    if not left:
+        break
+    time.sleep(0.05)
+else:
+    sys.exit(f"still alive after SIGKILL: pids {left}")
+"""
+
+_storage = threading.Lock()
+_storage_support: dict[str, bool] = {}  # daemon URL -> whether a writable-layer size limit applies
+
+
+def _image_config(api: Any, image: str) -> dict[str, Any]:
+    try:
+        with docker_errors(f"inspect the task image {image!r}"):
+            return api.inspect_image(image).get("Config") or {}  # type: ignore[no-any-return]
+    except ImageMissing as exc:  # its message would send the user to build lmc's own image
+        raise ImageMissing(
+            f"the task image {image!r} is not present on this Docker daemon; build it first "
+            "(lmc bench builds each task's environment/Dockerfile) or load it with `docker load -i FILE`"
+        ) from exc
+
+
+def _host_config(api: Any, config: TaskContainerConfig, volume: str, storage: bool) -> Any:
+    docker = import_docker()
+    binds = {}
+    if config.display:
+        path = x_socket(config.display)
+        binds[path] = {"bind": path, "mode": "rw"}
+    return api.create_host_config(
+        network_mode="bridge" if config.network else "none",
+        mem_limit=config.memory_mb * 1024 * 1024,
+        memswap_limit=config.memory_mb * 1024 * 1024,  # no swap beyond the limit
+        nano_cpus=int(config.cpus * 1e9),
+        pids_limit=config.pids,
+        storage_opt={"size": f"{config.storage_mb}M"} if storage else None,
+        mounts=[docker.types.Mount(MOUNT, volume, type="volume", read_only=True, no_copy=True)],
+        binds=binds or None,
+    )
+
+
+class TaskContainer:
+    """A running task container; every process but its init can be killed, files move by archive."""
+
+    def __init__(self, api: Any, container_id: str, config: TaskContainerConfig,
+                 image_config: dict[str, Any], notes: Sequence[str] = ()) -> None:
+        self.api = api
+        self.id = container_id
+        self.config = config
+        self._image = image_config
+        #: what the config asked for that this daemon cannot enforce, one sentence each
+        self.notes: list[str] = list(notes)
+        self._snapshots: list[str] = []
+        self._closed = False
+        self.files = ContainerFiles(api, container_id, config.workdir or self.image_workdir())
+
+    @property
+    def short_id(self) -> str:
+        """The container's 12-character id, as `docker ps` shows it."""
+        return self.id[:12]
+
+    # -- starting --------------------------------------------------------------------
+    @classmethod
+    def start(cls, config: TaskContainerConfig) -> TaskContainer:
+        """Create and start the container: the image's USER and WORKDIR unless overridden."""
+        api = docker_client.client(config.docker_host).api
+        volume = ensure_runtime(api)
+        image_config = _image_config(api, config.image)
+        env = dict(config.env)
+        if config.display:
+            env["DISPLAY"] = config.display
+        notes: list[str] = []
+        container_id = cls._create(api, config, volume, env, notes)
+        docker_client.track(api, container_id)
+        try:
+            with docker_errors(f"start a task container of {config.image!r}"):
+                api.start(container_id)
+        except BaseException:
+            docker_client.remove(api, container_id)
+            raise
+        return cls(api, container_id, config, image_config, notes)
+
+    @staticmethod
+    def _create(api: Any, config: TaskContainerConfig, volume: str, env: dict[str, str], notes: list[str]) -> str:
+        key = str(getattr(api, "base_url", ""))
+        wanted = config.storage_mb is not None
+        known = _storage_support.get(key)  # None until a container with a size limit was tried here
+
+        def create(storage: bool) -> str:
+            with docker_errors(f"create a task container of {config.image!r}"):
+                created = api.create_container(
+                    config.image, entrypoint=python_argv(f"{INSIDE}/init.py"), user=config.user or "",
+                    working_dir=config.workdir, environment=env,
+                    labels={**config.labels, **docker_client.labels()},
+                    host_config=_host_config(api, config, volume, storage),
+                )
+            return created["Id"]  # type: ignore[no-any-return]
+
+        storage = wanted and known is not False
+        try:
+            container_id = create(storage)
+        except DockerFailed:
+            if not storage or known:
+                raise
+            # most storage drivers refuse a size limit (overlay2 needs xfs with pquota): try without
+            # it; if that fails too, its error is the one that matters
+            container_id = create(False)
+            storage = False
+        if wanted:
+            with _storage:
+                _storage_support.setdefault(key, storage)
+            if not storage:
+                notes.append(f"storage limit of {config.storage_mb} MB not enforced: this Docker daemon's storage "
+                             "driver cannot limit a container's size (overlay2 needs xfs mounted with pquota)")
+        return container_id
+
+    # -- the image -------------------------------------------------------------------
+    def image_user(self) -> str:
+        """The image's USER; "0" (root) when it sets none."""
+        return str(self._image.get("User") or "0")
+
+    def image_workdir(self) -> str:
+        """The image's WORKDIR; "/" when it sets none."""
+        return str(self._image.get("WorkingDir") or "/")
+
+    # -- processes -------------------------------------------------------------------
+    def exec(self, argv: Sequence[str], user: str | None = None, workdir: str | None = None,
+             env: dict[str, str] | None = None, timeout: float | None = None) -> ExecResult:
+        """Run a command to its end, stdin closed, in its own session; killed after `timeout` s.
+
+        user and workdir default to the container's (the config's, else the image's); env is
+        added to the container's environment.
+        """
+        if not argv:
+            raise ValueError("TaskContainer.exec needs a command; got an empty argv")
+        what = f"run {argv[0]!r} in task container {self.short_id}"
+        with docker_errors(what):
+            exec_id = self.api.exec_create(
+                self.id, run_argv(list(argv), timeout), stdout=True, stderr=True, stdin=False, tty=False,
+                user=user or "", workdir=workdir, environment=env)["Id"]
+            sock = self.api.exec_start(exec_id, socket=True)
+        started = time.monotonic()
+        raw: socket.socket = getattr(sock, "_sock", sock)
+        deadline = None if timeout is None else started + timeout + EXEC_GRACE
+        try:
+            stdout, stderr, ended = read_exec(raw, deadline)
+        finally:
+            raw.close()
+        code = self._exit_code(exec_id, what) if ended else None
+        if code is None:  # still writing long after its time: abandoned
+            log.warning("%s: still running %.0f s past its timeout; abandoned", what, EXEC_GRACE)
+            return ExecResult(-1, stdout, stderr, timed_out=True)
+        timed_out = timeout is not None and code == 124 and time.monotonic() - started >= timeout
+        return ExecResult(code, stdout, stderr, timed_out)
+
+    def _exit_code(self, exec_id: str, what: str) -> int | None:
+        """The exec's status once Docker has it (its output can end a moment before)."""
+        pause = 0.005
+        for _ in range(200):
+            with docker_errors(what):
+                state = self.api.exec_inspect(exec_id)
+            if not state.get("Running"):
+                code = state.get("ExitCode")
+                return int(code) if code is not None else -1
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        return None
+
+    def kill_all_but_init(self) -> None:
+        """Kill, as root, every process but PID 1: the agent, its children, any daemon it left."""
+        what = f"kill every process in task container {self.short_id}"
+        with docker_errors(what):
+            exec_id = self.api.exec_create(self.id, python_argv("-c", KILL_ALL), user="0", stdout=True,
+                                           stderr=True)["Id"]
+            output = self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        if code != 0:
+            detail = output.decode("utf-8", "replace").strip()[-500:]
+            raise DockerFailed(f"cannot {what}: the killer exited with status {code}: {detail}")
+
+    # -- files -----------------------------------------------------------------------
+    def put_folder(self, local_dir: str | Path, dest: str, owner: str | None = None) -> str:
+        """Copy a host folder to `dest` (made with its parents), owned by root or `owner` ("user[:group]")."""
+        return self.files.put_folder(local_dir, dest, owner)
+
+    def put_bytes(self, path: str, data: bytes, mode: int = 0o644, owner: str | None = None) -> str:
+        """Write a container file (replacing it; its parents made)."""
+        return self.files.put_bytes(path, data, mode, owner)
+
+    def read_file(self, path: str) -> bytes | None:
+        """A container file's bytes; None when there is none."""
+        return self.files.read_file(path)
+
+    def get_folder(self, path: str, host_dest: str | Path) -> Path:
+        """Copy what a container folder holds into a host folder."""
+        return self.files.get_folder(path, host_dest)
+
+    # -- snapshots and the end -------------------------------------------------------
+    def commit(self) -> str:
+        """Snapshot the container's filesystem as an image (for a separate verifier); its id.
+
+        The image is removed by close().
+        """
+        with docker_errors(f"commit task container {self.short_id}"):
+            image_id: str = self.api.commit(self.id)["Id"]
+        self._snapshots.append(image_id)
+        return image_id
+
+    def close(self) -> None:
+        """Remove the container, then the images commit() made (close containers started from them first)."""
+        if self._closed:
+            return
+        self._closed = True
+        docker_client.remove(self.api, self.id)
+        docker = import_docker()
+        for image_id in self._snapshots:
+            try:
+                self.api.remove_image(image_id, force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                log.warning("could not remove snapshot image %s: %s", image_id[:19], exc)
+
+    def __enter__(self) -> TaskContainer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
