@@ -1,0 +1,222 @@
+"""Task containers: a task's own image with Harbor's semantics, lmc's agent entering from /.lmc.
+
+Images are built here without a registry: busybox alone (no python, no bash), an
+image with no program at all, and the Debian-based lmc sandbox image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from executors import docker_client
+from executors.docker_errors import ImageMissing, SandboxPathNotFound
+from executors.runtime import MOUNT, ensure_runtime
+from executors.runtime.volume import LABEL, PREFIX
+from executors.taskcontainer import TaskContainer, TaskExecutor
+from orchestrator.computer import Computer
+from tests.contract.helpers import errors, exit_code, text
+
+pytestmark = pytest.mark.docker
+
+Start = Callable[..., TaskContainer]
+#: what the agent's code sees of the runtime's own variables: nothing
+LEAKS = "import os; print(sorted(k for k in os.environ if k.startswith(('LD_', 'PYTHONHOME', 'PYTHONPATH'))))"
+
+
+@pytest.fixture
+def computers() -> Any:
+    """Make Computers on TaskExecutors; closed (agent only) after the test."""
+    made: list[Computer] = []
+
+    def make(container: TaskContainer, **options: Any) -> Computer:
+        computer = Computer(sandbox=TaskExecutor(container, **options))
+        made.append(computer)
+        return computer
+
+    yield make
+    for computer in made:
+        computer.close()
+
+
+def test_busybox_image_gets_python_and_shell_from_the_runtime(task_containers: Start, computers: Any,
+                                                              busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    computer = computers(container)
+    assert container.exec(["sh", "-c", "command -v python3 bash || echo neither"]).stdout == b"neither\n"
+    shell = computer.run("shell", 'echo "$BASH"; busybox | head -1 | cut -d" " -f1')
+    assert text(shell) == f"{MOUNT}/bin/bash\nBusyBox\n" and exit_code(shell) == 0
+    probe = "import sys, json; print(sys.executable, sys.prefix, json.dumps([1]))"
+    assert text(computer.run("python", probe)) == f"{MOUNT}/bin/python3 {MOUNT} [1]\n"
+    assert text(computer.run("python", LEAKS)) == "[]\n"
+    env = container.exec(["env"]).stdout.decode()
+    assert "LD_" not in env and "PYTHON" not in env, env
+    # javascript needs the image's node, and says so
+    [(kind, message)] = errors(computer.run("javascript", "1 + 1"))
+    assert kind == "sandbox" and "node" in message
+
+
+def test_image_without_any_program_still_runs_code_and_gives_files(task_containers: Start, computers: Any,
+                                                                    bare_image: str) -> None:
+    container = task_containers(bare_image, network=False)
+    assert container.read_file("/data/hello.txt") == b"hello from a bare image\n"
+    computer = computers(container)
+    assert text(computer.run("python", "print(open('hello.txt').read(), end='')")) == "hello from a bare image\n"
+    assert text(computer.run("shell", "echo $(( 6 * 7 ))")) == "42\n"  # bash's own arithmetic: no programs
+
+
+def test_debian_image_uses_its_own_python_and_bash(task_containers: Start, computers: Any,
+                                                   debian_image: str) -> None:
+    computer = computers(task_containers(debian_image, network=False))
+    probe = "import os, sys, numpy; print(os.path.realpath(sys.executable), sys.prefix)"
+    assert text(computer.run("python", probe)) == "/usr/bin/python3.11 /usr\n"
+    assert text(computer.run("shell", 'echo "$BASH"')) in ("/bin/bash\n", "/usr/bin/bash\n")
+    assert text(computer.run("javascript", "console.log(6 * 7)")) == "42\n"
+    assert text(computer.run("python", LEAKS)) == "[]\n"
+
+
+def test_image_user_and_workdir_are_honoured(task_containers: Start, computers: Any, busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    assert (container.image_user(), container.image_workdir()) == ("4321:4321", "/srv/task")
+    assert text(computers(container).run("shell", "id -u; pwd")) == "4321\n/srv/task\n"
+    assert container.exec(["sh", "-c", "id -u; pwd"]).stdout == b"4321\n/srv/task\n"
+    assert container.exec(["id", "-u"], user="0").stdout == b"0\n"
+    assert container.exec(["pwd"], workdir="/tmp").stdout == b"/tmp\n"
+    as_root = computers(container, user="0")
+    assert text(as_root.run("shell", "id -u")) == "0\n"
+
+    overridden = task_containers(busybox_image, network=False, user="77:77", workdir="/opt")
+    assert overridden.exec(["sh", "-c", "id -u; pwd"]).stdout == b"77\n/opt\n"
+
+
+def test_network_none_or_bridge(task_containers: Start, busybox_image: str) -> None:
+    closed = task_containers(busybox_image, network=False)
+    assert closed.exec(["ls", "/sys/class/net"]).stdout.split() == [b"lo"]
+    opened = task_containers(busybox_image, network=True)
+    assert b"eth0" in opened.exec(["ls", "/sys/class/net"]).stdout.split()
+
+
+def test_limits_and_labels_are_applied(task_containers: Start, busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False, memory_mb=256, cpus=0.5, pids=64,
+                                labels={"lmc.test": "yes"})
+    limit = container.exec(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes"
+                                        " 2>/dev/null"]).stdout
+    assert limit.split() == [str(256 * 2**20).encode()]
+    info = container.api.inspect_container(container.id)
+    host = info["HostConfig"]
+    assert (host["NanoCpus"], host["PidsLimit"], host["CapDrop"]) == (500_000_000, 64, None)
+    assert info["Config"]["Labels"]["lmc.test"] == "yes"
+    assert info["Config"]["Labels"][docker_client.OWNER_LABEL] == docker_client.owner_id()
+    # a writable-layer size limit is applied where the storage driver can, else the container says so
+    assert host.get("StorageOpt") == {"size": "10240M"} or "not enforced" in " ".join(container.notes)
+
+
+def test_kill_all_but_init_ends_everything_the_agent_left(task_containers: Start, computers: Any,
+                                                          debian_image: str) -> None:
+    container = task_containers(debian_image, network=False)
+    computer = computers(container)
+    started = computer.run("shell", "setsid nohup sh -c 'while :; do sleep 1; done' >/dev/null 2>&1 &\necho $!")
+    loop = text(started).strip()
+    assert container.exec(["kill", "-0", loop]).exit_code == 0
+    computer.run("python", "import subprocess; subprocess.Popen(['sleep', '600'], start_new_session=True)")
+    computer.close()  # ends the agent, not the container
+    container.kill_all_but_init()
+    left = container.exec(["ps", "-e", "-o", "pid=,args="]).stdout.decode().splitlines()
+    others = [line for line in left if line.split()[0] != "1" and "ps -e" not in line and "run.py" not in line]
+    assert others == [], left
+    assert container.api.inspect_container(container.id)["State"]["Running"]
+    assert text(computer.run("shell", "echo again")) == "again\n"  # a fresh agent in the same container
+
+
+def test_close_ends_the_agent_only(task_containers: Start, debian_image: str) -> None:
+    container = task_containers(debian_image, network=False)
+    executor = TaskExecutor(container)
+    assert text(Computer(sandbox=executor).run("python", "print('up')")) == "up\n"
+    executor.close()
+
+    def ours() -> list[str]:  # the agent and its language kernels
+        listing = container.exec(["ps", "-e", "-o", "args="]).stdout.decode().splitlines()
+        return [line for line in listing if "inside.agent" in line or "/kernels/" in line]
+
+    deadline = time.monotonic() + 30
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ours() == []
+    assert container.api.inspect_container(container.id)["State"]["Running"]
+
+
+def test_exec_has_closed_stdin_separate_streams_and_a_timeout(task_containers: Start, busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    result = container.exec(["sh", "-c", "cat; echo out; echo err >&2; exit 3"], env={"X": "1"})
+    assert (result.exit_code, result.stdout, result.stderr, result.timed_out) == (3, b"out\n", b"err\n", False)
+    assert container.exec(["sh", "-c", 'echo "$X"'], env={"X": "set"}).stdout == b"set\n"
+    slow = container.exec(["sh", "-c", "sleep 300 & sleep 300"], timeout=1)
+    assert slow.timed_out and slow.exit_code == 124
+    assert b"sleep 300" not in container.exec(["ps"]).stdout  # its whole session was killed
+    missing = container.exec(["no-such-program"])
+    assert missing.exit_code == 127 and b"no-such-program" in missing.stderr
+
+
+def test_files_move_through_the_archive_api(task_containers: Start, busybox_image: str, tmp_path: Path) -> None:
+    container = task_containers(busybox_image, network=False)
+    source = tmp_path / "tests"
+    (source / "sub").mkdir(parents=True)
+    (source / "test.sh").write_text("echo ok\n")
+    (source / "test.sh").chmod(0o755)
+    (source / "sub" / "data.txt").write_text("data\n")
+    assert container.put_folder(source, "/tests") == "/tests"
+    listing = container.exec(["sh", "-c", "stat -c '%u:%g %a %n' /tests /tests/test.sh /tests/sub/data.txt"])
+    assert listing.stdout.decode().splitlines() == ["0:0 755 /tests", "0:0 755 /tests/test.sh",
+                                                    "0:0 644 /tests/sub/data.txt"]
+    container.put_folder(source, "/deep/new/place", owner="4321:4321")
+    assert container.exec(["stat", "-c", "%u:%g", "/deep/new/place/sub/data.txt"]).stdout == b"4321:4321\n"
+
+    container.put_bytes("/logs/verifier/reward.txt", b"1\n", 0o600, owner="4321")
+    assert container.read_file("/logs/verifier/reward.txt") == b"1\n"
+    assert container.exec(["stat", "-c", "%u %a", "/logs/verifier/reward.txt"]).stdout == b"4321 600\n"
+    assert container.read_file("srv-relative-missing.txt") is None
+    container.exec(["ln", "-s", "/logs/verifier/reward.txt", "/tmp/link"])
+    assert container.read_file("/tmp/link") == b"1\n"
+    with pytest.raises(SandboxPathNotFound):
+        container.read_file("/tests")
+
+    container.exec(["sh", "-c", "mkdir -p /tmp/out/in && echo a > /tmp/out/a && echo b > /tmp/out/in/b "
+                                "&& ln -s /etc/passwd /tmp/out/escape"])
+    copied = container.get_folder("/tmp/out", tmp_path / "out")
+    assert (copied / "a").read_text() == "a\n" and (copied / "in" / "b").read_text() == "b\n"
+    assert not (copied / "escape").exists()  # a link leading out of the folder is not followed or made
+    with pytest.raises(SandboxPathNotFound):
+        container.get_folder("/no/such/folder", tmp_path / "none")
+
+
+def test_commit_starts_a_separate_verifier_container(task_containers: Start, busybox_image: str) -> None:
+    agent = task_containers(busybox_image, network=False)
+    agent.put_bytes("/srv/task/answer.txt", b"42\n")
+    image = agent.commit()
+    verifier = task_containers(image, network=False)
+    assert verifier.read_file("/srv/task/answer.txt") == b"42\n"
+    assert verifier.exec(["cat", "answer.txt"]).stdout == b"42\n"
+    assert (verifier.image_user(), verifier.image_workdir()) == ("4321:4321", "/srv/task")
+    api = agent.api
+    verifier.close()
+    agent.close()  # removes its snapshots
+    assert image not in [i["Id"] for i in api.images(all=True)]
+
+
+def test_missing_image_names_it_and_the_ways_out(busybox_image: str) -> None:
+    from executors.taskcontainer import TaskContainerConfig
+
+    with pytest.raises(ImageMissing) as caught:
+        TaskContainer.start(TaskContainerConfig(image="lmc-test-never-built:1"))
+    assert "lmc-test-never-built:1" in str(caught.value) and "docker load" in str(caught.value)
+
+
+def test_runtime_volume_is_built_once_and_labelled(busybox_image: str) -> None:
+    api = docker_client.client().api
+    name = ensure_runtime(api)
+    assert name.startswith(PREFIX) and ensure_runtime(api) == name
+    assert api.inspect_volume(name)["Labels"][LABEL] == name[len(PREFIX):]
