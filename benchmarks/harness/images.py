@@ -147,9 +147,12 @@ def _missing_message(task: Task, missing: list[tuple[str, str]], where: str) -> 
 
 
 def missing_bases(task: Task, image_map: dict[str, str] | None, docker_host: str | None = None) -> list[str]:
-    """Images the task needs (after the image map) that the daemon lacks; DockerUnavailable if unreachable."""
+    """Images the task needs (after the image map) that the daemon lacks; DockerUnavailable if unreachable.
+
+    A present docker_image is all a task needs; else its Dockerfile's bases (or the docker_image, if it has none).
+    """
     api = _api(docker_host)
-    if task.docker_image:
+    if task.docker_image and (task.dockerfile is None or _prebuilt(api, task, image_map)):
         needed = [map_image(task.docker_image, image_map)]
     elif task.dockerfile is not None:
         needed = [map_image(b, image_map) for b in df.base_images(df.parse(task.dockerfile.read_text()))]
@@ -157,6 +160,12 @@ def missing_bases(task: Task, image_map: dict[str, str] | None, docker_host: str
         needed = []
     unique = {normalize(ref): ref for ref in reversed(needed)}  # one entry per image, however spelled
     return [ref for ref in needed if unique[normalize(ref)] == ref and image_id(api, ref) is None]
+
+
+def _prebuilt(api: Any, task: Task, image_map: dict[str, str] | None) -> str | None:
+    """The task's docker_image (mapped) when the daemon has it."""
+    local = map_image(task.docker_image, image_map) if task.docker_image else None
+    return local if local is not None and image_id(api, local) is not None else None
 
 
 # the build context -----------------------------------------------------------------------------------------
@@ -338,7 +347,9 @@ def _build(task: Task, recipe: _Recipe, tag: str, docker_host: str | None, out: 
     client.api.hooks["response"].append(lambda response, *args, **kwargs: responses.append(response))
     fired = threading.Event()
     timer = threading.Timer(timeout, _hang_up, (responses, fired))
+    timer.daemon = True
     error: dict[str, Any] | None = None
+    finished = False  # the stream ended by itself (a timer firing just after cannot undo that)
     try:
         with tempfile.TemporaryFile() as context:
             _context_tar(recipe, context)
@@ -353,6 +364,7 @@ def _build(task: Task, recipe: _Recipe, tag: str, docker_host: str | None, out: 
                             out.line(str(chunk["status"]))
                         if "error" in chunk:
                             error = chunk
+                    finished = True
                 except docker.errors.APIError as exc:
                     if fired.is_set() or not exc.is_client_error():
                         raise
@@ -366,7 +378,7 @@ def _build(task: Task, recipe: _Recipe, tag: str, docker_host: str | None, out: 
         client.close()
         out.end_stream()
     where = f" during {out.step}" if out.step else ""
-    if fired.is_set():
+    if fired.is_set() and not finished:
         raise EnvironmentFailed(f"task {task.name}: building its environment took longer than its "
                                 f"build_timeout_sec ({timeout:g} s) and was stopped{where}; raise "
                                 f"[environment] build_timeout_sec in task.toml if it needs longer. Last output:\n"
@@ -385,14 +397,16 @@ def ensure_image(task: Task, image_map: dict[str, str] | None = None, *, docker_
     api = _api(docker_host)
     out = _Output(log_path, on_line)
     try:
-        prebuilt = task.docker_image
-        if prebuilt:
-            local = map_image(prebuilt, image_map)
-            if image_id(api, local) is None:
-                raise EnvironmentFailed(_missing_message(task, [(prebuilt, local)], "named by [environment] "
-                                                                                      "docker_image"))
-            out.line(f"lmc: using the prebuilt image {local}")
-            return BuiltImage(local, time.monotonic() - started, True)
+        if task.docker_image:
+            # Harbor's prebuilt image is the Dockerfile built and pushed: use it when present, else build
+            local = _prebuilt(api, task, image_map)
+            if local is not None:
+                out.line(f"lmc: using the prebuilt image {local}")
+                return BuiltImage(local, time.monotonic() - started, True)
+            if task.dockerfile is None:
+                raise EnvironmentFailed(_missing_message(task, [(task.docker_image, map_image(
+                    task.docker_image, image_map))], "named by [environment] docker_image"))
+            out.line(f"lmc: the prebuilt image {task.docker_image} is not present; building environment/Dockerfile")
         recipe = _recipe(task, image_map, api)
         tag = env_tag(task.name, recipe.digest)
         for image, local in recipe.rewrites:
