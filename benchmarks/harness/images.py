@@ -4,14 +4,17 @@
     missing_bases(task, image_map) -> images the build would need but the daemon lacks (for the linter)
     parse_image_map(["ubuntu:24.04=lmc-base:noble"]) -> {"ubuntu:24.04": "lmc-base:noble"}
 
-The image is `[environment] docker_image` when the task names one, else
-environment/Dockerfile built with environment/ as its context (.dockerignore
-honoured). The context tar is made here, so FROM and COPY --from images can be
-rewritten through the image map (`--image-map ubuntu:24.04=LOCAL`) for machines
-without a registry: lmc never pulls. The tag is `lmc-env/<task>:<hash>`, the
-hash covering the context's files and the ids of the base images, so an
-unchanged task is built once and a changed one (or a rebuilt base) again.
-Parallel trials of a task wait on a per-tag lock rather than build twice.
+The image is `[environment] docker_image` when the task names one and the
+daemon has it (Harbor's prebuilt image is the task's Dockerfile, built and
+pushed), else environment/Dockerfile built with environment/ as its context
+(.dockerignore honoured). The context tar is made here, so FROM and COPY --from
+images can be rewritten through the image map (`--image-map
+ubuntu:24.04=LOCAL`) for machines without a registry: lmc never pulls. A mapped
+base brings its own USER: RUN steps that need root (apt-get) need a base that
+runs as root. The tag is `lmc-env/<task>:<hash>`, the hash covering the
+context's files and the ids of the base images, so an unchanged task is built
+once and a changed one (or a rebuilt base) again. Parallel trials of a task
+wait on a per-tag lock rather than build twice.
 """
 
 from __future__ import annotations
@@ -216,7 +219,8 @@ def _file_digest(folder: Path, path: str) -> bytes:
         return f"\0link\0{path}\0{full.readlink()}".encode()
     if full.is_dir():
         return f"\0dir\0{path}".encode()
-    content = hashlib.sha256(full.read_bytes()).hexdigest()
+    with open(full, "rb") as handle:
+        content = hashlib.file_digest(handle, "sha256").hexdigest()
     return f"\0file\0{path}\0{full.stat().st_mode & 0o777:o}\0{content}".encode()
 
 
