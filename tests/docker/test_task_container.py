@@ -220,3 +220,27 @@ def test_runtime_volume_is_built_once_and_labelled(busybox_image: str) -> None:
     name = ensure_runtime(api)
     assert name.startswith(PREFIX) and ensure_runtime(api) == name
     assert api.inspect_volume(name)["Labels"][LABEL] == name[len(PREFIX):]
+
+
+def test_an_interrupted_runtime_build_is_detected(busybox_image: str) -> None:
+    from executors.docker_image import default_tag
+    from executors.runtime import volume
+
+    api = docker_client.client().api
+    name = f"{PREFIX}test-partial-{docker_client.owner_id().replace(':', '-')}"
+    api.create_volume(name)  # as a builder killed before `.complete` leaves it
+    try:
+        assert volume._complete(api, name, default_tag()) is False
+        assert name not in [v["Name"] for v in api.volumes()["Volumes"] or []]
+    finally:
+        if name in [v["Name"] for v in api.volumes()["Volumes"] or []]:
+            api.remove_volume(name, force=True)
+
+
+def test_containers_start_in_parallel(task_containers: Start, busybox_image: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        started = list(pool.map(lambda _: task_containers(busybox_image, network=False), range(4)))
+    assert len({c.id for c in started}) == 4
+    assert all(c.exec(["true"]).exit_code == 0 for c in started)
