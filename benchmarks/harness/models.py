@@ -3,15 +3,17 @@
 Pseudo-models check the suite and the harness through the full pipeline
 (scripted OpenAI-compatible server -> litellm -> Interpreter -> executor):
 
-    oracle   replays the task's solution/solve.sh as one shell tool call, then says it is done
+    oracle   runs the task's solution/solve.sh (Harbor's oracle) as one shell tool call, then says it is done
     null     answers once without running anything
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.harness.errors import TaskInvalid
 from benchmarks.harness.task import Task
 
 PSEUDO = ("oracle", "null")
@@ -32,29 +34,35 @@ class ModelChoice:
         return self.name in PSEUDO
 
 
-def oracle_code(task: Task) -> str:
-    """The shell code the oracle sends: write solve.sh next to the logs, run it with bash."""
-    assert task.solution is not None
-    solve = task.solution.read_text()
-    if not solve.endswith("\n"):
-        solve += "\n"
-    path = '"${LOGS_DIR:-/logs}/agent/solve.sh"'
-    return f"cat > {path} <<'LMC_ORACLE_EOF'\n{solve}LMC_ORACLE_EOF\nbash {path}"
+def oracle_code(task: Task, solution_dir: str, logs_dir: str) -> str:
+    """The shell code the oracle sends: Harbor's `bash /solution/solve.sh` with [solution] env.
+
+    Like Harbor: DEBIAN_FRONTEND=noninteractive, stdin closed, run from the working dir. Its output
+    goes to <logs>/agent/oracle.txt and its exit status to <logs>/agent/oracle-exit-code.txt.
+    """
+    if task.solution is None:
+        raise TaskInvalid(str(task.path), ["the oracle needs solution/solve.sh; add one"])
+    env = {"DEBIAN_FRONTEND": "noninteractive", **task.solution_env}
+    assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    agent = f"{logs_dir}/agent"
+    return (f"mkdir -p {shlex.quote(agent)}\n"
+            f"env {assigns} bash {shlex.quote(solution_dir + '/solve.sh')} < /dev/null 2>&1 "
+            f"| tee {shlex.quote(agent + '/oracle.txt')}\n"
+            "__lmc_status=${PIPESTATUS[0]}\n"
+            f"echo \"$__lmc_status\" > {shlex.quote(agent + '/oracle-exit-code.txt')}\n"
+            '(exit "$__lmc_status")')
 
 
 class PseudoServer:
     """A scripted model server for one trial of a pseudo-model (closed with the trial)."""
 
-    def __init__(self, model: str, task: Task) -> None:
-        # the scripted server is the tests' OpenAI-compatible fake; it speaks real HTTP on 127.0.0.1
-        from tests.support.scripted_server import ScriptedServer, text, tool_call
+    def __init__(self, model: str, task: Task, solution_dir: str = "/solution", logs_dir: str = "/logs") -> None:
+        # the scripted OpenAI-compatible server ships with the product: it speaks real HTTP on 127.0.0.1
+        from orchestrator.scripted_server import ScriptedServer, text, tool_call
 
         if model == "oracle":
-            if task.solution is None:
-                from benchmarks.harness.errors import TaskInvalid
-
-                raise TaskInvalid(str(task.path), ["the oracle needs solution/solve.sh; add one"])
-            script = [tool_call("shell", oracle_code(task)), text("Done: I ran the reference solution.")]
+            script = [tool_call("shell", oracle_code(task, solution_dir, logs_dir)),
+                      text("Done: I ran the reference solution.")]
         else:
             script = [text("I will not do anything.")]
         self.server = ScriptedServer(script).start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,20 +17,25 @@ from typing import Any
 
 from benchmarks.harness import results
 from benchmarks.harness.models import LOCAL, ModelChoice
-from benchmarks.harness.results import TrialRow
+from benchmarks.harness.results import TrialRow, outcome_of
 from benchmarks.harness.suite import load_suite
 from benchmarks.harness.task import Task
-from benchmarks.harness.trial import TrialHooks
+from benchmarks.harness.transcripts import export
+from benchmarks.harness.trial import TrialHooks, TrialOptions
+from benchmarks.harness.trial.record import load as load_record
 from orchestrator.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
-from orchestrator.fleet_errors import RETRIED, FleetConfigError
+from orchestrator.fleet_errors import FleetConfigError
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: sandboxes that can reach a virtual desktop of the host today (docker needs the X socket mounted)
 DESKTOP_SANDBOXES = ("local",)
-PROMPT_TAIL = ("\n\nWork in the current working directory (its path is also in $APP_DIR); the task's files "
-               "are there. Say when you are done.")
+PROMPT_TAIL = "\n\nWork in the current working directory. Say when you are done."
+#: the trials' folders, under the run's output folder
+TRIALS = "trials"
+#: seconds for the agent when neither the task ([agent] timeout_sec) nor --timeout says (Harbor: unlimited)
+DEFAULT_AGENT_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,10 @@ def trial_id(task: str, model: str, trial: int) -> str:
     return f"{task[:44]}-t{trial}-{digest}"
 
 
-def _slug(model: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[:60]
-
-
 def _choices(config: RunConfig) -> list[ModelChoice]:
     chosen = []
     for name in config.models:
-        base: dict[str, Any] = {"data_dir": config.output / "transcripts" / _slug(name)}
+        base: dict[str, Any] = {}
         if name == LOCAL:
             # each session serves the embedded model itself, as `lmc` does: that path caps replies at
             # 512 tokens, without which the small model can ramble a step to the end of its window
@@ -96,31 +98,64 @@ def _runnable(tasks: list[Task], sandbox: str) -> list[Task]:
     return kept
 
 
+def _options(config: RunConfig) -> TrialOptions:
+    return TrialOptions(config.output, dict(config.image_map), config.verifier)
+
+
 def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> SessionSpec:
     desktop = None
     if task.desktop is not None:
         from devices.desktop import DesktopConfig
 
         desktop = DesktopConfig(width=task.desktop.width, height=task.desktop.height)
-    settings = Settings(**{k: v for k, v in model.settings.items() if k == "data_dir"})
-    budget = Budget(wall_time=config.timeout or task.agent_timeout, steps=task.max_steps or config.max_steps,
-                    tokens=config.max_tokens, cost=config.max_cost)
-    return SessionSpec(trial_id(task.name, model.name, trial), task.instruction + PROMPT_TAIL, settings, budget,
-                       desktop, TrialHooks(task, dataclasses.replace(model)))
+    ident = trial_id(task.name, model.name, trial)
+    # each trial keeps its transcript in its own folder, which a retried or resumed attempt starts afresh
+    settings = Settings(data_dir=config.output / TRIALS / ident)
+    budget = Budget(wall_time=config.timeout or task.agent_timeout or DEFAULT_AGENT_TIMEOUT,
+                    steps=task.max_steps or config.max_steps, tokens=config.max_tokens, cost=config.max_cost)
+    prompt = task.instruction + PROMPT_TAIL
+    return SessionSpec(ident, prompt, settings, budget, desktop,
+                       TrialHooks(task, dataclasses.replace(model), _options(config), ident))
 
 
-def _row(task: Task, model: str, trial: int, result: SessionResult) -> TrialRow:
-    graded = result.failure in (None, "budget")
-    reward = float(result.evaluation.get("reward", 0.0)) if graded else 0.0
-    return TrialRow(task.name, task.category, model, trial, reward, result.steps, result.tokens, result.cost,
-                    round(result.wall_time, 3), result.failure, result.detail, result.attempts,
-                    list(result.retried), result.status, result.transcript, task.desktop is not None)
+def _row(task: Task, model: str, trial: int, result: SessionResult, run_dir: Path) -> TrialRow:
+    folder = run_dir / TRIALS / result.id
+    record = load_record(folder)
+    failure, detail = result.failure, result.detail
+    reward: float | None = None
+    if failure in (None, "budget"):
+        if "reward" in result.evaluation:
+            reward = float(result.evaluation["reward"])
+        else:  # graded trials always carry a reward; if one does not, say so rather than score it 0
+            failure, detail = "verifier", detail or "the verifier returned no reward"
+    row = TrialRow(
+        task=task.name, category=task.category, model=model, trial=trial, reward=reward,
+        outcome=outcome_of(reward, failure), steps=result.steps, tokens=result.tokens, cost=result.cost,
+        wall_time=round(result.wall_time, 3), failure=failure, detail=detail, attempts=result.attempts,
+        retried=list(result.retried), status=result.status, transcript=result.transcript,
+        desktop=task.desktop is not None, trial_dir=str(folder.relative_to(run_dir)), phases=record.phases,
+        exit_codes=record.exit_codes, image=record.image)
+    _keep(row, folder, result)
+    return row
+
+
+def _keep(row: TrialRow, folder: Path, result: SessionResult) -> None:
+    """result.json, and the transcript as JSON and as an ATIF trajectory, in the trial's folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(json.dumps(dataclasses.asdict(row), indent=2) + "\n")
+    if row.transcript and Path(row.transcript).is_file():
+        try:
+            export(Path(row.transcript), folder, model=row.model, prompt_tokens=result.prompt_tokens,
+                   completion_tokens=result.completion_tokens, cost_usd=result.cost, model_calls=result.steps)
+        except Exception as exc:  # an export problem must not lose the row
+            log.warning("could not export the transcript of %s: %s", row.task, exc)
 
 
 def _done(path: Path) -> set[tuple[str, str, int]]:
+    """Trials already graded (passed or failed); errored ones run again on resume."""
     if not path.is_file():
         return set()
-    return {r.key for r in results.latest(results.read(path)) if r.failure not in (*RETRIED, "error")}
+    return {r.key for r in results.latest(results.read(path)) if r.outcome != "errored"}
 
 
 def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRow]:
@@ -143,8 +178,8 @@ def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRo
                 max_sessions=config.parallel, max_retries=config.max_retries, ray=config.ray,
                 progress=config.progress, sandbox=SandboxConfig(config.sandbox, warm=config.warm,
                                                                 per_node=max(config.parallel, 1)))))
-        for result in fleet.run(specs):
+        for result in fleet.run(specs, outcome=results.session_outcome):
             task, model_name, trial = wanted[result.id]
-            row = _row(task, model_name, trial, result)
+            row = _row(task, model_name, trial, result, config.output)
             results.append(out, row)
             yield row

@@ -42,3 +42,14 @@ def task_factory(tmp_path: Path) -> Callable[..., Path]:
         return write_task(suite, name, **parts)
 
     return make
+
+
+@pytest.fixture
+def no_python_base() -> str:
+    """A local base image with no Python and no Debian: busybox and a static bash."""
+    from tests.support.docker_backend import require_docker
+
+    require_docker()
+    from tests.support.bases import bare_base
+
+    return bare_base()

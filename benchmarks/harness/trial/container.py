@@ -1,0 +1,163 @@
+"""A trial in the task's own container, with Harbor's semantics (see the package doc).
+
+The container is the task's image, run as its USER in its WORKDIR with the
+task's cpus, memory and network policy and Docker's default capabilities; lmc's
+agent enters it from the read-only runtime at /.lmc, so the image needs nothing
+of ours. Verification never trusts the agent's shell: its processes are killed,
+the verifier is a fresh `docker exec` (or a fresh container made from a
+snapshot, with `--verifier separate`), and the reward is read through Docker's
+archive API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness.task import Task, resolve_env
+from benchmarks.harness.trial.record import TrialRecord
+from benchmarks.harness.trial.reward import REWARD_FILES, parse_reward
+from orchestrator.fleet_errors import VerifierFailed
+from orchestrator.fleet_spec import SandboxPlan
+
+log = logging.getLogger(__name__)
+
+#: run as root in the container before the verifier: a fresh, empty /logs/verifier and no /tests
+#: (whatever the agent put there, a symlink included, goes)
+RESET = """
+import os, shutil
+for path in ("/tests", "/logs/verifier"):
+    if os.path.islink(path) or os.path.isfile(path):
+        os.unlink(path)
+    elif os.path.isdir(path):
+        shutil.rmtree(path)
+os.makedirs("/logs/verifier")
+os.chmod("/logs/verifier", 0o777)
+os.makedirs("/tests")
+"""
+#: run as root when the container starts: Harbor's /logs/agent and /logs/verifier, writable by any user
+LOGS = """
+import os
+for path in ("/logs", "/logs/agent", "/logs/verifier"):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o777)
+"""
+#: what test.sh's output is saved as in the trial's verifier/ folder
+STDOUT, STDERR = "test-stdout.txt", "test-stderr.txt"
+
+
+class ContainerTrial:
+    """Environment, agent and verifier phases of one trial in the task's container."""
+
+    solution_dir = "/solution"
+    logs_dir = "/logs"
+
+    def __init__(self, task: Task, oracle: bool, options: Any, folder: Path, record: TrialRecord) -> None:
+        self.task = task
+        self.oracle = oracle
+        self.options = options
+        self.folder = folder
+        self.record = record
+        self.container: Any = None  # the agent's TaskContainer
+        self.checker: Any = None  # the verifier's own container (--verifier separate)
+        self.config: Any = None
+
+    def plan(self, settings: dict[str, Any], desktop_env: dict[str, str]) -> SandboxPlan:
+        """Build (or reuse) the image, start the container, stage /solution for the oracle."""
+        from benchmarks.harness.images import ensure_image
+        from executors.taskcontainer import TaskContainer, TaskContainerConfig, TaskExecutor
+
+        task = self.task
+        with self.record.phase("build"):
+            built = ensure_image(task, self.options.image_map, docker_host=self.options.docker_host,
+                                 log_path=self.folder / "build.log")
+        self.record.image = built.tag
+        with self.record.phase("start"):
+            self.config = TaskContainerConfig(
+                image=built.tag, workdir=task.workdir, env=resolve_env(task.env, os.environ),
+                network=task.allow_internet, cpus=task.cpus, memory_mb=task.memory_mb,
+                storage_mb=task.storage_mb, docker_host=self.options.docker_host,
+                display=desktop_env.get("DISPLAY"))
+            self.container = TaskContainer.start(self.config)
+            self.record.notes.extend(getattr(self.container, "notes", ()))
+            self._as_root(self.container, LOGS, "creating /logs")
+            if self.oracle and task.solution_dir.is_dir():
+                self.container.put_folder(task.solution_dir, self.solution_dir)
+            executor = TaskExecutor(self.container, user=task.agent_user)
+        return SandboxPlan(settings=settings, executor=executor)
+
+    def prepare(self, computer: Any) -> None:
+        """Nothing to stage: the image holds the task's files. Start timing the agent."""
+        self._agent_started = _now()
+
+    def verify(self, computer: Any) -> dict[str, Any]:
+        """Stop the agent and all it left running, then run tests/test.sh as Harbor does."""
+        self.record.phases["agent"] = round(_now() - getattr(self, "_agent_started", _now()), 3)
+        computer.close()  # the agent's exec ends; the container stays
+        with self.record.phase("verify"):
+            self.container.kill_all_but_init()
+            self._save_agent_logs()
+            target = self.container
+            if self.options.verifier == "separate":
+                image = self.container.commit()
+                from executors.taskcontainer import TaskContainer
+
+                self.checker = target = TaskContainer.start(dataclasses.replace(self.config, image=image))
+            return self._run_tests(target)
+
+    def _run_tests(self, target: Any) -> dict[str, Any]:
+        task = self.task
+        self._as_root(target, RESET, "emptying /logs/verifier")
+        target.put_folder(task.tests, "/tests")
+        env = resolve_env(task.verifier_env, os.environ)
+        result = target.exec(["bash", "/tests/test.sh"], user=task.verifier_user, env=env,
+                             timeout=task.verifier_timeout)
+        out = self.folder / "verifier"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / STDOUT).write_bytes(result.stdout)
+        (out / STDERR).write_bytes(result.stderr)
+        self.record.exit_codes["verifier"] = result.exit_code
+        target.get_folder("/logs/verifier", out)
+        if result.timed_out:
+            raise VerifierFailed(f"tests/test.sh of {task.name} did not finish within {task.verifier_timeout:g} s "
+                                 f"([verifier] timeout_sec); its output is in {out}")
+        for name in REWARD_FILES:
+            data = target.read_file(f"/logs/{name}")
+            if data is not None:
+                return {"reward": parse_reward(data.decode("utf-8", "replace"), task.name),
+                        "verifier_exit": result.exit_code}
+        tail = (result.stdout + result.stderr).decode("utf-8", "replace").strip()[-300:]
+        raise VerifierFailed(f"tests/test.sh of {task.name} exited with status {result.exit_code} and wrote no "
+                             f"reward to /logs/verifier/reward.txt (or reward.json); its output ends: {tail!r}")
+
+    def _as_root(self, container: Any, code: str, what: str) -> None:
+        from executors.runtime import python_argv
+
+        result = container.exec(python_argv("-c", code), user="0", timeout=60)
+        if result.exit_code != 0:
+            from benchmarks.harness.errors import StagingFailed
+
+            detail = result.stderr.decode("utf-8", "replace").strip()[-300:]
+            raise StagingFailed(f"{what} in the task container failed (status {result.exit_code}): {detail}")
+
+    def _save_agent_logs(self) -> None:
+        try:
+            self.container.get_folder("/logs/agent", self.folder / "agent")
+        except Exception as exc:  # the logs are a courtesy: their loss must not fail the trial
+            log.warning("could not copy /logs/agent of %s: %s", self.task.name, exc)
+
+    def close(self) -> None:
+        """Remove the containers (and the verifier's snapshot image)."""
+        for container in (self.checker, self.container):
+            if container is not None:
+                container.close()
+        self.checker = self.container = None
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
