@@ -17,6 +17,9 @@ OUT="${LOGS_DIR:-/logs}/verifier"; mkdir -p "$OUT"
 if [ "$(cat done.txt 2>/dev/null)" = "ok" ]; then echo 1 > "$OUT/reward.txt"; else echo 0 > "$OUT/reward.txt"; fi
 """
 
+#: the environment of the tasks written here: lmc's sandbox image, as root in /app like a TB2 image
+DOCKERFILE = "FROM lmc-sandbox:latest\nUSER root\nWORKDIR /app\n"
+
 
 def write_task(root: Path, name: str, solve: str = "echo ok > done.txt", toml: str | None = None,
                test: str = TEST_SH, instruction: str = "Write ok to done.txt.") -> Path:
@@ -24,6 +27,8 @@ def write_task(root: Path, name: str, solve: str = "echo ok > done.txt", toml: s
     folder = root / name
     (folder / "tests").mkdir(parents=True)
     (folder / "solution").mkdir()
+    (folder / "environment").mkdir()
+    (folder / "environment" / "Dockerfile").write_text(DOCKERFILE)
     (folder / "task.toml").write_text(toml if toml is not None else
                                       '[metadata]\ncategory = "probe"\n[agent]\ntimeout_sec = 60\n')
     (folder / "instruction.md").write_text(instruction)

@@ -21,6 +21,8 @@ from orchestrator.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.settings import Settings
 
 MARK = "4.713"  # a sleep length no other process on the machine uses
+#: how the agent shows in a command line: a docker sandbox's boot, or a task container's (see executors.runtime)
+AGENT_MODULES = ("executors.agent import", "executors.runtime.inside.agent import")
 
 
 def _ancestors(pid: int) -> list[int]:
@@ -48,7 +50,7 @@ def kill_sandbox_once(stop: threading.Event) -> list[int]:
         while not stop.is_set() and not killed:
             for entry in os.listdir("/proc"):
                 if entry.isdigit() and _cmdline(int(entry)).strip() == f"sleep {MARK}":
-                    agents = [p for p in _ancestors(int(entry)) if "executors.agent" in _cmdline(p)]
+                    agents = [p for p in _ancestors(int(entry)) if any(m in _cmdline(p) for m in AGENT_MODULES)]
                     if agents:
                         os.kill(agents[0], signal.SIGKILL)
                         killed.append(agents[0])
