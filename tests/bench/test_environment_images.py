@@ -3,6 +3,7 @@ Dockerfile replayed in a local sandbox's shell for the backends without Docker."
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ def make_task(root: Path, dockerfile: str | None, files: dict[str, str] | None =
     name = f"env-{uuid.uuid4().hex[:8]}"
     toml = f'version = "1.0"\n[environment]\n{environment}'
     folder = write_task(root, name, toml=toml)
+    shutil.rmtree(folder / "environment")  # write_task's own environment gives way to this one
     (folder / "environment").mkdir()
     if dockerfile is not None:
         (folder / "environment" / "Dockerfile").write_text(dockerfile)
