@@ -85,6 +85,24 @@ class ContainerFiles:
         self._put(data.getvalue(), target)
         return target
 
+    def put_tree(self, entries: dict[str, tuple[int, bytes | None]]) -> None:
+        """Write several files and folders in one archive call: path -> (mode, bytes, or None for a folder).
+
+        Everything is owned by root; parents are listed before their children by the caller.
+        """
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            for path, (mode, data) in entries.items():
+                info = tarfile.TarInfo(self.path(path).lstrip("/"))
+                info.mode, info.mtime = mode & 0o7777, int(time.time())
+                if data is None:
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
+                else:
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        self._put(out.getvalue(), "/")
+
     def put_bytes(self, path: str, data: bytes, mode: int = 0o644, owner: str | None = None) -> str:
         """Write bytes to a container file (replacing it; parents made); return its path."""
         target = self.path(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,8 @@ os.makedirs("/logs/verifier")
 os.chmod("/logs/verifier", 0o777)
 os.makedirs("/tests")
 """
-#: run as root when the container starts: Harbor's /logs/agent and /logs/verifier, writable by any user
-LOGS = """
-import os
-for path in ("/logs", "/logs/agent", "/logs/verifier"):
-    os.makedirs(path, exist_ok=True)
-    os.chmod(path, 0o777)
-"""
+#: Harbor's /logs/agent and /logs/verifier, writable by whichever user the agent and verifier run as
+LOGS: dict[str, tuple[int, bytes | None]] = {path: (0o777, None) for path in ("/logs", "/logs/agent", "/logs/verifier")}
 #: what test.sh's output is saved as in the trial's verifier/ folder
 STDOUT, STDERR = "test-stdout.txt", "test-stderr.txt"
 
@@ -82,10 +78,11 @@ class ContainerTrial:
                 storage_mb=task.storage_mb, docker_host=self.options.docker_host,
                 display=desktop_env.get("DISPLAY"))
             self.container = TaskContainer.start(self.config)
-            self.record.notes.extend(getattr(self.container, "notes", ()))
-            self._as_root(self.container, LOGS, "creating /logs")
+            self.record.notes.extend(self.container.notes)
+            staged = dict(LOGS)
             if self.oracle and task.solution_dir.is_dir():
-                self.container.put_folder(task.solution_dir, self.solution_dir)
+                staged.update(_tree(task.solution_dir, self.solution_dir))
+            self.container.put_tree(staged)  # one archive call: /logs, and /solution for the oracle
             executor = TaskExecutor(self.container, user=task.agent_user)
         return SandboxPlan(settings=settings, executor=executor)
 
@@ -98,19 +95,23 @@ class ContainerTrial:
         self.record.phases["agent"] = round(_now() - getattr(self, "_agent_started", _now()), 3)
         computer.close()  # the agent's exec ends; the container stays
         with self.record.phase("verify"):
-            self.container.kill_all_but_init()
-            self._save_agent_logs()
-            target = self.container
-            if self.options.verifier == "separate":
-                image = self.container.commit()
-                from executors.taskcontainer import TaskContainer
+            # one root process kills everything the agent left, then empties /logs/verifier and /tests
+            self.container.kill_all_but_init(then=RESET)
+            with ThreadPoolExecutor(1) as background:  # the agent's logs come out while the verifier runs
+                saved = background.submit(self._save_agent_logs)
+                target = self.container
+                if self.options.verifier == "separate":
+                    image = self.container.commit()
+                    from executors.taskcontainer import TaskContainer
 
-                self.checker = target = TaskContainer.start(dataclasses.replace(self.config, image=image))
-            return self._run_tests(target)
+                    self.checker = target = TaskContainer.start(dataclasses.replace(self.config, image=image))
+                    self._as_root(target, RESET, "emptying /logs/verifier")
+                evaluation = self._run_tests(target)
+                saved.result()
+            return evaluation
 
     def _run_tests(self, target: Any) -> dict[str, Any]:
         task = self.task
-        self._as_root(target, RESET, "emptying /logs/verifier")
         target.put_folder(task.tests, "/tests")
         env = resolve_env(task.verifier_env, os.environ)
         result = target.exec(["bash", "/tests/test.sh"], user=task.verifier_user, env=env,
@@ -120,14 +121,15 @@ class ContainerTrial:
         (out / STDOUT).write_bytes(result.stdout)
         (out / STDERR).write_bytes(result.stderr)
         self.record.exit_codes["verifier"] = result.exit_code
+        # /logs/verifier through Docker's archive API, never a shell: reward.txt is read from this copy
         target.get_folder("/logs/verifier", out)
         if result.timed_out:
             raise VerifierFailed(f"tests/test.sh of {task.name} did not finish within {task.verifier_timeout:g} s "
                                  f"([verifier] timeout_sec); its output is in {out}")
         for name in REWARD_FILES:
-            data = target.read_file(f"/logs/{name}")
-            if data is not None:
-                return {"reward": parse_reward(data.decode("utf-8", "replace"), task.name),
+            path = out / Path(name).name
+            if path.is_file() and not path.is_symlink():
+                return {"reward": parse_reward(path.read_text(errors="replace"), task.name),
                         "verifier_exit": result.exit_code}
         tail = (result.stdout + result.stderr).decode("utf-8", "replace").strip()[-300:]
         raise VerifierFailed(f"tests/test.sh of {task.name} exited with status {result.exit_code} and wrote no "
@@ -155,6 +157,18 @@ class ContainerTrial:
             if container is not None:
                 container.close()
         self.checker = self.container = None
+
+
+def _tree(folder: Path, dest: str) -> dict[str, tuple[int, bytes | None]]:
+    """A host folder as put_tree entries under dest (files keep their modes; folders first)."""
+    entries: dict[str, tuple[int, bytes | None]] = {dest: (0o755, None)}
+    for path in sorted(folder.rglob("*")):
+        target = f"{dest}/{path.relative_to(folder).as_posix()}"
+        if path.is_dir():
+            entries[target] = (0o755, None)
+        elif path.is_file():
+            entries[target] = (path.stat().st_mode & 0o777, path.read_bytes())
+    return entries
 
 
 def _now() -> float:
