@@ -141,6 +141,20 @@ def test_a_cheating_model_scores_zero(tmp_path: Path, cheat: str) -> None:
     assert row.exit_codes.get("verifier") == 0
 
 
+def test_a_separate_verifier_sees_the_agents_files_but_none_of_its_processes(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    task(suite, "separate", toml="[agent]\ntimeout_sec = 120\n[environment]\ncpus = 64\n")
+    writer = CHEATS["background-writer"]
+    with ScriptedServer([tool_call("shell", writer + "\necho ok > /app/done.txt"), text("Done.")]).start() as server:
+        rows = run(suite, tmp_path / "out", "openai/agent", "oracle", api_base=server.url, api_key="x",
+                   verifier="separate")
+    # the model did the work (and left a writer running, which cannot reach the snapshot's verifier)
+    assert rows[("separate", "openai/agent")].reward == 1.0
+    assert rows[("separate", "oracle")].reward == 1.0
+    trial = json.loads((tmp_path / "out" / str(rows[("separate", "oracle")].trial_dir) / "trial.json").read_text())
+    assert any("cpus = 64 capped" in note for note in trial["notes"]), trial["notes"]
+
+
 def test_a_failed_build_is_an_environment_error_not_retried(tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     task(suite, "broken-build", dockerfile=BASE + "RUN echo building && exit 3\n")

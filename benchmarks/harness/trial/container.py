@@ -72,9 +72,10 @@ class ContainerTrial:
                                  log_path=self.folder / "build.log")
         self.record.image = built.tag
         with self.record.phase("start"):
+            cpus = self._cpus()
             self.config = TaskContainerConfig(
                 image=built.tag, workdir=task.workdir, env=resolve_env(task.env, os.environ),
-                network=task.allow_internet, cpus=task.cpus, memory_mb=task.memory_mb,
+                network=task.allow_internet, cpus=cpus, memory_mb=task.memory_mb,
                 storage_mb=task.storage_mb, docker_host=self.options.docker_host,
                 display=desktop_env.get("DISPLAY"))
             self.container = TaskContainer.start(self.config)
@@ -85,6 +86,16 @@ class ContainerTrial:
             self.container.put_tree(staged)  # one archive call: /logs, and /solution for the oracle
             executor = TaskExecutor(self.container, user=task.agent_user)
         return SandboxPlan(settings=settings, executor=executor)
+
+    def _cpus(self) -> float:
+        """The task's cpus, capped at what the Docker host has (Docker refuses more), with a note if capped."""
+        from executors import docker_client
+
+        host = float(docker_client.client(self.options.docker_host).info().get("NCPU") or 1)
+        if self.task.cpus <= host:
+            return float(self.task.cpus)
+        self.record.notes.append(f"cpus = {self.task.cpus:g} capped at the {host:g} CPUs this Docker host has")
+        return host
 
     def prepare(self, computer: Any) -> None:
         """Nothing to stage: the image holds the task's files. Start timing the agent."""
