@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.errors import TaskInvalid
+from benchmarks.harness.images import compose_file
 from benchmarks.harness.suite import BUILTIN, task_folders
 from benchmarks.harness.task import Task, inspect_task, resolve_env
 
-COMPOSE_FILES = ("docker-compose.yaml", "docker-compose.yml", "compose.yaml", "compose.yml")
 ROOT_USERS = ("root", "0", "0:0", "root:root")
 #: shell that fetches from the network: package managers, downloads, uv
 _FETCHES = re.compile(r"\b(?:apt-get|apt|apk|yum|dnf)\s+(?:-\S+\s+)*(?:update|install)\b|\bcurl\s|\bwget\s|"
@@ -86,9 +86,9 @@ class Linter:
         folder = Path(path)
         task, errors, warnings = inspect_task(folder, need_solution=self.need_solution)
         report = TaskReport(folder.name, folder, list(errors), list(warnings))
-        compose = [name for name in COMPOSE_FILES if (folder / "environment" / name).is_file()]
+        compose = compose_file(folder / "environment")
         if compose:
-            report.warnings.append(f"environment/{compose[0]}: lmc does not run multi-container (compose) "
+            report.warnings.append(f"environment/{compose.name}: lmc does not run multi-container (compose) "
                                    "tasks; its trials will fail with an environment error")
         if task is None:
             return report
@@ -229,40 +229,11 @@ def _copy_sources(task: Task, df: Any, stages: list[Any], inherited: dict[str, s
                 for source in sources:
                     if source in heredocs or re.match(r"[a-z]+://|git@", source):
                         continue
-                    if not _in_context(source, context):
+                    if not df.match_sources(source, context):
                         found.append(f"environment/Dockerfile line {instruction.line}: {instruction.keyword} "
                                      f"source {source!r} is not in the build context (environment/, after "
                                      ".dockerignore); the build will fail")
     return found
-
-
-def _in_context(source: str, context: set[str]) -> bool:
-    path = os.path.normpath(source.lstrip("/")).replace(os.sep, "/")
-    if path in (".", ""):
-        return True
-    if path.startswith("../"):
-        return False
-    if not any(c in path for c in "*?["):
-        return path in context
-    pattern = re.compile("^" + "/".join(_glob(part) for part in path.split("/")) + "$")
-    return any(pattern.match(entry) for entry in context)
-
-
-def _glob(part: str) -> str:
-    """One path segment of a Go filepath.Match pattern as a regex (`*` and `?` stay within the segment)."""
-    out, index = "", 0
-    while index < len(part):
-        char = part[index]
-        if char == "[":
-            end = part.find("]", index)
-            if end > index:
-                body = part[index + 1:end]
-                out += "[" + ("^" + body[1:] if body.startswith("^") else body) + "]"
-                index = end + 1
-                continue
-        out += {"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char))
-        index += 1
-    return out
 
 
 def check_command(args: argparse.Namespace) -> int:

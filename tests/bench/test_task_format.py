@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +116,7 @@ DOCKERFILE = "FROM lmc-sandbox:latest\nUSER root\nWORKDIR /app\n"
 def _task(factory: Callable[..., Path], name: str, toml: str, dockerfile: str | None = DOCKERFILE,
           files: dict[str, str] | None = None) -> Path:
     folder = factory(name, toml=toml)
+    shutil.rmtree(folder / "environment")  # the factory's default environment gives way to this one
     if dockerfile is not None:
         (folder / "environment").mkdir()
         (folder / "environment" / "Dockerfile").write_text(dockerfile)
