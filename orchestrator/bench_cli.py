@@ -51,7 +51,6 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--retries", type=int, default=2, help="retries after infrastructure failures (default 2)")
     run.add_argument("--api-base", default=None, help="base URL for the hosted models named")
     run.add_argument("--api-key", default=None, help="API key for them (else the provider's env variable)")
-    run.add_argument("--warm", type=int, default=0, help="docker sandboxes kept started ahead (default 0)")
     run.add_argument("--ray", action="store_true", help="run the sessions in Ray worker actors")
     run.add_argument("--no-resume", dest="resume", action="store_false",
                      help="run every trial again even if results.jsonl has it (errored ones always run again)")

@@ -50,7 +50,7 @@ def run_command(args: argparse.Namespace) -> int:
     config = RunConfig(
         suite=_suite(args.suite), output=Path(args.output), models=tuple(args.models),
         tasks=tuple(args.tasks or ()), trials=args.trials, parallel=args.parallel, sandbox=args.sandbox,
-        warm=args.warm, max_steps=args.max_steps, max_tokens=args.max_tokens, max_cost=args.max_cost,
+        max_steps=args.max_steps, max_tokens=args.max_tokens, max_cost=args.max_cost,
         timeout=args.timeout, max_retries=args.retries, api_base=args.api_base, api_key=args.api_key,
         ray=args.ray, resume=args.resume, progress=args.progress, image_map=_image_map(args.image_map),
         verifier=args.verifier)

@@ -49,7 +49,6 @@ class RunConfig:
     trials: int = 1  #: repetitions of each (task, model)
     parallel: int = 4  #: sessions at once
     sandbox: str = "docker"  #: docker (the task's own image), local or e2b
-    warm: int = 0  #: warm docker sandboxes kept ready
     max_steps: int = 10  #: model calls per trial, unless the task's [agent] max_steps says otherwise
     max_tokens: int | None = None  #: token budget per trial
     max_cost: float | None = None  #: USD budget per trial
@@ -176,7 +175,7 @@ def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRo
         if fleet is None:
             fleet = stack.enter_context(Fleet(FleetConfig(
                 max_sessions=config.parallel, max_retries=config.max_retries, ray=config.ray,
-                progress=config.progress, sandbox=SandboxConfig(config.sandbox, warm=config.warm,
+                progress=config.progress, sandbox=SandboxConfig(config.sandbox,
                                                                 per_node=max(config.parallel, 1)))))
         for result in fleet.run(specs, outcome=results.session_outcome):
             task, model_name, trial = wanted[result.id]

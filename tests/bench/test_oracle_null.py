@@ -20,10 +20,10 @@ SUBSET = ("files-move-logs", "text-log-errors", "py-module-function", "data-json
           "git-branch", "desktop-form-fill", "desktop-read-code")
 
 
-def _run(tmp_path: Path, *models: str, sandbox: str = "local", tasks: tuple[str, ...] = SUBSET,
-         warm: int = 0) -> list[results.TrialRow]:
+def _run(tmp_path: Path, *models: str, sandbox: str = "local", tasks: tuple[str, ...] = SUBSET
+         ) -> list[results.TrialRow]:
     config = RunConfig(suite=BUILTIN, output=tmp_path / "out", models=models, tasks=tasks, parallel=4,
-                       sandbox=sandbox, warm=warm)
+                       sandbox=sandbox)
     return list(run_bench(config))
 
 
@@ -74,9 +74,8 @@ def test_run_command_writes_results_and_report(tmp_path: Path, capsys: pytest.Ca
 
 
 @pytest.mark.docker
-def test_oracle_and_null_in_warm_docker_sandboxes_use_the_real_paths(tmp_path: Path) -> None:
-    rows = _run(tmp_path, "oracle", "null", sandbox="docker", tasks=("files-permissions", "data-csv-to-json"),
-                warm=2)
+def test_oracle_and_null_in_the_tasks_docker_images_use_the_real_paths(tmp_path: Path) -> None:
+    rows = _run(tmp_path, "oracle", "null", sandbox="docker", tasks=("files-permissions", "data-csv-to-json"))
     assert sorted((r.model, r.task, r.reward) for r in rows) == [
         ("null", "data-csv-to-json", 0.0), ("null", "files-permissions", 0.0),
         ("oracle", "data-csv-to-json", 1.0), ("oracle", "files-permissions", 1.0)]
