@@ -14,6 +14,11 @@ class TaskContainerConfig:
 
     image: str  #: the task's image (built from its environment/Dockerfile, or its docker_image)
     user: str | None = None  #: user of the container's processes; None for the image's USER
+    #: user lmc's agent runs as ("user[:group]", as `docker exec --user` takes it); None for `user`
+    agent_user: str | None = None
+    #: start the agent with the container, for its first TaskExecutor (no `docker exec` to wait for);
+    #: False for a container only exec'd into, such as a separate verifier's
+    start_agent: bool = True
     workdir: str | None = None  #: working directory; None for the image's WORKDIR
     env: dict[str, str] = field(default_factory=dict)  #: variables added to the image's
     network: bool = True  #: a network (bridge), as Harbor's allow_internet defaults; False for none

@@ -17,11 +17,14 @@ from executors.runtime import INSIDE, MOUNT, ensure_runtime, python_argv, run_ar
 from executors.taskcontainer.config import ExecResult, TaskContainerConfig
 from executors.taskcontainer.files import ContainerFiles
 from executors.taskcontainer.stream import read_exec
+from executors.taskcontainer.transport import BootTransport
 
 log = logging.getLogger(__name__)
 
 #: how long past its timeout an exec may keep its output open before it is abandoned
 EXEC_GRACE = 30.0
+#: seconds an unused agent started with the container gets to exit when something else runs first
+AGENT_EXIT = 10.0
 #: kill everything but PID 1 and this program, until nothing else lives (zombies aside)
 KILL_ALL = """
 import os, signal, sys, time
@@ -68,6 +71,10 @@ def _image_config(api: Any, image: str) -> dict[str, Any]:
         ) from exc
 
 
+def _user(image_config: dict[str, Any]) -> str:
+    return str(image_config.get("User") or "0")
+
+
 def _host_config(api: Any, config: TaskContainerConfig, volume: str, storage: bool) -> Any:
     docker = import_docker()
     binds = {}
@@ -83,6 +90,8 @@ def _host_config(api: Any, config: TaskContainerConfig, volume: str, storage: bo
         storage_opt={"size": f"{config.storage_mb}M"} if storage else None,
         mounts=[docker.types.Mount(MOUNT, volume, type="volume", read_only=True, no_copy=True)],
         binds=binds or None,
+        # the container's stdout is the agent's channel: not a log for the daemon to store
+        log_config={"type": "none", "config": {}},
     )
 
 
@@ -90,7 +99,7 @@ class TaskContainer:
     """A running task container; every process but its init can be killed, files move by archive."""
 
     def __init__(self, api: Any, container_id: str, config: TaskContainerConfig,
-                 image_config: dict[str, Any], notes: Sequence[str] = ()) -> None:
+                 image_config: dict[str, Any], notes: Sequence[str] = (), agent: BootTransport | None = None) -> None:
         self.api = api
         self.id = container_id
         self.config = config
@@ -99,6 +108,8 @@ class TaskContainer:
         self.notes: list[str] = list(notes)
         self._snapshots: list[str] = []
         self._closed = False
+        self._agent = agent  # the agent init started, until a TaskExecutor takes it or it is discarded
+        self._agent_lock = threading.Lock()
         self.files = ContainerFiles(api, container_id, config.workdir or self.image_workdir())
 
     @property
@@ -109,26 +120,44 @@ class TaskContainer:
     # -- starting --------------------------------------------------------------------
     @classmethod
     def start(cls, config: TaskContainerConfig) -> TaskContainer:
-        """Create and start the container: the image's USER and WORKDIR unless overridden."""
+        """Create and start the container: the image's USER and WORKDIR unless overridden.
+
+        With config.start_agent, our init forks lmc's agent at boot, on the container's stdin and
+        stdout, attached here before the start; the first TaskExecutor that connects takes it.
+        """
         api = docker_client.client(config.docker_host).api
         volume = ensure_runtime(api)
         image_config = _image_config(api, config.image)
         env = dict(config.env)
         if config.display:
             env["DISPLAY"] = config.display
+        init = [f"{INSIDE}/init.py"]
+        agent_user = config.agent_user or config.user or _user(image_config)
+        if config.start_agent:
+            configured = [e.partition("=")[0] for e in image_config.get("Env") or []] + list(env)
+            init += ["--agent", agent_user] + (["--keep-home"] if "HOME" in configured else [])
         notes: list[str] = []
-        container_id = cls._create(api, config, volume, env, notes)
+        container_id = cls._create(api, config, volume, python_argv(*init), env, notes)
         docker_client.track(api, container_id)
+        agent = None
         try:
             with docker_errors(f"start a task container of {config.image!r}"):
+                if config.start_agent:  # attach before start: nothing the agent writes can be missed
+                    sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1,
+                                                                   "stream": 1})
+                    agent = BootTransport(api, container_id, getattr(sock, "_sock", sock), config.memory_mb,
+                                          agent_user)
                 api.start(container_id)
         except BaseException:
+            if agent is not None:
+                agent.close()
             docker_client.remove(api, container_id)
             raise
-        return cls(api, container_id, config, image_config, notes)
+        return cls(api, container_id, config, image_config, notes, agent)
 
     @staticmethod
-    def _create(api: Any, config: TaskContainerConfig, volume: str, env: dict[str, str], notes: list[str]) -> str:
+    def _create(api: Any, config: TaskContainerConfig, volume: str, entrypoint: list[str], env: dict[str, str],
+                notes: list[str]) -> str:
         key = str(getattr(api, "base_url", ""))
         wanted = config.storage_mb is not None
         known = _storage_support.get(key)  # None until a container with a size limit was tried here
@@ -136,9 +165,13 @@ class TaskContainer:
         def create(storage: bool) -> str:
             with docker_errors(f"create a task container of {config.image!r}"):
                 created = api.create_container(
-                    config.image, entrypoint=python_argv(f"{INSIDE}/init.py"), user=config.user or "",
-                    working_dir=config.workdir, environment=env,
+                    # init runs as root (it drops to the agent's user when it forks the agent); every exec
+                    # names its user, the container's by default
+                    config.image, entrypoint=entrypoint, user="0", working_dir=config.workdir, environment=env,
                     labels={**config.labels, **docker_client.labels()},
+                    # stdin_open without detach also sets StdinOnce: when our attach socket closes (even if
+                    # this process is killed) the agent reads end-of-input and exits
+                    stdin_open=config.start_agent, tty=False,
                     host_config=_host_config(api, config, volume, storage),
                 )
             return created["Id"]  # type: ignore[no-any-return]
@@ -164,7 +197,15 @@ class TaskContainer:
     # -- the image -------------------------------------------------------------------
     def image_user(self) -> str:
         """The image's USER; "0" (root) when it sets none."""
-        return str(self._image.get("User") or "0")
+        return _user(self._image)
+
+    def user(self) -> str:
+        """Who the container's processes run as: the config's user, else the image's USER."""
+        return self.config.user or self.image_user()
+
+    def agent_user(self) -> str:
+        """Who lmc's agent runs as: the config's agent_user, else the container's user."""
+        return self.config.agent_user or self.user()
 
     def image_workdir(self) -> str:
         """The image's WORKDIR; "/" when it sets none."""
@@ -180,11 +221,12 @@ class TaskContainer:
         """
         if not argv:
             raise ValueError("TaskContainer.exec needs a command; got an empty argv")
+        self._discard_agent()
         what = f"run {argv[0]!r} in task container {self.short_id}"
         with docker_errors(what):
             exec_id = self.api.exec_create(
                 self.id, run_argv(list(argv), timeout), stdout=True, stderr=True, stdin=False, tty=False,
-                user=user or "", workdir=workdir, environment=env)["Id"]
+                user=user or self.user(), workdir=workdir, environment=env)["Id"]
             sock = self.api.exec_start(exec_id, socket=True)
         started = time.monotonic()
         raw: socket.socket = getattr(sock, "_sock", sock)
@@ -218,6 +260,9 @@ class TaskContainer:
 
         `then` is Python run as root right after, in the same process (one exec instead of two).
         """
+        agent = self._release_agent()
+        if agent is not None:
+            agent.close()  # killed below anyway
         what = f"kill every process in task container {self.short_id}"
         with docker_errors(what):
             exec_id = self.api.exec_create(self.id, python_argv("-c", KILL_ALL + then), user="0", stdout=True,
@@ -227,6 +272,36 @@ class TaskContainer:
         if code != 0:
             detail = output.decode("utf-8", "replace").strip()[-500:]
             raise DockerFailed(f"cannot {what}: the killer exited with status {code}: {detail}")
+
+    # -- the agent started with the container ---------------------------------------
+    def take_agent(self, user: str, workdir: str | None, env: dict[str, str]) -> BootTransport | None:
+        """The agent init started, if it is what a TaskExecutor asks for (user, the container's
+        working directory and environment) and nothing took it yet; else None.
+
+        It is offered once: an agent that does not fit is ended, as is one still unused when
+        something else runs in the container (exec), so no idle agent of ours sees the task's work.
+        """
+        agent = self._release_agent()
+        if agent is None:
+            return None
+        if user == agent.user and workdir in (None, self.files.workdir) and not env:
+            return agent
+        log.info("task container %s: the agent started as %s is not the one asked for (user %s, workdir %s, "
+                 "env %s); ending it", self.short_id, agent.user, user, workdir, sorted(env))
+        agent.close()
+        return None
+
+    def _release_agent(self) -> BootTransport | None:
+        with self._agent_lock:
+            agent, self._agent = self._agent, None
+        return agent
+
+    def _discard_agent(self) -> None:
+        """End the agent init started if nothing took it, and wait until it has exited."""
+        agent = self._release_agent()
+        if agent is not None and not agent.end(AGENT_EXIT):
+            log.warning("task container %s: the unused agent did not exit within %.0f s of end-of-input",
+                        self.short_id, AGENT_EXIT)
 
     # -- files -----------------------------------------------------------------------
     def put_folder(self, local_dir: str | Path, dest: str, owner: str | None = None) -> str:
@@ -256,7 +331,8 @@ class TaskContainer:
         The image is removed by close().
         """
         with docker_errors(f"commit task container {self.short_id}"):
-            image_id: str = self.api.commit(self.id)["Id"]
+            # the container runs as root for its init: the snapshot keeps the image's USER
+            image_id: str = self.api.commit(self.id, conf={"User": self.user()})["Id"]
         self._snapshots.append(image_id)
         return image_id
 
@@ -265,6 +341,9 @@ class TaskContainer:
         if self._closed:
             return
         self._closed = True
+        agent = self._release_agent()
+        if agent is not None:
+            agent.close()
         docker_client.remove(self.api, self.id)
         docker = import_docker()
         for image_id in self._snapshots:

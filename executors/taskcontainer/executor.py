@@ -1,65 +1,36 @@
-"""TaskExecutor: lmc's agent in a task container, as a `docker exec` of the runtime's Python.
+"""TaskExecutor: lmc's agent in a task container, on the runtime's Python.
 
-The agent speaks over the exec's attached stdin/stdout with the same 8-byte
-multiplexing as a sandbox's attach socket, so AttachTransport reads it; only
-closing differs: it ends the agent, never the container.
+Its first connect takes the agent our init forked when the container started
+(TaskContainer.take_agent: no `docker exec`, no interpreter start to wait for);
+a later one, after that agent crashed or was closed, or when it does not fit
+(another user, working directory or environment), starts one by `docker exec`.
+Either speaks over attached stdin/stdout with the same 8-byte multiplexing as a
+sandbox's attach socket; closing ends the agent, never the container.
 """
 
 from __future__ import annotations
 
-import socket
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 from executors.base import Transport
 from executors.channel import AgentExecutor
-from executors.docker_errors import docker_errors, import_docker
-from executors.docker_transport import AttachTransport, explain_state
+from executors.docker_errors import InvalidDockerConfig, docker_errors
+from executors.docker_transport import AttachTransport
 from executors.languages.base import RunLimits
 from executors.runtime import AGENT_PATH, python_argv
+from executors.runtime.inside.init import NO_ACCOUNT, NO_ACCOUNT_LINE
 from executors.taskcontainer.container import TaskContainer
+from executors.taskcontainer.transport import ExecTransport
 from lmc.messages import Chunk
+
+log = logging.getLogger(__name__)
 
 #: the agent's boot, on the bundled Python: our packages from the runtime, then the interpreter choice
 BOOT = (f"import sys; sys.path.insert(0, {AGENT_PATH!r}); "
         "from executors.runtime.inside.agent import main; main()")
-
-
-class ExecTransport(AttachTransport):
-    """The agent's frames over one exec's attach socket."""
-
-    def __init__(self, api: Any, container_id: str, sock: socket.socket, memory_mb: int, exec_id: str) -> None:
-        super().__init__(api, container_id, sock, memory_mb)
-        self.exec_id = exec_id
-
-    def describe_exit(self) -> str:
-        """Why the agent went away: its container stopped, or the agent's own status."""
-        docker = import_docker()
-        try:
-            state = self.api.inspect_container(self.container_id)["State"]
-            if not state.get("Running"):
-                return explain_state(state, self.short_id, self.memory_mb)
-            code = self.api.exec_inspect(self.exec_id).get("ExitCode")
-        except docker.errors.NotFound:
-            return f"vanished: its container {self.short_id} was removed (docker rm, or a prune)"
-        except (docker.errors.DockerException, OSError) as exc:
-            return f"ended and its container {self.short_id} could not be inspected ({exc})"
-        if code == 137:
-            return f"was killed (SIGKILL) in container {self.short_id}, by the kernel (out of memory?) or a kill"
-        return f"exited with status {code} (container {self.short_id})"
-
-    def close(self) -> None:
-        """Close the socket: the agent reads end-of-input and exits. The container stays."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already disconnected
-        self.sock.close()
 
 
 class TaskExecutor(AgentExecutor):
@@ -71,17 +42,34 @@ class TaskExecutor(AgentExecutor):
                  env: dict[str, str] | None = None) -> None:
         super().__init__()
         self.container = container
-        self.user = user  #: None for the container's user (the image's USER unless its config says)
+        self.user = user  #: None for the container's agent user (TaskContainerConfig.agent_user, else its user)
         self.workdir = workdir  #: None for the container's working directory
         self.env = dict(env or {})  #: variables added to the container's, for the agent and its code
 
     def connect(self) -> Transport:
-        """`docker exec -i` the agent; its hello is not yet read."""
+        """The agent started with the container if it fits and is up, else `docker exec -i` one.
+
+        The first's hello is read here (to know it is up), an exec'd one's is not.
+        """
         container = self.container
+        user = self.user or container.agent_user()
+        started = container.take_agent(user, self.workdir, self.env)
+        if started is not None:
+            if started.prime():
+                return started
+            started.close()
+            said = [line for line in started.last_lines if line.startswith(NO_ACCOUNT_LINE)]
+            if started.exit_code == NO_ACCOUNT and said:  # as `docker exec --user` would refuse it
+                raise InvalidDockerConfig(
+                    f"cannot run lmc's agent as {user!r} in task container {container.short_id}: "
+                    f"{said[-1][len(NO_ACCOUNT_LINE):]}; name a user of the image's /etc/passwd (and a group of "
+                    "its /etc/group), or give numbers (uid:gid)")
+            log.warning("lmc's agent started with task container %s %s; starting another by docker exec",
+                        container.short_id, started.describe_exit())
         with docker_errors(f"start lmc's agent in task container {container.short_id}"):
             exec_id = container.api.exec_create(
                 container.id, python_argv("-c", BOOT), stdin=True, stdout=True, stderr=True, tty=False,
-                user=self.user or "", workdir=self.workdir, environment=self.env or None)["Id"]
+                user=user, workdir=self.workdir, environment=self.env or None)["Id"]
             sock = container.api.exec_start(exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
         return ExecTransport(container.api, container.id, raw, container.config.memory_mb, exec_id)

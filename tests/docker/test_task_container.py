@@ -6,6 +6,9 @@ image with no program at all, and the Debian-based lmc sandbox image.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,10 +17,10 @@ from typing import Any
 import pytest
 
 from executors import docker_client
-from executors.docker_errors import ImageMissing, SandboxPathNotFound
+from executors.docker_errors import ImageMissing, InvalidDockerConfig, SandboxPathNotFound
 from executors.runtime import MOUNT, ensure_runtime
 from executors.runtime.volume import LABEL, PREFIX
-from executors.taskcontainer import TaskContainer, TaskExecutor
+from executors.taskcontainer import TaskContainer, TaskContainerConfig, TaskExecutor
 from orchestrator.computer import Computer
 from tests.contract.helpers import errors, exit_code, text
 
@@ -26,6 +29,21 @@ pytestmark = pytest.mark.docker
 Start = Callable[..., TaskContainer]
 #: what the agent's code sees of the runtime's own variables: nothing
 LEAKS = "import os; print(sorted(k for k in os.environ if k.startswith(('LD_', 'PYTHONHOME', 'PYTHONPATH'))))"
+#: the command line of the agent that runs a shell's code
+AGENT_CMDLINE = "tr '\\0' ' ' < /proc/$PPID/cmdline"
+#: from the agent's shell: what its code gets (user, groups, HOME and all the environment, working directory)
+#: and what the agent process is (ids, capabilities, signals, umask, session, working directory, open files)
+AGENT_PROBE = r"""a=$PPID
+id; pwd; env | grep -v '^LMC_CALL_FD=' | sort
+readlink /proc/$a/cwd
+grep -E '^(Umask|Uid|Gid|Groups|SigBlk|SigIgn|SigCgt|Cap|NoNewPrivs|Seccomp)' /proc/$a/status
+for f in /proc/$a/fd/*; do readlink "$f" | sed 's/:.*//'; done | sort | uniq -c
+set -- $(sed 's/.*) //' /proc/$a/stat); [ "$3" = "$a" ] && [ "$4" = "$a" ] && echo "leads its session"
+"""
+#: an image's accounts: agent (1500) also in groups extra and more; dup shares its uid; nohome's home is missing
+PASSWD = (b"root:x:0:0:root:/root:/bin/sh\nagent:x:1500:1500:Agent:/home/agent:/bin/sh\n"
+          b"dup:x:1500:1700::/home/dup:/bin/sh\nnohome:x:1600:1600::/nonexistent:/bin/sh\n")
+GROUP = b"root:x:0:\nagent:x:1500:\nextra:x:1601:agent,nohome\nmore:x:1602:agent\nempty:x:1603:\n"
 
 
 @pytest.fixture
@@ -41,6 +59,28 @@ def computers() -> Any:
     yield make
     for computer in made:
         computer.close()
+
+
+@pytest.fixture(scope="module")
+def accounts_image(busybox_image: str) -> str:
+    """busybox with PASSWD and GROUP, USER agent, and no HOME in its environment; kept between runs."""
+    api = docker_client.client().api
+    tag = f"lmc-test-accounts:{hashlib.sha256(busybox_image.encode() + PASSWD + GROUP).hexdigest()[:12]}"
+    if api.images(name=tag):
+        return tag
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name, body in (("etc/passwd", PASSWD), ("etc/group", GROUP)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(body), 0o644
+            tar.addfile(info, io.BytesIO(body))
+    created = api.create_container(busybox_image, ["true"], labels=docker_client.labels())["Id"]
+    try:
+        api.put_archive(created, "/", data.getvalue())
+        api.commit(created, repository=tag.partition(":")[0], tag=tag.partition(":")[2], conf={"User": "agent"})
+    finally:
+        api.remove_container(created, force=True)
+    return tag
 
 
 def test_busybox_image_gets_python_and_shell_from_the_runtime(task_containers: Start, computers: Any,
@@ -119,6 +159,7 @@ def test_kill_all_but_init_ends_everything_the_agent_left(task_containers: Start
                                                           debian_image: str) -> None:
     container = task_containers(debian_image, network=False)
     computer = computers(container)
+    assert text(computer.run("shell", AGENT_CMDLINE)).startswith("lmc agent: ")  # the one init started
     started = computer.run("shell", "setsid nohup sh -c 'while :; do sleep 1; done' >/dev/null 2>&1 &\necho $!")
     loop = text(started).strip()
     assert container.exec(["kill", "-0", loop]).exit_code == 0
@@ -130,6 +171,19 @@ def test_kill_all_but_init_ends_everything_the_agent_left(task_containers: Start
     assert others == [], left
     assert container.api.inspect_container(container.id)["State"]["Running"]
     assert text(computer.run("shell", "echo again")) == "again\n"  # a fresh agent in the same container
+
+
+def test_kill_all_but_init_under_a_connected_agent(task_containers: Start, computers: Any,
+                                                   busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    computer = computers(container)
+    assert text(computer.run("shell", "sleep 600 &\n" + AGENT_CMDLINE)).startswith("lmc agent: ")
+    container.kill_all_but_init()
+    listing = container.exec(["ps", "-o", "pid,args"]).stdout.decode().splitlines()[1:]
+    assert [line.split()[0] for line in listing if "run.py" not in line and "ps -o" not in line] == ["1"], listing
+    [(kind, message)] = errors(computer.run("shell", "echo again"))  # its agent was killed under it
+    assert kind == "sandbox" and "killed (SIGKILL)" in message, message
+    assert text(computer.run("shell", "echo again")) == "again\n"  # and a fresh one comes by docker exec
 
 
 def test_close_ends_the_agent_only(task_containers: Start, debian_image: str) -> None:
@@ -244,3 +298,74 @@ def test_containers_start_in_parallel(task_containers: Start, busybox_image: str
         started = list(pool.map(lambda _: task_containers(busybox_image, network=False), range(4)))
     assert len({c.id for c in started}) == 4
     assert all(c.exec(["true"]).exit_code == 0 for c in started)
+
+
+@pytest.mark.parametrize("image, agent_user", [
+    ("accounts_image", None), ("accounts_image", "nohome"), ("accounts_image", "4444"),
+    ("accounts_image", "agent:extra"), ("accounts_image", "dup"), ("accounts_image", "0"), ("debian_image", None),
+])
+def test_the_agent_started_with_the_container_is_what_docker_exec_starts(
+        task_containers: Start, computers: Any, request: pytest.FixtureRequest, image: str,
+        agent_user: str | None) -> None:
+    container = task_containers(request.getfixturevalue(image), network=False, agent_user=agent_user)
+    started = computers(container)
+    assert text(started.run("shell", AGENT_CMDLINE)).startswith("lmc agent: ")  # forked by init, not exec'd
+    first = text(started.run("shell", AGENT_PROBE))
+    started.close()
+    execed = computers(container)  # after a close, an agent comes by docker exec
+    assert "executors.runtime.inside.agent import main; main()" in text(execed.run("shell", AGENT_CMDLINE))
+    assert text(execed.run("shell", AGENT_PROBE)) == first
+    assert "leads its session" in first
+    assert "LD_" not in first and "PYTHON" not in first, first
+
+
+def test_the_started_agent_has_the_users_groups_and_home(task_containers: Start, computers: Any,
+                                                         accounts_image: str) -> None:
+    # what the comparison above holds docker exec to, said outright for the image's USER
+    computer = computers(task_containers(accounts_image, network=False))
+    probe = 'id; echo "$HOME"; grep -E "^Cap(Prm|Eff)" /proc/$PPID/status'
+    assert text(computer.run("shell", probe)).split("\n") == [
+        "uid=1500(agent) gid=1500(agent) groups=1500(agent),1601(extra),1602(more)", "/home/agent",
+        "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000", ""]
+
+
+def test_a_crashed_agent_is_replaced_through_docker_exec(task_containers: Start, computers: Any,
+                                                         busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    computer = computers(container)
+    assert text(computer.run("shell", AGENT_CMDLINE)).startswith("lmc agent: ")
+    [(kind, message)] = errors(computer.run("shell", "kill -9 $PPID; sleep 60"))
+    assert kind == "sandbox" and "killed (SIGKILL)" in message, message
+    assert "inside.agent import main; main()" in text(computer.run("shell", AGENT_CMDLINE))
+    assert text(computer.run("shell", "id -u; pwd")) == "4321\n/srv/task\n"
+
+
+def test_an_agent_nobody_took_is_gone_before_an_exec(task_containers: Start, computers: Any,
+                                                     busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    listing = container.exec(["ps", "-o", "pid,args"]).stdout.decode().splitlines()
+    assert [line for line in listing[1:] if "run.py" not in line and "ps -o" not in line] == \
+        [line for line in listing if line.split()[0] == "1"], listing  # init alone, before the exec
+    assert "inside.agent import main; main()" in text(computers(container).run("shell", AGENT_CMDLINE))
+
+
+def test_an_agent_for_another_user_is_not_the_one_started(task_containers: Start, computers: Any,
+                                                          busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False)
+    as_root = computers(container, user="0")
+    assert text(as_root.run("shell", "id -u; " + AGENT_CMDLINE)).startswith("0\n/.lmc/lib/ld.so ")
+    assert "lmc agent" not in container.exec(["ps", "-o", "args"]).stdout.decode()  # the unfit one was ended
+
+
+def test_an_agent_user_the_image_lacks_fails_as_docker_exec_does(task_containers: Start, computers: Any,
+                                                                 busybox_image: str) -> None:
+    container = task_containers(busybox_image, network=False, agent_user="nosuchuser")
+    with pytest.raises(InvalidDockerConfig, match="unable to find user nosuchuser: no matching entries in passwd"):
+        computers(container).run("shell", "id -u")
+
+
+def test_no_agent_when_not_asked(busybox_image: str) -> None:
+    with TaskContainer.start(TaskContainerConfig(image=busybox_image, network=False, start_agent=False)) as bare:
+        info = bare.api.inspect_container(bare.id)
+        assert "--agent" not in info["Config"]["Entrypoint"] and not info["Config"]["OpenStdin"]
+        assert bare.exec(["id", "-u"]).stdout == b"4321\n"
