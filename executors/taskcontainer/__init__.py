@@ -11,8 +11,10 @@
     container.close()
 
 The image needs nothing of ours: PID 1 is our tiny init and the agent runs from
-the read-only runtime at /.lmc (executors.runtime). Files move through Docker's
-archive API, never through a shell.
+the read-only runtime at /.lmc (executors.runtime). Init forks the agent as the
+container starts, so the first TaskExecutor finds it running; later ones start
+theirs by `docker exec`. Files move through Docker's archive API, never through
+a shell.
 """
 
 from executors.taskcontainer.config import ExecResult, TaskContainerConfig
