@@ -12,9 +12,11 @@ archive API.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +79,7 @@ class ContainerTrial:
                 image=built.tag, workdir=task.workdir, env=resolve_env(task.env, os.environ),
                 network=task.allow_internet, cpus=cpus, memory_mb=task.memory_mb,
                 storage_mb=task.storage_mb, docker_host=self.options.docker_host,
-                display=desktop_env.get("DISPLAY"))
+                display=desktop_env.get("DISPLAY"), agent_user=task.agent_user)
             self.container = TaskContainer.start(self.config)
             self.record.notes.extend(self.container.notes)
             staged = dict(LOGS)
@@ -89,9 +91,7 @@ class ContainerTrial:
 
     def _cpus(self) -> float:
         """The task's cpus, capped at what the Docker host has (Docker refuses more), with a note if capped."""
-        from executors import docker_client
-
-        host = float(docker_client.client(self.options.docker_host).info().get("NCPU") or 1)
+        host = _host_cpus(self.options.docker_host)
         if self.task.cpus <= host:
             return float(self.task.cpus)
         self.record.notes.append(f"cpus = {self.task.cpus:g} capped at the {host:g} CPUs this Docker host has")
@@ -108,36 +108,33 @@ class ContainerTrial:
         with self.record.phase("verify"):
             # one root process kills everything the agent left, then empties /logs/verifier and /tests
             self.container.kill_all_but_init(then=RESET)
-            with ThreadPoolExecutor(1) as background:  # the agent's logs come out while the verifier runs
-                saved = background.submit(self._save_agent_logs)
-                target = self.container
-                if self.options.verifier == "separate":
-                    image = self.container.commit()
-                    from executors.taskcontainer import TaskContainer
+            target = self.container
+            if self.options.verifier == "separate":  # a snapshot of that state, with nothing running in it
+                image = self.container.commit()
+                from executors.taskcontainer import TaskContainer
 
-                    self.checker = target = TaskContainer.start(dataclasses.replace(self.config, image=image))
-                    self._as_root(target, RESET, "emptying /logs/verifier")
-                evaluation = self._run_tests(target)
-                saved.result()
-            return evaluation
+                config = dataclasses.replace(self.config, image=image, start_agent=False)
+                self.checker = target = TaskContainer.start(config)
+            return self._run_tests(target)
 
     def _run_tests(self, target: Any) -> dict[str, Any]:
         task = self.task
         target.put_folder(task.tests, "/tests")
         env = resolve_env(task.verifier_env, os.environ)
-        result = target.exec(["bash", "/tests/test.sh"], user=task.verifier_user, env=env,
-                             timeout=task.verifier_timeout)
+        try:
+            result = target.exec(["bash", "/tests/test.sh"], user=task.verifier_user, env=env,
+                                 timeout=task.verifier_timeout)
+        finally:
+            self._save_logs(target)  # /logs/agent and /logs/verifier, through the archive API, never a shell
         out = self.folder / "verifier"
         out.mkdir(parents=True, exist_ok=True)
         (out / STDOUT).write_bytes(result.stdout)
         (out / STDERR).write_bytes(result.stderr)
         self.record.exit_codes["verifier"] = result.exit_code
-        # /logs/verifier through Docker's archive API, never a shell: reward.txt is read from this copy
-        target.get_folder("/logs/verifier", out)
         if result.timed_out:
             raise VerifierFailed(f"tests/test.sh of {task.name} did not finish within {task.verifier_timeout:g} s "
                                  f"([verifier] timeout_sec); its output is in {out}")
-        for name in REWARD_FILES:
+        for name in REWARD_FILES:  # read from the copy just taken
             path = out / Path(name).name
             if path.is_file() and not path.is_symlink():
                 return {"reward": parse_reward(path.read_text(errors="replace"), task.name),
@@ -156,11 +153,13 @@ class ContainerTrial:
             detail = result.stderr.decode("utf-8", "replace").strip()[-300:]
             raise StagingFailed(f"{what} in the task container failed (status {result.exit_code}): {detail}")
 
-    def _save_agent_logs(self) -> None:
-        try:
-            self.container.get_folder("/logs/agent", self.folder / "agent")
-        except Exception as exc:  # the logs are a courtesy: their loss must not fail the trial
-            log.warning("could not copy /logs/agent of %s: %s", self.task.name, exc)
+    def _save_logs(self, container: Any) -> None:
+        """Copy /logs/agent and /logs/verifier into the trial's folder (only those: the agent owns /logs)."""
+        with tempfile.TemporaryDirectory(prefix="lmc-logs-") as tmp:
+            container.get_folder("/logs", tmp)
+            for name in ("agent", "verifier"):
+                if (Path(tmp) / name).is_dir():
+                    shutil.copytree(Path(tmp) / name, self.folder / name, ignore=_links, dirs_exist_ok=True)
 
     def close(self) -> None:
         """Remove the containers (and the verifier's snapshot image)."""
@@ -168,6 +167,19 @@ class ContainerTrial:
             if container is not None:
                 container.close()
         self.checker = self.container = None
+
+
+def _links(folder: str, names: list[str]) -> list[str]:
+    """Symlinks the agent left in /logs: never copied (they would point into this host's filesystem)."""
+    return [name for name in names if os.path.islink(os.path.join(folder, name))]
+
+
+@functools.cache
+def _host_cpus(docker_host: str | None) -> float:
+    """How many CPUs a Docker daemon has (asked once per daemon)."""
+    from executors import docker_client
+
+    return float(docker_client.client(docker_host).info().get("NCPU") or 1)
 
 
 def _tree(folder: Path, dest: str) -> dict[str, tuple[int, bytes | None]]:
