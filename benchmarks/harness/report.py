@@ -120,15 +120,24 @@ def _table(table: summary.Table) -> str:
     return f"<h2>{html.escape(table.title)}</h2><table><tr>{head}</tr>{body}</table>{note}"
 
 
+def _charts(rows: list[TrialRow]) -> str:
+    """The charts, or a line saying how to get them when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return ("<p class='note'>No charts: matplotlib is not installed; "
+                "<code>pip install 'lmc[bench]'</code> and run <code>lmc bench report</code> again.</p>")
+    matplotlib.use("Agg")  # no screen needed to draw
+    return (f"<h2>Pass rates</h2><img alt='pass rates' src='data:image/png;base64,{_pass_rates(rows)}'>"
+            f"<h2>Distributions</h2><img alt='distributions' src='data:image/png;base64,{_distributions(rows)}'>")
+
+
 def write_report(rows: list[TrialRow], folder: Path, title: str = "lmc benchmark report",
                  run_dir: Path | None = None) -> tuple[Path, Path]:
     """Write summary.md and report.html into folder; return their paths.
 
     run_dir is the run's folder, which the rows' trial folders are relative to (default: folder).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # no screen needed to draw
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / "summary.md"
     md.write_text(f"# {title}\n\n{summary.markdown(rows)}")
@@ -138,9 +147,8 @@ def write_report(rows: list[TrialRow], folder: Path, title: str = "lmc benchmark
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{verdict}"
             + "".join(_table(t) for t in summary.tables(rows))
-            + f"<h2>Pass rates</h2><img alt='pass rates' src='data:image/png;base64,{_pass_rates(rows)}'>"
-            f"<h2>Distributions</h2><img alt='distributions' src='data:image/png;base64,{_distributions(rows)}'>"
-            f"<h2>Failed and errored trials</h2>{_unsuccessful(rows, folder, run_dir)}{_retried(rows)}"
+            + _charts(rows)
+            + f"<h2>Failed and errored trials</h2>{_unsuccessful(rows, folder, run_dir)}{_retried(rows)}"
             "</body></html>")
     report = folder / "report.html"
     report.write_text(page)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -182,6 +184,22 @@ def test_report_of_all_passed_says_so_and_links_trial_folders(tmp_path: Path) ->
     assert "Every one of the 1 trial(s) passed." in report.read_text()
     _, report = write_report(rows, tmp_path / "elsewhere", run_dir=tmp_path / "run")
     assert "<a href='../run/trials/b-t0/'>trials/b-t0</a>" in report.read_text()
+
+
+def test_report_without_matplotlib_keeps_the_tables_and_says_how_to_get_charts(tmp_path: Path) -> None:
+    # `pip install lmc[docker,model]` has no matplotlib: `lmc bench run` must still end with its report
+    code = ("import sys, pathlib; sys.modules['matplotlib'] = None\n"
+            "from benchmarks.harness import results\nfrom benchmarks.harness.report import write_report\n"
+            f"rows = results.read({str(tmp_path / 'run')!r})\n"
+            f"write_report(rows, pathlib.Path({str(tmp_path / 'out')!r}))")
+    (tmp_path / "run").mkdir()
+    for row in _three_trials():
+        results.append(tmp_path / "run" / results.FILE, row)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "matplotlib is not installed" in page and "data:image/png" not in page
+    assert "<b>3 of 12 trial(s) errored</b>" in page
 
 
 def test_compare_counts_errors_apart() -> None:
