@@ -155,6 +155,22 @@ def test_a_separate_verifier_sees_the_agents_files_but_none_of_its_processes(tmp
     assert any("cpus = 64 capped" in note for note in trial["notes"]), trial["notes"]
 
 
+def test_a_healthcheck_gates_the_agent_and_an_unhealthy_environment_errors(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    # healthy only once a file a background service writes exists; the oracle relies on it
+    service = BASE + "WORKDIR /app\n"
+    check = ('[environment.healthcheck]\ncommand = "test -f /tmp/ready || (touch /tmp/ready; exit 1)"\n'
+             "interval_sec = 0.1\nretries = 3\n")
+    task(suite, "healthy", dockerfile=service, toml=check, solve="test -f /tmp/ready && echo ok > /app/done.txt")
+    task(suite, "unhealthy", toml='[environment.healthcheck]\ncommand = "echo not yet; exit 1"\n'
+                                  "interval_sec = 0.1\nretries = 2\n")
+    rows = run(suite, tmp_path / "out", "oracle")
+    assert rows[("healthy", "oracle")].reward == 1.0
+    bad = rows[("unhealthy", "oracle")]
+    assert (bad.outcome, bad.failure, bad.attempts) == ("errored", "environment", 1), bad
+    assert "failed 2 times in a row" in bad.detail and "not yet" in bad.detail
+
+
 def test_a_failed_build_is_an_environment_error_not_retried(tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     task(suite, "broken-build", dockerfile=BASE + "RUN echo building && exit 3\n")

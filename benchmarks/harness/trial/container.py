@@ -86,6 +86,8 @@ class ContainerTrial:
             if self.oracle and task.solution_dir.is_dir():
                 staged.update(_tree(task.solution_dir, self.solution_dir))
             self.container.put_tree(staged)  # one archive call: /logs, and /solution for the oracle
+            if task.healthcheck is not None:
+                wait_healthy(self.container, task.healthcheck, task.name)
             executor = TaskExecutor(self.container, user=task.agent_user)
         return SandboxPlan(settings=settings, executor=executor)
 
@@ -167,6 +169,29 @@ class ContainerTrial:
             if container is not None:
                 container.close()
         self.checker = self.container = None
+
+
+def wait_healthy(container: Any, check: Any, task: str) -> None:
+    """[environment.healthcheck] with Docker's semantics: healthy at the first success; unhealthy after
+    `retries` failures in a row once the start period is over (EnvironmentFailed, with the last output)."""
+    import time
+
+    from benchmarks.harness.errors import EnvironmentFailed
+
+    started, failures = time.monotonic(), 0
+    while True:
+        result = container.exec(["sh", "-c", check.command], timeout=check.timeout_sec)
+        if result.exit_code == 0:
+            return
+        starting = time.monotonic() - started < check.start_period_sec
+        if not starting:
+            failures += 1
+            if failures >= check.retries:
+                tail = (result.stdout + result.stderr).decode("utf-8", "replace").strip()[-300:]
+                raise EnvironmentFailed(
+                    f"the environment of {task} is unhealthy: its healthcheck {check.command!r} failed {failures} "
+                    f"times in a row (last status {result.exit_code}, output {tail!r})")
+        time.sleep(check.start_interval_sec if starting else check.interval_sec)
 
 
 def _links(folder: str, names: list[str]) -> list[str]:
