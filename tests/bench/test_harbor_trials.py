@@ -110,9 +110,15 @@ def test_allow_internet_false_leaves_the_agent_only_loopback(tmp_path: Path) -> 
     solve = "ls /sys/class/net > /app/nets"
     task(suite, "offline", toml="[environment]\nallow_internet = false\n", test=only_lo, solve=solve)
     task(suite, "online", toml="[environment]\nallow_internet = true\n", test=only_lo, solve=solve)
+    # Harbor 1.1's per-phase policy: an agent without network, a verifier with one
+    phases = ('#!/bin/bash\n[ "$(cat /app/nets)" = lo ] && [ "$(ls /sys/class/net | wc -l)" -gt 1 ] '
+              "&& echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt\n")
+    task(suite, "per-phase", toml='schema_version = "1.1"\n[agent]\nnetwork_mode = "no-network"\n', test=phases,
+         solve=solve)
     rows = run(suite, tmp_path / "out", "oracle")
     assert rows[("offline", "oracle")].reward == 1.0
     assert rows[("online", "oracle")].reward == 0.0  # Harbor's default: a network
+    assert rows[("per-phase", "oracle")].reward == 1.0
 
 
 CHEATS = {

@@ -77,11 +77,13 @@ class ContainerTrial:
             cpus = self._cpus()
             self.config = TaskContainerConfig(
                 image=built.tag, workdir=task.workdir, env=resolve_env(task.env, os.environ),
-                network=task.allow_internet, cpus=cpus, memory_mb=task.memory_mb,
+                network=task.internet_for("agent") or task.internet_for("verifier"), cpus=cpus,
+                memory_mb=task.memory_mb,
                 storage_mb=task.storage_mb, docker_host=self.options.docker_host,
                 display=desktop_env.get("DISPLAY"), agent_user=task.agent_user)
             self.container = TaskContainer.start(self.config)
             self.record.notes.extend(self.container.notes)
+            self._network(self.container, "agent")  # [agent] network_mode may be stricter than the verifier's
             staged = dict(LOGS)
             if self.oracle and task.solution_dir.is_dir():
                 staged.update(_tree(task.solution_dir, self.solution_dir))
@@ -115,9 +117,24 @@ class ContainerTrial:
                 image = self.container.commit()
                 from executors.taskcontainer import TaskContainer
 
-                config = dataclasses.replace(self.config, image=image, start_agent=False)
+                config = dataclasses.replace(self.config, image=image, start_agent=False,
+                                             network=self.task.internet_for("verifier"))
                 self.checker = target = TaskContainer.start(config)
+            else:
+                self._network(target, "verifier")
             return self._run_tests(target)
+
+    def _network(self, container: Any, phase: str) -> None:
+        """Connect or disconnect the container's network for a phase whose policy differs from the other's."""
+        if not container.config.network or self.task.internet_for("agent") == self.task.internet_for("verifier"):
+            return
+        from executors.docker_errors import docker_errors
+
+        with docker_errors(f"set the network of task container {container.short_id} for the {phase}"):
+            if self.task.internet_for(phase):
+                container.api.connect_container_to_network(container.id, "bridge")
+            else:
+                container.api.disconnect_container_from_network(container.id, "bridge")
 
     def _run_tests(self, target: Any) -> dict[str, Any]:
         task = self.task
