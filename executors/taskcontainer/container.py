@@ -230,6 +230,7 @@ class TaskContainer:
             sock = self.api.exec_start(exec_id, socket=True)
         started = time.monotonic()
         raw: socket.socket = getattr(sock, "_sock", sock)
+        raw.settimeout(None)  # not docker-py's 60 s read timeout: a command may be silent longer (read_exec's own)
         deadline = None if timeout is None else started + timeout + EXEC_GRACE
         try:
             stdout, stderr, ended = read_exec(raw, deadline)

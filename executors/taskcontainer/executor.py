@@ -72,6 +72,7 @@ class TaskExecutor(AgentExecutor):
                 user=user, workdir=self.workdir, environment=self.env or None)["Id"]
             sock = container.api.exec_start(exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
+        raw.settimeout(None)  # docker-py leaves its 60 s read timeout on it: code silent that long is not a dead agent
         return ExecTransport(container.api, container.id, raw, container.config.memory_mb, exec_id)
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:

@@ -215,6 +215,23 @@ def test_exec_has_closed_stdin_separate_streams_and_a_timeout(task_containers: S
     assert missing.exit_code == 127 and b"no-such-program" in missing.stderr
 
 
+def test_a_command_silent_past_dockers_read_timeout_is_not_cut_off(task_containers: Start, computers: Any,
+                                                                     busybox_image: str) -> None:
+    import docker
+
+    container = task_containers(busybox_image, network=False)
+    # docker-py gives an exec's socket its client's read timeout (60 s by default; 2 s here): an exec, or an
+    # agent entered by docker exec, whose code prints nothing that long must still be read to its end
+    container.api, usual = docker.from_env(timeout=2).api, container.api
+    try:
+        result = container.exec(["sh", "-c", "sleep 4; echo done"])
+        assert (result.exit_code, result.stdout, result.timed_out) == (0, b"done\n", False)
+        agent = computers(container, user="0")  # not the user of the agent started with the container: docker exec
+        assert text(agent.run("shell", "sleep 4; echo done")) == "done\n"
+    finally:
+        container.api = usual
+
+
 def test_files_move_through_the_archive_api(task_containers: Start, busybox_image: str, tmp_path: Path) -> None:
     container = task_containers(busybox_image, network=False)
     source = tmp_path / "tests"
