@@ -80,19 +80,11 @@ class AttachTransport(Transport):
     def _demux(self, data: bytes) -> None:
         buf = self._mux
         buf += data
-        pos = 0
-        while len(buf) - pos >= MUX_HEADER.size:
-            stream, size = MUX_HEADER.unpack_from(buf, pos)
-            end = pos + MUX_HEADER.size + size
-            if end > len(buf):
-                break
-            piece = bytes(buf[pos + MUX_HEADER.size : end])
+        for stream, piece in demux(buf):
             if stream == STDOUT:
                 self._ready.extend(self._frames.feed(piece))
             else:
                 self._log_stderr(piece)
-            pos = end
-        del buf[:pos]
 
     def _log_stderr(self, piece: bytes) -> None:
         # the agent's stderr carries its own diagnostics and stray prints: log them by line
@@ -133,17 +125,36 @@ class AttachTransport(Transport):
 
     def close(self) -> None:
         """Close the socket, then kill and remove the container."""
+        if self.close_socket():
+            from executors import docker_client
+
+            docker_client.remove(self.api, self.container_id)
+
+    def close_socket(self) -> bool:
+        """Hang up on the agent (it reads end-of-input); False if this was done already."""
         if self._closed:
-            return
+            return False
         self._closed = True
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already disconnected
         self.sock.close()
-        from executors import docker_client
+        return True
 
-        docker_client.remove(self.api, self.container_id)
+
+def demux(buf: bytearray) -> list[tuple[int, bytes]]:
+    """The whole (stream, piece) records at the start of an attach stream's buffer, removed from it."""
+    records, pos = [], 0
+    while len(buf) - pos >= MUX_HEADER.size:
+        stream, size = MUX_HEADER.unpack_from(buf, pos)
+        end = pos + MUX_HEADER.size + size
+        if end > len(buf):
+            break
+        records.append((stream, bytes(buf[pos + MUX_HEADER.size : end])))
+        pos = end
+    del buf[:pos]
+    return records
 
 
 def explain_state(state: dict[str, Any], short_id: str, memory_mb: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from executors.docker_transport import MUX_HEADER, RECV_SIZE, STDOUT
+from executors.docker_transport import RECV_SIZE, STDOUT, demux
 
 
 def read_exec(sock: socket.socket, deadline: float | None) -> tuple[bytes, bytes, bool]:
@@ -26,13 +26,6 @@ def read_exec(sock: socket.socket, deadline: float | None) -> tuple[bytes, bytes
             ended = True
             break
         buf += data
-        pos = 0
-        while len(buf) - pos >= MUX_HEADER.size:
-            stream, size = MUX_HEADER.unpack_from(buf, pos)
-            end = pos + MUX_HEADER.size + size
-            if end > len(buf):
-                break
-            (out if stream == STDOUT else err).extend(buf[pos + MUX_HEADER.size : end])
-            pos = end
-        del buf[:pos]
+        for stream, piece in demux(buf):
+            (out if stream == STDOUT else err).extend(piece)
     return bytes(out), bytes(err), ended

@@ -39,14 +39,7 @@ class _AgentChannel(AttachTransport):
 
     def close(self) -> None:
         """Close the socket: the agent reads end-of-input and exits. The container stays."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already disconnected
-        self.sock.close()
+        self.close_socket()
 
     def _container_gone(self) -> str | None:
         """Why the agent went away if its container did; None while the container runs."""
