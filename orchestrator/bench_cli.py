@@ -38,6 +38,10 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--verifier", choices=("shared", "separate"), default="shared",
                      help="where tests/test.sh runs: 'shared' in the agent's container once the agent has finished "
                           "(Harbor's way, default); 'separate' in a fresh container made from a snapshot of it")
+    run.add_argument("--keep-services", action="store_true",
+                     help="before the verifier, spare the agent's processes that listen on a TCP port (servers "
+                          "the tests talk to, e.g. nginx or sshd a solution started, which Harbor leaves "
+                          "running); every other process is still killed. Off: all are killed")
     run.add_argument("--output", "-o", default="bench-results", metavar="DIR",
                      help="results.jsonl, one folder per trial and the report go here (default bench-results)")
     run.add_argument("--task", "-t", action="append", dest="tasks", metavar="NAME", help="only this task; repeatable")

@@ -61,6 +61,7 @@ class RunConfig:
     progress: bool = False  #: show the fleet's live progress on stderr
     image_map: dict[str, str] = field(default_factory=dict)  #: FROM image -> local image (--image-map)
     verifier: str = "shared"  #: shared: tests run in the agent's container; separate: in a fresh one
+    keep_services: bool = False  #: spare the agent's listening servers when stopping its processes before the verifier
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -98,7 +99,7 @@ def _runnable(tasks: list[Task], sandbox: str) -> list[Task]:
 
 
 def _options(config: RunConfig) -> TrialOptions:
-    return TrialOptions(config.output, dict(config.image_map), config.verifier)
+    return TrialOptions(config.output, dict(config.image_map), config.verifier, keep_services=config.keep_services)
 
 
 def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> SessionSpec:

@@ -41,13 +41,38 @@ def others():
             if state != b"Z":
                 found.append(int(name))
     return found
+def listeners():  # pids holding a listening TCP socket: the services `spare` keeps
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                inodes |= {cols[9] for cols in (line.split() for line in f.readlines()[1:]) if cols[3] == "0A"}
+        except OSError:
+            continue
+    found = set()
+    for pid in others():
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        if any(link[8:-1] in inodes for link in links if link.startswith("socket:[")):
+            found.add(pid)
+    return found
+keep = listeners() if spare else set()
 pause = 0.001
 for _ in range(200):
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    left = others()
+    if spare:
+        for pid in set(others()) - keep:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    else:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    left = [pid for pid in others() if pid not in keep]
     if not left:
         break
     time.sleep(pause)  # most are gone within a millisecond or two: no fixed 50 ms wait
@@ -256,17 +281,20 @@ class TaskContainer:
             pause = min(pause * 2, 0.1)
         return None
 
-    def kill_all_but_init(self, then: str = "") -> None:
+    def kill_all_but_init(self, then: str = "", spare_services: bool = False) -> None:
         """Kill, as root, every process but PID 1: the agent, its children, any daemon it left.
 
         `then` is Python run as root right after, in the same process (one exec instead of two).
+        `spare_services` keeps the processes that hold a listening TCP socket (servers a task's
+        tests talk to, as Harbor leaves them running); everything else still goes.
         """
         agent = self._release_agent()
         if agent is not None:
             agent.close()  # killed below anyway
         what = f"kill every process in task container {self.short_id}"
         with docker_errors(what):
-            exec_id = self.api.exec_create(self.id, python_argv("-c", KILL_ALL + then), user="0", stdout=True,
+            code_text = f"spare = {spare_services}\n" + KILL_ALL + then
+            exec_id = self.api.exec_create(self.id, python_argv("-c", code_text), user="0", stdout=True,
                                            stderr=True)["Id"]
             output = self.api.exec_start(exec_id)
             code = self.api.exec_inspect(exec_id).get("ExitCode")

@@ -177,6 +177,29 @@ def test_a_healthcheck_gates_the_agent_and_an_unhealthy_environment_errors(tmp_p
     assert "failed 2 times in a row" in bad.detail and "not yet" in bad.detail
 
 
+def test_keep_services_spares_a_server_the_tests_use_and_nothing_else(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    # the solution starts a server (as TB2's nginx, sshd and gRPC tasks do) and the tests talk to it
+    serve = ("mkdir -p /srv/www && echo ok > /srv/www/index.html\n"
+             "setsid nohup python3 -m http.server 8123 -d /srv/www >/dev/null 2>&1 < /dev/null &\n"
+             "for i in $(seq 100); do python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8123\")' "
+             "2>/dev/null && break; sleep 0.1; done")
+    check = ("#!/bin/bash\npython3 -c 'import urllib.request as u; "
+             "assert u.urlopen(\"http://127.0.0.1:8123\").read().strip() == b\"ok\"' "
+             "&& echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt\n")
+    task(suite, "service", solve=serve, test=check, toml="[environment]\nallow_internet = false\n")
+    strict = run(suite, tmp_path / "strict", "oracle")
+    kept = run(suite, tmp_path / "kept", "oracle", keep_services=True)
+    assert strict[("service", "oracle")].reward == 0.0  # every process of the agent was stopped
+    assert kept[("service", "oracle")].reward == 1.0
+    # a loop that writes the reward listens on no port: it is still killed
+    cheat = tmp_path / "cheat"
+    task(cheat, "guarded")
+    with ScriptedServer([tool_call("shell", CHEATS["background-writer"]), text("Done.")]).start() as server:
+        rows = run(cheat, tmp_path / "out", "openai/cheater", api_base=server.url, api_key="x", keep_services=True)
+    assert rows[("guarded", "openai/cheater")].reward == 0.0
+
+
 def test_a_failed_build_is_an_environment_error_not_retried(tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     task(suite, "broken-build", dockerfile=BASE + "RUN echo building && exit 3\n")

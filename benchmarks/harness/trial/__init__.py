@@ -39,6 +39,8 @@ class TrialOptions:
     image_map: dict[str, str] = field(default_factory=dict)  #: FROM image -> local image to use instead
     verifier: str = "shared"  #: "shared": verify in the agent's container; "separate": in a fresh copy of it
     docker_host: str | None = None  #: Docker daemon URL; None for DOCKER_HOST or the local socket
+    #: keep the agent's processes that listen on a TCP port (servers the tests use) through verification
+    keep_services: bool = False
 
 
 class TrialHooks:

@@ -111,7 +111,7 @@ class ContainerTrial:
         computer.close()  # the agent's exec ends; the container stays
         with self.record.phase("verify"):
             # one root process kills everything the agent left, then empties /logs/verifier and /tests
-            self.container.kill_all_but_init(then=RESET)
+            self.container.kill_all_but_init(then=RESET, spare_services=self.options.keep_services)
             target = self.container
             if self.options.verifier == "separate":  # a snapshot of that state, with nothing running in it
                 image = self.container.commit()
