@@ -393,6 +393,10 @@ def _build(task: Task, recipe: _Recipe, tag: str, docker_host: str | None, out: 
                                 f"  last output:\n{out.quoted()}{out.where()}")
 
 
+#: tags whose build failed in this process -> the error: a build is deterministic enough not to redo at once
+_FAILED: dict[str, str] = {}
+
+
 def ensure_image(task: Task, image_map: dict[str, str] | None = None, *, docker_host: str | None = None,
                  log_path: Path | str | None = None, on_line: Callable[[str], None] | None = None) -> BuiltImage:
     """The task's image, built unless an identical one exists; EnvironmentFailed says why it cannot be."""
@@ -417,10 +421,17 @@ def ensure_image(task: Task, image_map: dict[str, str] | None = None, *, docker_
             out.line(f"lmc: --image-map: {image} -> {local}")
         if image_id(api, tag) is None:
             with _tag_lock(tag):
+                if tag in _FAILED:  # the same recipe failed in this process: its trials waiting on it fail alike
+                    out.line(f"lmc: {tag} failed to build earlier in this run; not building it again")
+                    raise EnvironmentFailed(_FAILED[tag])
                 if image_id(api, tag) is None:
                     out.line(f"lmc: building {tag} from {task.dockerfile} ({len(recipe.files)} context entries)")
                     log.info("building the environment of %s as %s", task.name, tag)
-                    _build(task, recipe, tag, docker_host, out)
+                    try:
+                        _build(task, recipe, tag, docker_host, out)
+                    except EnvironmentFailed as exc:
+                        _FAILED[tag] = str(exc)
+                        raise
                     if image_id(api, tag) is None:
                         raise EnvironmentFailed(f"task {task.name}: the build ended but left no image {tag}; "
                                                 "see the build log")

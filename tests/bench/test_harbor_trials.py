@@ -203,11 +203,14 @@ def test_keep_services_spares_a_server_the_tests_use_and_nothing_else(tmp_path: 
 def test_a_failed_build_is_an_environment_error_not_retried(tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     task(suite, "broken-build", dockerfile=BASE + "RUN echo building && exit 3\n")
-    rows = run(suite, tmp_path / "out", "oracle", max_retries=2)
+    rows = run(suite, tmp_path / "out", "oracle", "null", max_retries=2)
     row = rows[("broken-build", "oracle")]
     assert (row.outcome, row.reward, row.failure, row.attempts) == ("errored", None, "environment", 1), row
     assert "exit 3" in row.detail or "status 3" in row.detail or "code: 3" in row.detail, row.detail
-    assert "building" in (tmp_path / "out" / str(row.trial_dir) / "build.log").read_text()
+    logs = [(tmp_path / "out" / str(r.trial_dir) / "build.log").read_text() for r in rows.values()]
+    # one trial built and failed; the other, waiting on the same image, was told so instead of building again
+    assert sorted("failed to build earlier in this run" in log for log in logs) == [False, True], logs
+    assert any("building" in log for log in logs)
 
 
 def test_a_missing_from_image_names_both_ways_out_and_image_map_fixes_it(tmp_path: Path) -> None:
