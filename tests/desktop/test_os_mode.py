@@ -41,7 +41,11 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> No
     )
     act = (
         "computer.mouse.click('Submit')\n"
-        "box = computer.display.find_text('Clicked Submit')[0]\n"
+        # the app redraws its label when it gets to it: on a loaded machine that is after the click returns
+        "import time\ndeadline = time.time() + 30\n"
+        "while not (found := computer.display.find_text('Clicked Submit')) and time.time() < deadline:\n"
+        "    time.sleep(0.2)\n"
+        "box = found[0]\n"
         "print('label at', box['left'], box['top'])"
     )
     entry = f"boxes = json.load(open({str(app.path)!r}))['boxes']['entry']\n"
