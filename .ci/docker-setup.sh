@@ -29,5 +29,5 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # builds only when the recipe's hash has no image yet (about 2-4 minutes, once)
-python3 -m orchestrator.image_cli image build
-python3 -m orchestrator.image_cli image status
+python3 -m orchestrator.cli.image image build
+python3 -m orchestrator.cli.image image status

@@ -1,13 +1,12 @@
 """The screen side of a Computer: display, OCR, mouse, keyboard, clipboard, virtual desktops.
 
 One plain class per device, all bound to one X display; `Devices` bundles them
-and dispatches `computer.*` calls; `VirtualDesktop` starts Xvfb displays;
-`create_device_actor` places one Ray actor per desktop. Importing this package
+and dispatches `computer.*` calls; `VirtualDesktop` starts Xvfb displays.
+The Ray actor per desktop is `orchestrator.ray.device_actor`. Importing this package
 loads no heavy library: mss, pyautogui, rapidocr, OpenCV and ray are imported
 where they are used.
 """
 
-from devices.actor import DeviceHost, DeviceHostConfig, create_device_actor
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.errors import DeviceError
 from devices.facade import CALLS, Devices, DevicesConfig
@@ -17,11 +16,8 @@ __all__ = [
     "CALLS",
     "DesktopConfig",
     "DeviceError",
-    "DeviceHost",
-    "DeviceHostConfig",
     "Devices",
     "DevicesConfig",
     "IconLocator",
     "VirtualDesktop",
-    "create_device_actor",
 ]

@@ -11,13 +11,13 @@ from typing import Any
 
 from executors.base import Executor, LanguageInfo
 from executors.errors import ExecutorError, UnknownBackend, UnknownLanguage
-from executors.languages.base import RunLimits
+from executors.sandbox.languages.base import RunLimits
 
 #: backend name -> "module:ExecutorClass"
 BACKENDS = {
     "local": "executors.local:LocalExecutor",
-    "docker": "executors.docker:DockerExecutor",
-    "e2b": "executors.e2b:E2BExecutor",
+    "docker": "executors.docker.executor:DockerExecutor",
+    "e2b": "executors.e2b.executor:E2BExecutor",
 }
 
 __all__ = [

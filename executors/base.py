@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from executors.languages.base import RunLimits
+from executors.sandbox.languages.base import RunLimits
 from lmc.messages import Chunk
 
 #: answers a computer.* call made by sandboxed code: (path, args, kwargs) -> msgpack-ready result

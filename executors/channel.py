@@ -1,4 +1,4 @@
-"""`AgentExecutor`: the host side of the agent protocol (see executors/agent.py), over any transport."""
+"""`AgentExecutor`: the host side of the agent protocol (see executors/sandbox/agent.py), over any transport."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from executors.base import CallHandler, Executor, LanguageInfo, Transport
 from executors.errors import AgentError, ExecutorError, LanguageLoadError, UnknownLanguage
-from executors.languages.base import RunLimits, error_chunk
+from executors.sandbox.languages.base import RunLimits, error_chunk
 from lmc.codec import chunk_from_dict, pack, to_dict, unpack
 from lmc.errors import LMCError
 from lmc.messages import Chunk, Message

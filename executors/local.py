@@ -23,7 +23,7 @@ BOOT = (
     "import sys, sysconfig\n"
     "sys.path[:0] = [sys.argv[1], sysconfig.get_path('purelib'), sysconfig.get_path('platlib')]\n"
     "try:\n    import msgpack\nexcept ImportError:\n    import site; site.main()\n"
-    "from executors.agent import main\nmain()"
+    "from executors.sandbox.agent import main\nmain()"
 )
 
 

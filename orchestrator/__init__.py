@@ -10,8 +10,8 @@ from typing import Any
 
 _EXPORTS = {
     "Computer": "orchestrator.computer",
-    "Interpreter": "orchestrator.interpreter",
-    "Fleet": "orchestrator.fleet",
+    "Interpreter": "orchestrator.session.interpreter",
+    "Fleet": "orchestrator.fleet.fleet",
 }
 
 __all__ = list(_EXPORTS)

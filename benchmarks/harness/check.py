@@ -124,7 +124,7 @@ class Linter:
             self._note(f"FROM images were not checked: the image builder is not available ({exc})")
             self.check_images = False
             return []
-        from executors.docker_errors import DockerFailed, DockerUnavailable
+        from executors.docker.errors import DockerFailed, DockerUnavailable
 
         try:
             found: list[str] = images.missing_bases(task, self.image_map, docker_host=self.docker_host)

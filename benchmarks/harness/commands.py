@@ -1,4 +1,4 @@
-"""The work behind `lmc bench ...` (argument parsing lives in orchestrator.bench_cli). CLI layer: prints."""
+"""The work behind `lmc bench ...` (argument parsing lives in benchmarks.cli). CLI layer: prints."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 from lmc.errors import LMCError
-from orchestrator.fleet_errors import EnvironmentFailed as FleetEnvironmentFailed
-from orchestrator.fleet_errors import SessionSetupFailed
+from orchestrator.fleet.errors import EnvironmentFailed as FleetEnvironmentFailed
+from orchestrator.fleet.errors import SessionSetupFailed
 
 
 class BenchError(LMCError):

@@ -116,14 +116,14 @@ def env_tag(task_name: str, digest: str) -> str:
 
 
 def _api(docker_host: str | None) -> Any:
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     return docker_client.client(docker_host).api
 
 
 def image_id(api: Any, ref: str) -> str | None:
     """The id of a local image, or None when the daemon does not have it (never pulls)."""
-    from executors.docker_errors import docker_errors, import_docker
+    from executors.docker.errors import docker_errors, import_docker
 
     docker = import_docker()
     with docker_errors(f"look up the image {ref}"):
@@ -341,7 +341,7 @@ def _hang_up(responses: list[Any], fired: threading.Event) -> None:
 
 
 def _build(task: Task, recipe: _Recipe, tag: str, docker_host: str | None, out: _Output) -> None:
-    from executors.docker_errors import docker_errors, import_docker
+    from executors.docker.errors import docker_errors, import_docker
 
     docker = import_docker()
     timeout = task.build_timeout

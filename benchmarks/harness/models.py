@@ -58,7 +58,7 @@ class PseudoServer:
 
     def __init__(self, model: str, task: Task, solution_dir: str = "/solution", logs_dir: str = "/logs") -> None:
         # the scripted OpenAI-compatible server ships with the product: it speaks real HTTP on 127.0.0.1
-        from orchestrator.scripted_server import ScriptedServer, text, tool_call
+        from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
         if model == "oracle":
             script = [tool_call("shell", oracle_code(task, solution_dir, logs_dir)),

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.errors import BadResults
-from orchestrator.fleet_errors import ERRORED
-from orchestrator.fleet_spec import SessionResult
+from orchestrator.fleet.errors import ERRORED
+from orchestrator.fleet.spec import SessionResult
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class TrialRow:
     tokens: int  #: prompt + completion tokens
     cost: float  #: USD
     wall_time: float  #: seconds of the last attempt
-    failure: str | None  #: None, or a class from orchestrator.fleet_errors.FAILURES
+    failure: str | None  #: None, or a class from orchestrator.fleet.errors.FAILURES
     detail: str = ""  #: what failed
     attempts: int = 1  #: 1 + infrastructure retries
     retried: list[str] = field(default_factory=list)  #: why earlier attempts were retried

@@ -23,8 +23,8 @@ from benchmarks.harness.task import Task
 from benchmarks.harness.transcripts import export
 from benchmarks.harness.trial import TrialHooks, TrialOptions
 from benchmarks.harness.trial.record import load as load_record
-from orchestrator.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
-from orchestrator.fleet_errors import FleetConfigError
+from orchestrator.fleet.errors import FleetConfigError
+from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)

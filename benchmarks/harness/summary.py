@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from benchmarks.harness.results import TrialRow
-from orchestrator.fleet_errors import ERRORED
+from orchestrator.fleet.errors import ERRORED
 
 #: z for a two-sided 95 % interval
 Z95 = 1.959963984540054

@@ -39,7 +39,7 @@ _MEDIA = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": 
 
 def load(transcript: Path) -> list[Message]:
     """The complete messages of a saved .lmc conversation (a half-written tail is dropped)."""
-    from orchestrator.store import ConversationStore
+    from orchestrator.session.store import ConversationStore
 
     transcript = Path(transcript)
     # a conversation lives at <data dir>/conversations/<id>.lmc

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from executors.base import Executor
-from executors.docker import DockerConfig, DockerExecutor
-from executors.docker_pool import PoolConfig, SandboxPool
+from executors.docker.executor import DockerConfig, DockerExecutor
+from executors.docker.pool import PoolConfig, SandboxPool
 from executors.local import LocalExecutor
 from lmc.messages import Chunk
 
@@ -72,9 +72,9 @@ def cold_start(make: Callable[[], Executor], runs: int) -> list[float]:
 
 def engine_floor(runs: int) -> list[float]:
     """ms for Docker alone to create, start and finish a container running `true` (no agent)."""
-    from executors import docker_client
-    from executors.docker import _host_config
-    from executors.docker_image import default_tag
+    from executors.docker import client as docker_client
+    from executors.docker.executor import _host_config
+    from executors.docker.image import default_tag
 
     api = docker_client.client().api
 

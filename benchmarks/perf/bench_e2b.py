@@ -21,7 +21,7 @@ from rich.table import Table
 from benchmarks.perf.bench_docker import _first_output, _percentiles, _samples, cold_start, warm_run
 from executors.base import Executor
 from executors.local import LocalExecutor
-from executors.wire import LineDecoder, encode_line
+from executors.sandbox.wire import LineDecoder, encode_line
 from lmc.framing import FrameDecoder, frame
 from tests.support.e2b_backend import make_executor
 

@@ -84,8 +84,8 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run_level(n: int, steps: int, sandbox: str, data_dir: Path) -> Level:
     """N sessions at once, each `steps` model calls and runs."""
-    from orchestrator.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionSpec
-    from orchestrator.scripted_server import ScriptedServer, tool_call
+    from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionSpec
+    from orchestrator.models.scripted_server import ScriptedServer, tool_call
     from orchestrator.settings import Settings
 
     with ScriptedServer(default=tool_call("python", "x = 1")) as server:

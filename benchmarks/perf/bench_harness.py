@@ -119,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     from benchmarks.harness.images import ensure_image
     from benchmarks.harness.task import load_task
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     root = Path(tempfile.mkdtemp(prefix="lmc-bench-harness-"))
     task = load_task(write_task(root))

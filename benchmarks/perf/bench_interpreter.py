@@ -50,7 +50,7 @@ def _settings(url: str, data: Path, **extra: Any) -> Any:
 
 def _step_times(make_interpreter: Callable[[str], Any], steps: int) -> list[float]:
     """Milliseconds between consecutive code chunks of one long chat: one step each."""
-    from orchestrator.scripted_server import ScriptedServer, text, tool_call
+    from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
     with ScriptedServer([*[tool_call("python", "pass")] * (steps + 5), text("done")]) as srv:
         interpreter = make_interpreter(srv.url)
@@ -63,8 +63,8 @@ def _step_times(make_interpreter: Callable[[str], Any], steps: int) -> list[floa
 def _raw_parts(steps: int, data: Path) -> tuple[list[float], list[float]]:
     """Milliseconds of one bare litellm call to the scripted server, and of one Computer.run('pass')."""
     from orchestrator.computer import Computer
-    from orchestrator.model import ModelClient, ModelConfig
-    from orchestrator.scripted_server import ScriptedServer, tool_call
+    from orchestrator.models.litellm_client import ModelClient, ModelConfig
+    from orchestrator.models.scripted_server import ScriptedServer, tool_call
 
     with ScriptedServer(default=tool_call("python", "pass")) as srv:
         client = ModelClient(ModelConfig("openai/scripted", api_base=srv.url, api_key="k", mode="tools"))
@@ -85,7 +85,7 @@ def _raw_parts(steps: int, data: Path) -> tuple[list[float], list[float]]:
 def bench_steps(steps: int, use_ray: bool, table: Table) -> None:
     """Overhead per step, in-process and on Ray, with the parts measured alone."""
     from orchestrator.computer import Computer
-    from orchestrator.interpreter import Interpreter
+    from orchestrator.session.interpreter import Interpreter
 
     data = Path(tempfile.mkdtemp(prefix="lmc-bench-"))
     model, run = _raw_parts(steps, data)
@@ -131,7 +131,7 @@ def bench_idle_memory(sessions: int) -> float:
     """MiB of actor RSS per idle session hosted in one orchestrator actor."""
     import ray
 
-    from orchestrator.actors import connect
+    from orchestrator.ray.sessions import connect
 
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,

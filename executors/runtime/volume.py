@@ -11,7 +11,6 @@ network, our packages handed to it through Docker's archive API. It writes
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import io
 import logging
@@ -22,13 +21,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from executors import docker_client
-from executors.docker_errors import docker_errors, import_docker
-from executors.docker_payload import HOST_ONLY, PACKAGES, ROOT, SUFFIXES
+from executors.docker import client as docker_client
+from executors.docker.errors import docker_errors, import_docker
 from executors.runtime.errors import RuntimeBuildFailed
+from executors.sandbox.ship import sandbox_contents
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +42,9 @@ _lock = threading.Lock()
 _ready: dict[str, str] = {}  # daemon URL -> volume known complete by this process
 
 
-def _skip(name: Path) -> bool:
-    # the runtime carries our runtime package (its insides run there); the other host-side parts stay home
-    return any(name.match(p) for p in HOST_ONLY if not p.startswith("executors/runtime/"))
-
-
-@functools.cache
 def shipped() -> tuple[tuple[str, bytes], ...]:
     """(path under agent/, content) of our packages as the runtime carries them."""
-    files = []
-    for package in PACKAGES:
-        for path in sorted((ROOT / package).rglob("*")):
-            name = path.relative_to(ROOT)
-            if path.is_file() and path.suffix in SUFFIXES and "__pycache__" not in path.parts \
-                    and not _skip(name):
-                files.append((name.as_posix(), path.read_bytes()))
-    return tuple(files)
+    return sandbox_contents()
 
 
 def volume_name(image_id: str) -> str:
@@ -195,7 +180,7 @@ def ensure_runtime(api: Any) -> str:
     known = _ready.get(key)
     if known is not None and _exists(api, known):
         return known
-    from executors.docker_image import default_tag
+    from executors.docker.image import default_tag
 
     image = default_tag()
     with docker_errors(f"find the lmc sandbox image {image}, which the task runtime is collected from"):

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from executors import docker_client
-from executors.docker import x_socket
-from executors.docker_errors import DockerFailed, ImageMissing, docker_errors, import_docker
+from executors.docker import client as docker_client
+from executors.docker.errors import DockerFailed, ImageMissing, docker_errors, import_docker
+from executors.docker.executor import x_socket
 from executors.runtime import INSIDE, MOUNT, ensure_runtime, python_argv, run_argv
 from executors.taskcontainer.config import ExecResult, TaskContainerConfig
 from executors.taskcontainer.files import ContainerFiles

@@ -17,11 +17,11 @@ from dataclasses import replace
 
 from executors.base import Transport
 from executors.channel import AgentExecutor
-from executors.docker_errors import InvalidDockerConfig, docker_errors
-from executors.docker_transport import AttachTransport
-from executors.languages.base import RunLimits
+from executors.docker.errors import InvalidDockerConfig, docker_errors
+from executors.docker.transport import AttachTransport
 from executors.runtime import AGENT_PATH, python_argv
 from executors.runtime.inside.init import NO_ACCOUNT, NO_ACCOUNT_LINE
+from executors.sandbox.languages.base import RunLimits
 from executors.taskcontainer.container import TaskContainer
 from executors.taskcontainer.transport import ExecTransport
 from lmc.messages import Chunk

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from executors.docker_errors import HostPathNotFound, InvalidDockerConfig, SandboxPathNotFound, docker_errors
-from executors.docker_files import _ChunkReader
+from executors.docker.errors import HostPathNotFound, InvalidDockerConfig, SandboxPathNotFound, docker_errors
+from executors.docker.files import _ChunkReader
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from executors.docker_transport import RECV_SIZE, STDOUT, demux
+from executors.docker.transport import RECV_SIZE, STDOUT, demux
 
 
 def read_exec(sock: socket.socket, deadline: float | None) -> tuple[bytes, bytes, bool]:

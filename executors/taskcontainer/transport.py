@@ -16,8 +16,8 @@ import socket
 from collections import deque
 from typing import Any
 
-from executors.docker_errors import import_docker
-from executors.docker_transport import RECV_SIZE, AttachTransport, explain_state
+from executors.docker.errors import import_docker
+from executors.docker.transport import RECV_SIZE, AttachTransport, explain_state
 from executors.runtime.inside.init import EXIT_NOTICE
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from benchmarks.harness.errors import EnvironmentFailed
 from benchmarks.harness.replay import replay_environment
 from benchmarks.harness.task import Task, load_task
 from orchestrator.computer import Computer
-from orchestrator.fleet_errors import classify
+from orchestrator.fleet.errors import classify
 from tests.bench.conftest import write_task
 
 
@@ -44,7 +44,7 @@ def built() -> Iterator[list[str]]:
     """Tags of images a test built; removed afterwards."""
     tags: list[str] = []
     yield tags
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     api = docker_client.client().api
     for tag in tags:
@@ -56,7 +56,7 @@ def built() -> Iterator[list[str]]:
 
 def run_in(image: str, command: str) -> str:
     """Output of a command in a throwaway container of an image."""
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     output = docker_client.client().containers.run(image, ["sh", "-c", command], remove=True, network_disabled=True)
     return bytes(output).decode()
@@ -195,7 +195,7 @@ def test_build_timeout_stops_the_build(tmp_path: Path, no_python_base: str) -> N
 
 
 def _containers_running(marker: str) -> list[Any]:
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     containers = docker_client.client().api.containers(all=True)
     return [c for c in containers if marker in (c.get("Command") or "")]
@@ -203,7 +203,7 @@ def _containers_running(marker: str) -> list[Any]:
 
 @pytest.mark.docker
 def test_apt_get_install_in_a_build(tmp_path: Path, built: list[str]) -> None:
-    from executors import docker_image
+    from executors.docker import image as docker_image
     from tests.support.docker_backend import require_docker
 
     require_docker()  # containers here reach Debian's mirror, not a registry

@@ -15,14 +15,14 @@ from benchmarks.harness import results
 from benchmarks.harness.report import write_report
 from benchmarks.harness.runner import RunConfig, run_bench
 from devices.desktop import DesktopConfig
-from orchestrator.fleet import Budget, Fleet, FleetConfig, SessionSpec
-from orchestrator.fleet_errors import FleetConfigError
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.fleet.errors import FleetConfigError
+from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SessionSpec
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.settings import Settings
 
 MARK = "4.713"  # a sleep length no other process on the machine uses
 #: how the agent shows in a command line: a docker sandbox's boot, or a task container's (see executors.runtime)
-AGENT_MODULES = ("executors.agent import", "executors.runtime.inside.agent import")
+AGENT_MODULES = ("executors.sandbox.agent import", "executors.runtime.inside.agent import")
 
 
 def _ancestors(pid: int) -> list[int]:
@@ -143,7 +143,7 @@ def test_fleet_refuses_bad_configs_with_the_fix() -> None:
     with pytest.raises(FleetConfigError, match="max_sessions must be at least 1, got 0; try 8"):
         FleetConfig(max_sessions=0)
     with pytest.raises(FleetConfigError, match="warm pools exist for the docker backend only"):
-        from orchestrator.fleet import SandboxConfig
+        from orchestrator.fleet.fleet import SandboxConfig
 
         SandboxConfig("local", warm=2)
     with pytest.raises(FleetConfigError, match="session ids must be unique; repeated: a"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness.runner import RunConfig, run_bench
-from orchestrator.fleet import Fleet, FleetConfig
+from orchestrator.fleet.fleet import Fleet, FleetConfig
 
 
 @pytest.mark.ray

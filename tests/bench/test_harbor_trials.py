@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.harness import results
 from benchmarks.harness.runner import RunConfig, run_bench
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 from tests.support.docker_backend import require_docker
 
 pytestmark = pytest.mark.docker

@@ -54,7 +54,7 @@ def test_a_rerun_resumes_and_skips_finished_trials(tmp_path: Path) -> None:
 
 
 def test_run_command_writes_results_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from orchestrator import bench_cli
+    from benchmarks import cli as bench_cli
 
     parser = argparse.ArgumentParser(prog="lmc")
     bench_cli.register(parser.add_subparsers(dest="command"))

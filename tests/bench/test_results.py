@@ -16,9 +16,9 @@ from benchmarks.harness.compare import compare_text
 from benchmarks.harness.errors import BadResults
 from benchmarks.harness.report import write_report
 from benchmarks.harness.results import TrialRow, outcome_of
-from orchestrator.fleet_errors import ERRORED
-from orchestrator.fleet_progress import progress_display
-from orchestrator.fleet_spec import SessionResult
+from orchestrator.fleet.errors import ERRORED
+from orchestrator.fleet.progress import progress_display
+from orchestrator.fleet.spec import SessionResult
 
 
 def _row(task: str, model: str, trial: int, reward: float | None, failure: str | None = None,
@@ -239,7 +239,7 @@ def test_progress_counts_passed_failed_and_errored_by_class() -> None:
 
 def test_lmc_bench_run_exits_1_when_a_trial_errored(task_factory: Callable[..., Path], tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from orchestrator import bench_cli
+    from benchmarks import cli as bench_cli
 
     task_factory("silent", test="#!/bin/bash\necho 'I forgot to write the reward'\n")  # the verifier breaks
     task_factory("fine")

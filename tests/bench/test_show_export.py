@@ -20,7 +20,7 @@ from benchmarks.harness import results, transcripts
 from benchmarks.harness.results import TrialRow
 from lmc.messages import Message
 from lmc.oi import from_oi, to_oi
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +41,7 @@ class Session:
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     """One real conversation: python output, a failing shell command, an image, then a final answer."""
     from orchestrator.computer import Computer
-    from orchestrator.interpreter import Interpreter
+    from orchestrator.session.interpreter import Interpreter
     from orchestrator.settings import resolve
 
     data = tmp_path_factory.mktemp("data")

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from desktop_app import AppState
 
-from devices.actor import DeviceHostConfig, create_device_actor
 from devices.desktop import DesktopConfig
 from devices.errors import DesktopDied, DeviceUsageError, UnknownCall
+from orchestrator.ray.device_actor import DeviceHostConfig, create_device_actor
 
 APP = Path(__file__).with_name("tk_app.py")
 

@@ -6,11 +6,11 @@ import pytest
 from desktop_app import AppState
 
 from devices import errors
-from devices.actor import DeviceHost, DeviceHostConfig
 from devices.desktop import VirtualDesktop
 from devices.facade import CALLS, Devices
 from lmc import codec
 from lmc.messages import ERROR_KINDS, Message
+from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
 
 
 def test_unknown_calls_list_the_known_ones(devices: Devices) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from desktop_app import AppState
 
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).with_name("tk_app.py")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from executors.docker import DockerConfig, DockerExecutor
+from executors.docker.executor import DockerConfig, DockerExecutor
 from orchestrator.computer import Computer
 from tests.support.docker_backend import own_containers, require_docker
 
@@ -46,7 +46,7 @@ def _import_image(tag: str, files: dict[str, bytes | str], changes: list[str]) -
     import io
     import tarfile
 
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     api = docker_client.client().api
     if api.images(name=tag):
@@ -100,7 +100,7 @@ def bare_image() -> str:
 @pytest.fixture(scope="session")
 def debian_image() -> str:
     """The lmc sandbox image (Debian, python3 3.11, bash, nodejs): USER 1000:1000, WORKDIR /workspace."""
-    from executors.docker_image import default_tag
+    from executors.docker.image import default_tag
 
     require_docker()
     return default_tag()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from executors.docker import DockerExecutor
-from executors.docker_client import owner_id
-from executors.docker_image import default_tag
-from orchestrator import image_cli
+from executors.docker.client import owner_id
+from executors.docker.executor import DockerExecutor
+from executors.docker.image import default_tag
+from orchestrator.cli import image as image_cli
 from tests.support.docker_backend import own_containers
 
 pytestmark = pytest.mark.docker
@@ -54,7 +54,7 @@ def test_sandbox_prune_keeps_sandboxes_of_live_processes(capsys: pytest.CaptureF
 
 def test_daemon_down_is_one_line_saying_how_to_start_it(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
-    command = [sys.executable, "-m", "orchestrator.image_cli", "image", "status"]
+    command = [sys.executable, "-m", "orchestrator.cli.image", "image", "status"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
     assert done.returncode == 3
     (line,) = done.stderr.splitlines()

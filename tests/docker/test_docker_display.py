@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from devices.desktop import DesktopConfig, VirtualDesktop
-from executors.docker import DockerConfig
-from executors.docker_errors import InvalidDockerConfig
+from executors.docker.errors import InvalidDockerConfig
+from executors.docker.executor import DockerConfig
 from orchestrator.computer import Computer
 from tests.contract.helpers import text
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from executors import docker_client
-from executors.docker import DockerConfig, DockerExecutor
-from executors.docker_errors import DockerUnavailable, InvalidDockerConfig
-from executors.docker_transport import explain_state
+from executors.docker import client as docker_client
+from executors.docker.errors import DockerUnavailable, InvalidDockerConfig
+from executors.docker.executor import DockerConfig, DockerExecutor
+from executors.docker.transport import explain_state
 from orchestrator.computer import Computer
 from tests.contract.helpers import errors, text
 
@@ -90,7 +90,7 @@ def test_unset_forwarded_variable_is_named(make_computer: Make) -> None:
 CHILD = textwrap.dedent("""
     import os, sys
     sys.path.insert(0, sys.argv[1])
-    from executors.docker import DockerExecutor
+    from executors.docker.executor import DockerExecutor
     executor = DockerExecutor()
     print(executor.sandbox().container_id, flush=True)
     if sys.argv[2] == "crash":

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from executors.docker import DockerExecutor
-from executors.docker_errors import HostPathNotFound, SandboxPathNotFound
+from executors.docker.errors import HostPathNotFound, SandboxPathNotFound
+from executors.docker.executor import DockerExecutor
 from lmc.assembly import assemble
 from orchestrator.computer import Computer
 from tests.contract.helpers import text

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from executors.docker import DockerConfig
+from executors.docker.executor import DockerConfig
 from orchestrator.computer import Computer
 from tests.contract.helpers import errors, text
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from executors import docker_client
-from executors.docker import DockerConfig, DockerExecutor
-from executors.docker_errors import InvalidDockerConfig
-from executors.docker_pool import PoolConfig, SandboxPool
+from executors.docker import client as docker_client
+from executors.docker.errors import InvalidDockerConfig
+from executors.docker.executor import DockerConfig, DockerExecutor
+from executors.docker.pool import PoolConfig, SandboxPool
 from orchestrator.computer import Computer
 from tests.contract.helpers import text
 from tests.support.docker_backend import own_containers

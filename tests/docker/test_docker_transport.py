@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from executors.docker_transport import AttachTransport
+from executors.docker.transport import AttachTransport
 from lmc.framing import frame
 
 pytestmark = pytest.mark.docker
@@ -33,7 +33,7 @@ def test_frames_split_across_pieces_and_reads_with_stderr_between(caplog: pytest
 
     threading.Thread(target=feed, daemon=True).start()
     transport = AttachTransport(api=None, container_id="c0ffee" * 10, sock=ours, memory_mb=64)
-    with caplog.at_level(logging.INFO, logger="executors.docker_transport"):
+    with caplog.at_level(logging.INFO, logger="executors.docker.transport"):
         got = [transport.recv() for _ in payloads]
         assert transport.recv() is None
     assert got == payloads

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from executors import docker_client
-from executors.docker_errors import ImageMissing, InvalidDockerConfig, SandboxPathNotFound
+from executors.docker import client as docker_client
+from executors.docker.errors import ImageMissing, InvalidDockerConfig, SandboxPathNotFound
 from executors.runtime import MOUNT, ensure_runtime
 from executors.runtime.volume import LABEL, PREFIX
 from executors.taskcontainer import TaskContainer, TaskContainerConfig, TaskExecutor
@@ -294,7 +294,7 @@ def test_runtime_volume_is_built_once_and_labelled(busybox_image: str) -> None:
 
 
 def test_an_interrupted_runtime_build_is_detected(busybox_image: str) -> None:
-    from executors.docker_image import default_tag
+    from executors.docker.image import default_tag
     from executors.runtime import volume
 
     api = docker_client.client().api

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from executors.e2b import E2BExecutor
+from executors.e2b.executor import E2BExecutor
 from tests.support.e2b_backend import config
 from tests.support.e2b_server import E2BServer
 

@@ -9,8 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from executors.e2b import E2BConfig, E2BExecutor
-from executors.e2b_errors import (
+from executors.e2b.errors import (
     E2BAuthError,
     E2BConfigError,
     E2BError,
@@ -19,6 +18,7 @@ from executors.e2b_errors import (
     E2BQuotaExceeded,
     E2BRateLimited,
 )
+from executors.e2b.executor import E2BConfig, E2BExecutor
 from executors.errors import SandboxUnavailable
 from lmc.assembly import assemble
 from tests.e2b.conftest import MakeExecutor
@@ -74,7 +74,7 @@ def test_transient_busy_service_is_retried(make: MakeExecutor, server: E2BServer
                                            caplog: pytest.LogCaptureFixture) -> None:
     server.fail_next("POST", "/v2/sandboxes", 503, "service busy", times=5)  # SDK retries 3, then us
     executor = make(retries=3, backoff=0.01)
-    with caplog.at_level(logging.WARNING, logger="executors.e2b"):
+    with caplog.at_level(logging.WARNING, logger="executors.e2b.executor"):
         assert [m.content for m in assemble(executor.run("shell", "echo up"))][0] == "up\n"
     assert any("retry" in r.getMessage() for r in caplog.records)
     assert server.cloud.requests.count(("POST", "/v2/sandboxes")) == 6
@@ -108,7 +108,7 @@ def test_network_that_comes_back_is_retried_with_backoff(make: MakeExecutor,
     threading.Timer(4.0, listen_late).start()  # longer than the SDK's own connect retries
     try:
         executor = make(api_url=url, sandbox_url=url, api_key=backing.api_key, retries=8, backoff=0.2)
-        with caplog.at_level(logging.WARNING, logger="executors.e2b"):
+        with caplog.at_level(logging.WARNING, logger="executors.e2b.executor"):
             assert executor.sandbox().sandbox_id in backing.live()
         assert any("creating an E2B sandbox" in r.getMessage() for r in caplog.records)
         executor.close()

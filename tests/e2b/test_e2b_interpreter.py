@@ -9,8 +9,8 @@ import threading
 from e2b_code_interpreter.models import Result
 from PIL import Image
 
-from executors.e2b_interpreter import ConsoleBlock, result_chunks
-from executors.languages.base import RunLimits
+from executors.e2b.interpreter import ConsoleBlock, result_chunks
+from executors.sandbox.languages.base import RunLimits
 from lmc.assembly import assemble
 from lmc.messages import Message
 from tests.e2b.conftest import MakeExecutor

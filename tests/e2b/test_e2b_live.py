@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from executors.e2b import E2BConfig, E2BExecutor
+from executors.e2b.executor import E2BConfig, E2BExecutor
 from lmc.assembly import assemble
 
 pytestmark = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from executors.e2b_errors import E2BError
+from executors.e2b.errors import E2BError
 from lmc.assembly import assemble
 from tests.e2b.conftest import MakeExecutor
 

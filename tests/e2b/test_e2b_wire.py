@@ -9,12 +9,12 @@ from typing import Any, cast
 
 import pytest
 
-from executors.wire import LineDecoder, LineFrameReader, decode_line, encode_line
+from executors.sandbox.wire import LineDecoder, LineFrameReader, decode_line, encode_line
 from lmc.codec import pack, unpack
 from lmc.errors import FramingError
 from lmc.framing import read_frame
 
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.agent import main; main()"
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.sandbox.agent import main; main()"
 
 
 def test_lines_round_trip_binary_payloads() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.scripted_server import ScriptedServer
+from orchestrator.models.scripted_server import ScriptedServer
 
 # Set before litellm is first imported anywhere in the test session: no network for the price map.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

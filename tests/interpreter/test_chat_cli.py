@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from lmc import codec, framing
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 

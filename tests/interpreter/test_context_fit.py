@@ -6,7 +6,7 @@ import pytest
 
 from lmc.messages import Message
 from orchestrator.errors import ContextOverflow
-from orchestrator.model import fit_to_window
+from orchestrator.models.litellm_client import fit_to_window
 
 
 def _size(message: Message) -> int:

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lmc.messages import Message
-from orchestrator.interpreter import Interpreter
-from orchestrator.scripted_server import (
+from orchestrator.models.scripted_server import (
     Reply,
     ScriptedServer,
     ToolCall,
@@ -19,6 +18,7 @@ from orchestrator.scripted_server import (
     text,
     tool_call,
 )
+from orchestrator.session.interpreter import Interpreter
 
 
 def _status(interpreter: Interpreter) -> str:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import LocalModelError
-from orchestrator.interpreter import Interpreter
-from orchestrator.local_model import LocalModelConfig, LocalModelServer, bundled_gguf
-from orchestrator.model import ModelClient, ModelConfig, TextDelta, Usage
+from orchestrator.models.litellm_client import ModelClient, ModelConfig, TextDelta, Usage
+from orchestrator.models.local import LocalModelConfig, LocalModelServer, bundled_gguf
+from orchestrator.session.interpreter import Interpreter
 from orchestrator.settings import resolve
 
 

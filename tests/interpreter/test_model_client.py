@@ -7,8 +7,8 @@ import socket
 import pytest
 
 from orchestrator.errors import MissingAPIKey, ModelUnavailable, RateLimited, UnknownModel
-from orchestrator.model import ModelClient, ModelConfig, TextDelta, ToolCall, Usage
-from orchestrator.scripted_server import ScriptedServer, http_error, text, tool_call
+from orchestrator.models.litellm_client import ModelClient, ModelConfig, TextDelta, ToolCall, Usage
+from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
 
 
 def _client(srv: ScriptedServer, **kw: object) -> ModelClient:

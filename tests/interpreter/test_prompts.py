@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from lmc.messages import Message
-from orchestrator.prompts import CodeArgumentStream, code_from_call, code_from_text, system_message
+from orchestrator.session.prompts import CodeArgumentStream, code_from_call, code_from_text, system_message
 
 LANGS = ["javascript", "python", "shell"]
 

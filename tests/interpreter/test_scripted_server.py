@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from orchestrator.scripted_server import ScriptedServer, http_error, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from lmc.messages import Chunk
-from orchestrator.actors import RemoteSession, SessionHost, connect
 from orchestrator.errors import SessionBusy, SessionNotFound
-from orchestrator.interpreter import Interpreter
-from orchestrator.scripted_server import ScriptedServer, http_error, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
+from orchestrator.ray.sessions import RemoteSession, SessionHost, connect
+from orchestrator.session.interpreter import Interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
 

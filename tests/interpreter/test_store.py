@@ -8,7 +8,7 @@ import pytest
 
 from lmc.messages import Chunk, Message
 from orchestrator.errors import ConversationNotFound, SettingsError
-from orchestrator.store import ConversationStore, Recorder
+from orchestrator.session.store import ConversationStore, Recorder
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 

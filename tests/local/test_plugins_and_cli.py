@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PLUGIN = '''
 import sys
-from executors.languages.base import ProcessLanguage
+from executors.sandbox.languages.base import ProcessLanguage
 
 class Upper(ProcessLanguage):
     """A toy language: a python child that echoes each line upper-cased."""
@@ -110,7 +110,7 @@ def test_cli_timeout_reports_the_error_and_fails() -> None:
 def test_entry_point_scan_agrees_with_importlib_metadata(tmp_path: Path) -> None:
     from importlib.metadata import entry_points as reference
 
-    from executors.languages import GROUP, entry_points
+    from executors.sandbox.languages import GROUP, entry_points
 
     path = _install_plugin(tmp_path)
     sys.path.insert(0, str(path))

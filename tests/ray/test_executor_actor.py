@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from executors.actor import RayExecutor, executor_actor
 from executors.errors import UnknownLanguage
 from lmc.errors import LMCError
 from lmc.messages import Message
 from orchestrator.computer import Computer
+from orchestrator.ray.executor_actor import RayExecutor, executor_actor
 from tests.contract.helpers import errors, text
 
 

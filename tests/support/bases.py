@@ -55,7 +55,7 @@ def bare_base() -> str:
     """The tag of a busybox + static-bash image (built once per content); skips if the tools are missing."""
     if not (BUSYBOX.is_file() and BASH.is_file()):
         pytest.skip("needs busybox-static and bash-static: apt-get install busybox-static bash-static")
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     data = _rootfs()
     tag = hashlib.sha256(data).hexdigest()[:12]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.chat_cli import add_chat_arguments, register_subcommands, run_chat
+from orchestrator.cli.chat import add_chat_arguments, register_subcommands, run_chat
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from executors.docker import DockerConfig, DockerExecutor
+from executors.docker.executor import DockerConfig, DockerExecutor
 from executors.errors import SandboxUnavailable
 
 
 def unavailable() -> str | None:
     """Why docker sandboxes cannot run here, or None when they can."""
-    from executors import docker_client, docker_image
+    from executors.docker import client as docker_client
+    from executors.docker import image as docker_image
 
     try:
         docker_client.client()
@@ -47,7 +48,7 @@ def make_executor(config: DockerConfig | None = None) -> DockerExecutor:
 
 def own_containers() -> list[Any]:
     """Containers (running or not) labelled as owned by this process."""
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     return docker_client.client().containers.list(  # type: ignore[no-any-return]
         all=True, filters={"label": f"{docker_client.OWNER_LABEL}={docker_client.owner_id()}"}

@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 
-from executors.e2b import E2BConfig, E2BExecutor
+from executors.e2b.executor import E2BConfig, E2BExecutor
 from tests.support.e2b_server import E2BServer
 
 _server: E2BServer | None = None

@@ -7,7 +7,7 @@ import pytest
 from lmc.assembly import assemble
 from lmc.markdown import Block, BlockStream, parse_blocks, python_by_default
 from lmc.messages import Chunk
-from orchestrator.scripted_server import ScriptedServer, text
+from orchestrator.models.scripted_server import ScriptedServer, text
 
 REPLY = "Let me check.\n\n```python\nimport os\n\nprint(os.getcwd())\n```\n\nThat prints the folder."
 

@@ -31,7 +31,7 @@ from lmc.openai import (
     system_prompt,
     to_openai,
 )
-from orchestrator.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
 ROOT = Path(__file__).resolve().parents[2]
 

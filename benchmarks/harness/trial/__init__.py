@@ -24,7 +24,7 @@ from benchmarks.harness.errors import StagingFailed
 from benchmarks.harness.models import ModelChoice, PseudoServer
 from benchmarks.harness.task import Task
 from benchmarks.harness.trial.record import TrialRecord
-from orchestrator.fleet_spec import SandboxPlan
+from orchestrator.fleet.spec import SandboxPlan
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from typing import Any
 from benchmarks.harness.task import Task, resolve_env
 from benchmarks.harness.trial.record import TrialRecord
 from benchmarks.harness.trial.reward import REWARD_FILES, parse_reward
-from orchestrator.fleet_errors import VerifierFailed
-from orchestrator.fleet_spec import SandboxPlan
+from orchestrator.fleet.errors import VerifierFailed
+from orchestrator.fleet.spec import SandboxPlan
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class ContainerTrial:
         """Connect or disconnect the container's network for a phase whose policy differs from the other's."""
         if not container.config.network or self.task.internet_for("agent") == self.task.internet_for("verifier"):
             return
-        from executors.docker_errors import docker_errors
+        from executors.docker.errors import docker_errors
 
         with docker_errors(f"set the network of task container {container.short_id} for the {phase}"):
             if self.task.internet_for(phase):
@@ -219,7 +219,7 @@ def _links(folder: str, names: list[str]) -> list[str]:
 @functools.cache
 def _host_cpus(docker_host: str | None) -> float:
     """How many CPUs a Docker daemon has (asked once per daemon)."""
-    from executors import docker_client
+    from executors.docker import client as docker_client
 
     return float(docker_client.client(docker_host).info().get("NCPU") or 1)
 

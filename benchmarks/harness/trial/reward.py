@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrator.fleet_errors import VerifierFailed
+from orchestrator.fleet.errors import VerifierFailed
 
 #: where tests/test.sh writes its reward, relative to the logs folder (Harbor's /logs)
 REWARD_FILES = ("verifier/reward.txt", "verifier/reward.json")

@@ -22,8 +22,8 @@ from benchmarks.harness import layout as lay
 from benchmarks.harness.task import Task, resolve_env
 from benchmarks.harness.trial.record import TrialRecord
 from benchmarks.harness.trial.reward import REWARD_FILES, parse_reward
-from orchestrator.fleet_errors import VerifierFailed
-from orchestrator.fleet_spec import SandboxPlan
+from orchestrator.fleet.errors import VerifierFailed
+from orchestrator.fleet.spec import SandboxPlan
 
 
 class ShellTrial:

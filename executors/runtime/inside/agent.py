@@ -11,9 +11,9 @@ import re
 import shutil
 import subprocess
 
-from executors.languages.python import Python
-from executors.languages.shell import Shell
 from executors.runtime import BASH, PYTHON, bundled
+from executors.sandbox.languages.python import Python
+from executors.sandbox.languages.shell import Shell
 
 MIN_PYTHON = (3, 8)
 
@@ -46,6 +46,6 @@ def choose_interpreters():
 def main():
     """Choose the interpreters, then serve the agent protocol on stdin/stdout."""
     choose_interpreters()
-    from executors.agent import main as serve
+    from executors.sandbox.agent import main as serve
 
     serve([])

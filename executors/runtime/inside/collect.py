@@ -98,7 +98,7 @@ def check(out):
     """The bundled programs run through the bundled loader alone: no library missing."""
     run = [os.path.join(out, "lib", "ld.so"), "--library-path", os.path.join(out, "lib")]
     code = ("import sys, ssl, sqlite3, json, ctypes, decimal, lzma, bz2, zlib, hashlib; "
-            f"sys.path.insert(0, {os.path.join(out, 'agent')!r}); import msgpack, executors.agent; "
+            f"sys.path.insert(0, {os.path.join(out, 'agent')!r}); import msgpack, executors.sandbox.agent; "
             f"assert sys.prefix == {out!r}, sys.prefix")
     subprocess.run(run + [os.path.join(out, "bin", "python3"), "-I", "-S", "-c", code], check=True)
     subprocess.run(run + [os.path.join(out, "bin", "bash"), "-c", "true"], check=True)

@@ -1,0 +1,347 @@
+"""`lmc` chat: the interactive conversation, `lmc chat TASK`, and `lmc conversations`.
+
+A thin layer over Interpreter. Rich renders markdown and highlighted code as
+they stream; `--format json|msgpack` streams LMC chunks for programs instead
+(JSON lines, images base64; or length-prefixed msgpack frames). Ctrl-C stops the
+running code or generation, not the session. Nothing heavy is imported at module
+level, so `lmc --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+import threading
+from typing import IO, Any
+
+from orchestrator.errors import OrchestratorError
+
+HELP = """\
+%reset         start a new conversation
+%undo          remove your last message and everything after it
+%save [FILE]   save the conversation as Open Interpreter JSON (default: <id>.json)
+%help          this help
+exit, Ctrl-D   leave (Ctrl-C stops running code or generation)"""
+
+
+def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """Add the chat options; `suppress` leaves unset options out of the namespace (for subcommands)."""
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    add = parser.add_argument
+    add("--model", help="litellm model (gpt-4o, ollama/llama3, ...) or a .gguf file; default: embedded", **d)
+    add("--api-base", help="base URL of the model's API (local or proxy servers)", **d)
+    add("--api-key", help="API key (default: the provider's environment variable)", **d)
+    add("--local", action="store_true", help="use the embedded SmolLM2 model, offline",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
+    add("-y", "--auto-run", action="store_true", help="run code without asking",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
+    add("--sandbox", choices=("local", "docker", "e2b"), help="where code runs (default: local)", **d)
+    add("--mode", choices=("auto", "tools", "text"), help="function calling or markdown blocks", **d)
+    add("--format", choices=("rich", "json", "msgpack"), help="output: rich text, or LMC chunks", **d)
+    add("--resume", metavar="ID", help="continue a saved conversation (see `lmc conversations`)", **d)
+    add("--ray", action="store_true", help="host the conversation on Ray (RAY_ADDRESS picks the cluster)",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
+    add("--max-steps", type=int, help="most model calls per message (default: 20)", **d)
+    add("--max-tokens", type=int, help="token budget per message", **d)
+    add("--max-cost", type=float, help="cost budget per message, USD", **d)
+    add("--context-window", type=int, help="the model's window in tokens, if litellm does not know it", **d)
+    add("--os", action="store_true", help="OS mode: the model drives a screen (see --desktop)",
+        **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
+    add("--desktop", choices=("virtual", "host"), help="OS mode's screen: a fresh Xvfb desktop (default) or this "
+        "machine's own", **d)
+
+
+def register_subcommands(subparsers: Any) -> None:
+    """Add `chat TASK` and `conversations` to the CLI's subcommands (each sets `handler`)."""
+    chat = subparsers.add_parser("chat", help="run one task and exit")
+    chat.add_argument("task", help="what the model should do")
+    add_chat_arguments(chat, suppress=True)
+    chat.set_defaults(handler=lambda args: run_chat(args, args.task))
+    listing = subparsers.add_parser("conversations", help="list saved conversations")
+    listing.set_defaults(handler=list_conversations)
+
+
+_SETTING_ARGS = ("model", "api_base", "api_key", "local", "auto_run", "sandbox", "mode", "ray",
+                 "max_steps", "max_tokens", "max_cost", "context_window")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from orchestrator.settings import resolve
+
+    return resolve({name: getattr(args, name, None) for name in _SETTING_ARGS})
+
+
+def list_conversations(args: argparse.Namespace) -> int:
+    """Print saved conversations, newest first."""
+    import time
+
+    from orchestrator.session.store import ConversationStore
+
+    try:
+        infos = ConversationStore(_settings(args).data_dir).list()
+    except OrchestratorError as exc:
+        print(f"lmc: {exc}", file=sys.stderr)
+        return 2
+    if not infos:
+        print("no saved conversations yet")
+    for info in infos:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.modified))
+        print(f"{info.id}  {when}  {info.messages:>4} msgs  {info.title}")
+    return 0
+
+
+def _os_interpreter(settings: Any, resume: str | None, desktop: str) -> Any:
+    from orchestrator.session.os_mode import os_interpreter
+    from orchestrator.session.store import ConversationStore
+
+    if resume is None:
+        return os_interpreter(settings, desktop)
+    messages = ConversationStore(settings.data_dir).load(resume)
+    return os_interpreter(settings, desktop, conversation=resume, messages=messages)
+
+
+def run_chat(args: argparse.Namespace, task: str | None) -> int:
+    """Run one task (task given) or the interactive chat; return the exit code."""
+    from lmc.errors import LMCError
+    from orchestrator.session.interpreter import Interpreter
+
+    fmt = getattr(args, "format", None) or "rich"
+    try:
+        settings = _settings(args)
+        resume = getattr(args, "resume", None)
+        if getattr(args, "os", None):
+            interpreter = _os_interpreter(settings, resume, getattr(args, "desktop", None) or "virtual")
+        else:
+            interpreter = Interpreter.load(resume, settings) if resume else Interpreter(settings)
+    except LMCError as exc:
+        print(f"lmc: {exc}", file=sys.stderr)
+        return 2
+    view: _View = _RichView(interpreter) if fmt == "rich" else _MachineView(interpreter, fmt)
+    try:
+        if task is not None:
+            return _turn(interpreter, view, task)
+        return _interactive(interpreter, view)
+    finally:
+        interpreter.close()
+
+
+def _turn(interpreter: Any, view: _View, message: str) -> int:
+    """One chat turn, rendered; Ctrl-C stops the work and the turn ends cleanly.
+
+    Ctrl-C is a signal handler that calls stop(), not a KeyboardInterrupt: raised
+    inside the chat's generator, the exception would close it, and the turn would
+    end without its "stopped" status (seen as a flaky test).
+    """
+    import signal
+    import threading
+
+    from lmc.errors import LMCError
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: interpreter.stop())
+    try:
+        for chunk in interpreter.chat(message, stream=True):
+            view.show(chunk)
+    except LMCError as exc:
+        view.fail(exc)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        view.done()
+    return 0
+
+
+def _interactive(interpreter: Any, view: _View) -> int:
+    from orchestrator.models.litellm_client import load_litellm
+
+    # Why a thread: litellm takes seconds to import; do it while the user types the first message.
+    threading.Thread(target=load_litellm, name="warm-litellm", daemon=True).start()
+    view.banner()
+    while True:
+        try:
+            line = view.ask()
+        except (EOFError, KeyboardInterrupt):
+            view.say("")
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("exit", "quit"):
+            return 0
+        if text.startswith("%"):
+            _magic(interpreter, view, text)
+            continue
+        _turn(interpreter, view, line)
+
+
+def _magic(interpreter: Any, view: _View, text: str) -> None:
+    from lmc.oi import to_oi
+
+    command, _, rest = text.partition(" ")
+    if command == "%reset":
+        interpreter.reset()
+        view.say(f"new conversation {interpreter.id}")
+    elif command == "%undo":
+        removed = interpreter.undo()
+        view.say(f"removed {len(removed)} messages" if removed else "nothing to undo")
+    elif command == "%save":
+        path = rest.strip() or f"{interpreter.id}.json"
+        with open(path, "w") as out:
+            json.dump(to_oi(interpreter.messages), out, indent=1)
+        view.say(f"saved {len(interpreter.messages)} messages to {path}")
+    elif command == "%help":
+        view.say(HELP)
+    else:
+        view.say(f"unknown command {command!r}; known: %reset, %undo, %save, %help")
+
+
+class _View:
+    """How a chat shows itself."""
+
+    def show(self, chunk: Any) -> None:
+        """Render one chunk."""
+
+    def done(self) -> None:
+        """The turn ended."""
+
+    def fail(self, exc: Exception) -> None:
+        """The turn failed; say why in one line."""
+        print(f"lmc: {exc}", file=sys.stderr)
+
+    def banner(self) -> None:
+        """Greet the user."""
+
+    def ask(self) -> str:
+        """Read the user's next message."""
+        return input()
+
+    def say(self, text: str) -> None:
+        """Tell the user something."""
+        print(text, file=sys.stderr)
+
+
+class _MachineView(_View):
+    """LMC chunks for programs: JSON lines or msgpack frames on stdout; approvals read from stdin."""
+
+    def __init__(self, interpreter: Any, fmt: str) -> None:
+        from orchestrator.cli.output import claim_stdout
+
+        self.interpreter, self.fmt = interpreter, fmt
+        self.out = claim_stdout()
+
+    def show(self, chunk: Any) -> None:
+        """Write the chunk; for a confirmation, read y/n from stdin."""
+        from lmc import codec, framing
+
+        if self.fmt == "msgpack":
+            self.out.write(framing.frame(codec.encode(chunk)))
+        else:
+            self.out.write((json.dumps(codec.to_dict(chunk), default=_json_bytes) + "\n").encode())
+        if chunk.type == "confirmation":
+            answer = sys.stdin.readline().strip().lower()
+            (self.interpreter.approve if answer in ("y", "yes") else self.interpreter.decline)()
+
+
+def _json_bytes(value: object) -> str:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+class _RichView(_View):
+    """Markdown and highlighted code, streamed with rich."""
+
+    def __init__(self, interpreter: Any, stream: IO[str] | None = None) -> None:
+        from rich.console import Console
+
+        self.interpreter = interpreter
+        self.console = Console(file=stream, highlight=False)
+        self.live: Any = None
+        self.block: tuple[str, str, str | None] | None = None
+        self.text = ""
+
+    def banner(self) -> None:
+        """Greet the user."""
+        self.console.print(f"[bold]lmc[/bold] conversation {self.interpreter.id} - %help for commands")
+
+    def ask(self) -> str:
+        """Read the user's next message."""
+        return str(self.console.input("[bold green]> [/bold green]"))
+
+    def say(self, text: str) -> None:
+        """Tell the user something."""
+        self.console.print(text, style="dim")
+
+    def show(self, chunk: Any) -> None:
+        """Render one chunk as it arrives."""
+        if chunk.type in ("message", "code") and chunk.role == "assistant":
+            self._stream(chunk)
+            return
+        self._close()  # output never lands inside a live markdown or code block
+        if chunk.type == "console" and chunk.format == "output" and chunk.content:
+            self.console.out(chunk.content, end="", style="dim", highlight=False)
+        elif chunk.type == "console" and chunk.format == "exit_code" and chunk.content:
+            self.console.print(f"[exit status {chunk.content}]", style="yellow")
+        elif chunk.type == "image" and chunk.content is not None:
+            self.console.print(f"[image {chunk.format}, {len(chunk.content)} bytes]", style="cyan")
+        elif chunk.type == "error" and chunk.content:
+            self.console.print(f"{chunk.format}: {chunk.content}", style="red")
+        elif chunk.type == "confirmation":
+            self._confirm()
+        elif chunk.type == "status" and chunk.content != "complete":
+            self.console.print(f"({chunk.content})", style="dim")
+
+    def _stream(self, chunk: Any) -> None:
+        from rich.live import Live
+
+        if chunk.start:
+            self._close()
+            self.block, self.text = chunk.block, ""
+            self.live = Live(self._render(), console=self.console, refresh_per_second=12,
+                             vertical_overflow="visible")
+            self.live.start()
+        if isinstance(chunk.content, str):
+            self.text += chunk.content
+            self.live.update(self._render())
+        if chunk.end:
+            self._close()
+
+    def _render(self) -> Any:
+        from rich.markdown import Markdown
+        from rich.panel import Panel
+        from rich.syntax import Syntax
+
+        assert self.block is not None
+        if self.block[1] == "code":
+            language = self.block[2] or "text"
+            lexer = {"shell": "bash", "javascript": "js"}.get(language, language)
+            return Panel(Syntax(self.text, lexer, theme="monokai"), title=language, title_align="left")
+        return Markdown(self.text)
+
+    def _close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+            if not self.console.is_terminal:  # off a terminal, Live ends without a line break
+                self.console.line()
+
+    def _confirm(self) -> None:
+        self._close()
+        try:
+            answer = self.console.input("Run this code? [y/N] ").strip().lower()
+        except EOFError:
+            answer = ""
+        (self.interpreter.approve if answer in ("y", "yes") else self.interpreter.decline)()
+
+    def done(self) -> None:
+        """End any open live block."""
+        self._close()
+
+    def fail(self, exc: Exception) -> None:
+        """Say in one line why the turn failed."""
+        self._close()
+        self.console.print(f"lmc: {exc}", style="bold red")

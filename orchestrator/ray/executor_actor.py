@@ -1,0 +1,229 @@
+"""The executor actor: one Ray actor per node owns that node's sandboxes.
+
+`SandboxHost` holds the logic and runs without Ray: it opens sandboxes (any
+backend), runs code in them and relays `computer.*` calls made by that code back
+to whoever streams the run. `ExecutorActor` only places it (a threaded actor, so
+one run blocked on its sandbox never holds up another). `RayExecutor` is the
+client side: an `Executor` whose sandbox lives in an executor actor, so a
+`Computer` works the same whether its sandbox is local or on another node.
+
+A run streams items, each msgpack:
+    {"chunk": {...}}                          an LMC chunk of the run
+    {"call": {"cid", "path", "args", "kwargs"}}  code called computer.<path>; answer with reply()
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from executors import create
+from executors.base import Executor, LanguageInfo
+from executors.errors import ExecutorError, InvalidCode, UnknownLanguage
+from executors.sandbox.languages.base import RunLimits
+from lmc.codec import chunk_from_dict, message_from_dict, pack, to_dict, unpack
+from lmc.errors import LMCError
+from lmc.messages import Chunk, Message
+
+log = logging.getLogger(__name__)
+
+#: seconds a relayed computer.* call may wait for the client's answer
+REPLY_TIMEOUT = 300.0
+
+
+class UnknownSandbox(ExecutorError, KeyError):
+    """No sandbox with that id is open in this executor actor."""
+
+
+class RemoteCallError(LMCError):
+    """A computer.* call failed on the client's side; the message is the client's."""
+
+
+class _Relay:
+    """Computer.* calls of one sandbox: out to the run's stream, answers back from reply()."""
+
+    def __init__(self) -> None:
+        self.out: queue.Queue[dict[str, Any]] | None = None
+        self.waiting: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self.ids = itertools.count(1)
+
+    def __call__(self, path: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        out = self.out
+        if out is None:
+            raise RemoteCallError(f"computer.{path} was called outside a run")
+        cid = next(self.ids)
+        answer: queue.Queue[dict[str, Any]] = queue.Queue(1)
+        self.waiting[cid] = answer
+        out.put({"call": {"cid": cid, "path": path, "args": args, "kwargs": kwargs}})
+        try:
+            reply = answer.get(timeout=REPLY_TIMEOUT)
+        except queue.Empty:
+            raise RemoteCallError(f"no answer to computer.{path} within {REPLY_TIMEOUT:g} s") from None
+        finally:
+            self.waiting.pop(cid, None)
+        if "error" in reply:
+            raise RemoteCallError(reply["error"])
+        result = reply.get("result")
+        if isinstance(result, dict) and "role" in result and "type" in result:
+            return message_from_dict(result)
+        return result
+
+
+class SandboxHost:
+    """The sandboxes of one node, by id."""
+
+    def __init__(self) -> None:
+        self.sandboxes: dict[str, tuple[Executor, _Relay]] = {}
+        self.ids = itertools.count(1)
+        self.lock = threading.Lock()
+
+    def _get(self, sid: str) -> tuple[Executor, _Relay]:
+        try:
+            return self.sandboxes[sid]
+        except KeyError:
+            raise UnknownSandbox(f"no sandbox {sid!r} in this executor actor; open one first") from None
+
+    def open(self, backend: str = "local", config: Any = None) -> str:
+        """Create a sandbox of a backend (started lazily, on its first run); its id."""
+        executor = create(backend, config)
+        relay = _Relay()
+        executor.call_handler = relay
+        with self.lock:
+            sid = f"{backend}-{next(self.ids)}"
+            self.sandboxes[sid] = (executor, relay)
+        return sid
+
+    def languages(self, sid: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(name, aliases) of the sandbox's languages."""
+        return [(info.name, info.aliases) for info in self._get(sid)[0].languages()]
+
+    def run(self, sid: str, language: str, code: str, limits: RunLimits | None = None) -> Iterator[bytes]:
+        """Stream a run as msgpack items (see the module doc)."""
+        executor, relay = self._get(sid)
+        items: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        relay.out = items  # type: ignore[assignment]
+
+        def pump() -> None:
+            try:
+                for chunk in executor.run(language, code, limits):
+                    items.put({"chunk": to_dict(chunk)})
+            except LMCError as exc:
+                error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+                if isinstance(exc, UnknownLanguage):
+                    error.update(name=exc.name, known=exc.known)
+                items.put({"raise": error})
+            finally:
+                items.put(None)
+
+        threading.Thread(target=pump, name=f"run-{sid}", daemon=True).start()
+        try:
+            while (item := items.get()) is not None:
+                yield pack(item)
+        finally:
+            relay.out = None
+
+    def reply(self, sid: str, cid: int, result: Any = None, error: str | None = None) -> None:
+        """The client's answer to a relayed computer.* call."""
+        waiter = self._get(sid)[1].waiting.get(cid)
+        if waiter is not None:
+            waiter.put({"error": error} if error is not None else {"result": result})
+
+    def stop(self, sid: str) -> None:
+        """Interrupt the sandbox's running code."""
+        self._get(sid)[0].stop()
+
+    def close(self, sid: str) -> None:
+        """Free a sandbox."""
+        with self.lock:
+            executor, _ = self.sandboxes.pop(sid, (None, None))
+        if executor is not None:
+            executor.close()
+
+    def count(self) -> int:
+        """How many sandboxes are open."""
+        return len(self.sandboxes)
+
+
+class ExecutorActor(SandboxHost):
+    """Ray shell of SandboxHost (threaded: every call runs in a thread of its own)."""
+
+
+def executor_actor(node_id: str | None = None) -> Any:
+    """The executor actor of a node (this one by default), created on first use."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    node = node_id or ray.get_runtime_context().get_node_id()
+    cls = ray.remote(ExecutorActor)
+    return cls.options(  # type: ignore[attr-defined]
+        name=f"lmc-executor-{node[:12]}",
+        namespace="lmc",
+        get_if_exists=True,
+        lifetime="detached",
+        num_cpus=0,
+        max_concurrency=1000,
+        scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
+    ).remote()
+
+
+class RayExecutor(Executor):
+    """An executor whose sandbox lives in an executor actor."""
+
+    def __init__(self, backend: str = "local", config: Any = None, actor: Any = None) -> None:
+        import ray
+
+        self.backend = backend
+        self.actor = actor if actor is not None else executor_actor()
+        self.sid: str = ray.get(self.actor.open.remote(backend, config))
+        self._ray = ray
+
+    def languages(self) -> list[LanguageInfo]:
+        """The sandbox's languages."""
+        pairs = self._ray.get(self.actor.languages.remote(self.sid))
+        return [LanguageInfo(name, tuple(aliases)) for name, aliases in pairs]
+
+    def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
+        """Stream the run's chunks, answering computer.* calls with this side's call_handler."""
+        for ref in self.actor.run.remote(self.sid, language, code, limits):
+            item = unpack(self._ray.get(ref))
+            assert isinstance(item, dict)
+            if "chunk" in item:
+                yield chunk_from_dict(item["chunk"])
+            elif "call" in item:
+                self._answer(item["call"])
+            elif "raise" in item:
+                raise _raised(item["raise"])
+
+    def _answer(self, call: dict[str, Any]) -> None:
+        path, cid = call["path"], call["cid"]
+        if self.call_handler is None:
+            error = f"computer.{path} needs a screen, and this session has none (lmc --os, or Computer(devices=...))"
+            self.actor.reply.remote(self.sid, cid, error=error)
+            return
+        try:
+            result = self.call_handler(path, call.get("args") or [], call.get("kwargs") or {})
+        except LMCError as exc:
+            self.actor.reply.remote(self.sid, cid, error=str(exc))
+            return
+        self.actor.reply.remote(self.sid, cid, result=to_dict(result) if isinstance(result, Message) else result)
+
+    def stop(self) -> None:
+        """Interrupt the running code."""
+        self.actor.stop.remote(self.sid)
+
+    def close(self) -> None:
+        """Free the sandbox in the actor."""
+        self._ray.get(self.actor.close.remote(self.sid))
+
+
+def _raised(error: dict[str, Any]) -> LMCError:
+    """The caller's error raised again on this side, as the same class where it is the caller's."""
+    if error["type"] == "UnknownLanguage":
+        return UnknownLanguage(error["name"], error["known"])
+    if error["type"] == "InvalidCode":
+        return InvalidCode(error["message"])
+    return ExecutorError(error["message"])

@@ -1,0 +1,144 @@
+"""OS mode: the Interpreter driving a screen (`lmc --os`).
+
+The session gets a screen, either a fresh virtual desktop (Xvfb) or the host's,
+and its Computer reaches it as `computer.*` from sandboxed code. After every
+action a screenshot is shown to a vision model (old ones are pruned first when
+the context fills). `icon=` targets are located by the session's own vision
+model. Code still asks for confirmation unless -y; Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from executors.sandbox.languages.base import error_chunk
+from lmc.assembly import assemble
+from lmc.errors import LMCError
+from lmc.messages import Chunk, Message
+from orchestrator.computer import Computer
+from orchestrator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OS_PROMPT = """You are in OS mode: you operate this computer's graphical desktop for the user.
+Drive it from python with the `computer` object:
+- computer.display.view() shows you the screen; computer.display.get_text() lists the words on it with
+  their boxes; computer.display.find_text("Save") finds one.
+- computer.mouse.click("Save") clicks visible text; computer.mouse.click(x, y) clicks a point;
+  computer.mouse.click(icon="a gear icon") asks a vision model to find an icon; also double_click,
+  right_click, drag(x, y, to_x, to_y), scroll(amount).
+- computer.keyboard.write("text"), computer.keyboard.press("enter"), computer.keyboard.hotkey("ctrl", "s").
+- computer.clipboard.view() / copy(text) / paste().
+Start programs from the shell in the background (e.g. `xterm &`); they appear on this desktop.
+Work in small steps: act, then look at the screenshot you get after each code block, then act again.
+When the task is done, say so in one sentence and stop writing code."""
+
+DESKTOPS = ("virtual", "host")
+
+
+class ScreenComputer(Computer):
+    """A Computer with a screen: after every run, a screenshot joins the stream (for vision models)."""
+
+    def __init__(self, sandbox: Any = "local", *, host: Any, screenshots: bool = True, config: Any = None) -> None:
+        super().__init__(sandbox, config=config, devices=host)
+        self.screenshots = screenshots
+
+    def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:  # type: ignore[override]
+        """Run code, then (screenshots on) show the screen as it is now."""
+        chunks = self._then_screen(super().run(language, code, stream=True, **options))
+        return chunks if stream else assemble(chunks)
+
+    def _then_screen(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        yield from chunks
+        if not self.screenshots:
+            return
+        try:
+            shot = self.devices.call("display.view", [], {})
+        except LMCError as exc:
+            yield error_chunk("sandbox", f"no screenshot after this step: {exc}")
+            return
+        if isinstance(shot, Message):
+            yield Chunk.whole(shot)
+
+    def close(self) -> None:
+        """Free the sandbox and the screen."""
+        try:
+            super().close()
+        finally:
+            self.devices.close()
+
+
+class VisionLocator:
+    """Picks the numbered box that matches an icon description, by asking a vision model."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, image_png: bytes, description: str, boxes: list[Any]) -> int | None:
+        """The 1-based number of the matching box, or None when the model sees none."""
+        from orchestrator.models.litellm_client import TextDelta
+
+        url = "data:image/png;base64," + base64.b64encode(image_png).decode("ascii")
+        question = (
+            f"The screenshot shows {len(boxes)} numbered boxes. Which box contains {description!r}? "
+            "Answer with the number only, or 0 if none does."
+        )
+        messages = [{"role": "user", "content": [
+            {"type": "text", "text": question}, {"type": "image_url", "image_url": {"url": url}}]}]
+        reply = "".join(e.text for e in self.model.stream(messages) if isinstance(e, TextDelta))
+        found = re.search(r"\d+", reply)
+        number = int(found.group()) if found else 0
+        return number if 1 <= number <= len(boxes) else None
+
+
+def screen_host(desktop: str) -> Any:
+    """The devices of a fresh virtual desktop, or of the host's screen."""
+    from devices.desktop import DesktopConfig
+    from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
+
+    if desktop not in DESKTOPS:
+        raise ValueError(f"unknown desktop {desktop!r}; choose one of {', '.join(DESKTOPS)}")
+    return DeviceHost(DeviceHostConfig(desktop=DesktopConfig() if desktop == "virtual" else None))
+
+
+def sandbox_for(settings: Settings, host: Any) -> Any:
+    """The session's sandbox, with GUI programs drawing on the session's screen."""
+    env = host.env()
+    if settings.sandbox == "local":
+        from executors.local import LocalConfig, LocalExecutor
+
+        return LocalExecutor(LocalConfig(env=env))
+    if settings.sandbox == "docker":
+        from executors.docker.executor import DockerConfig, DockerExecutor
+
+        return DockerExecutor(DockerConfig(display=env["DISPLAY"]))
+    return settings.sandbox  # e2b: computer.* still works; its GUI programs have no screen here
+
+
+def os_interpreter(settings: Settings, desktop: str = "virtual", **parts: Any) -> Any:
+    """An Interpreter in OS mode on a virtual desktop or the host's screen."""
+    from orchestrator.session.interpreter import Interpreter
+
+    extra = OS_PROMPT + ("\n\n" + settings.system_message if settings.system_message else "")
+    settings = dataclasses.replace(settings, system_message=extra)
+    host = screen_host(desktop)
+    try:
+        if desktop == "host":
+            from devices.xinput import enable_failsafe
+
+            enable_failsafe(host.env()["DISPLAY"])
+        computer = ScreenComputer(sandbox_for(settings, host), host=host)
+        interpreter = Interpreter(settings, computer=computer, **parts)
+        vision = interpreter.model.vision if settings.vision is None else settings.vision
+        computer.screenshots = bool(vision)
+        if vision:
+            host.set_icon_locator(VisionLocator(interpreter.model))
+    except BaseException:
+        host.close()
+        raise
+    return interpreter
