@@ -155,6 +155,22 @@ def test_wheel_declares_the_entry_points_of_pyproject(wheel: Path) -> None:
             assert {f"{module}.py", f"{module}/__init__.py"} & set(archive.namelist()), target
 
 
+def test_installed_files_match_the_tree_with_their_modes(venv: Venv) -> None:
+    # bytes and executable bits survive the wheel (tasks' solve.sh and test.sh, the image recipe)
+    staged = subprocess.run(["git", "ls-files", "-s", *PRODUCT], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+    executable = {line.split("\t", 1)[1] for line in staged if line.startswith("100755")}
+    assert "executors/docker/recipe/build.sh" in executable
+    differ, not_executable = [], []
+    for name in _tracked_product_files():
+        installed = venv.site / name
+        if installed.read_bytes() != (ROOT / name).read_bytes():
+            differ.append(name)
+        if name in executable and not os.access(installed, os.X_OK):
+            not_executable.append(name)
+    assert not differ and not not_executable, (differ[:10], not_executable[:10])
+
+
 PROOF = r"""
 import importlib, importlib.metadata as md, json, sys
 ours = sys.argv[1].split(",")
