@@ -29,8 +29,8 @@ class E2BConfig(ExecutorConfig):
     internet: bool = True  #: whether code in the sandbox may reach the internet
     api_key: str | None = None  #: E2B API key; the E2B_API_KEY environment variable when None
     domain: str | None = None  #: E2B domain for self-hosted E2B; E2B_DOMAIN / e2b.app when None
-    api_url: str | None = None  #: control-plane URL override (self-hosting, the local test server)
-    sandbox_url: str | None = None  #: sandbox URL override (self-hosting, the local test server)
+    api_url: str | None = None  #: control-plane URL override (self-hosting, the E2B emulator)
+    sandbox_url: str | None = None  #: sandbox URL override (self-hosting, the E2B emulator)
     sandbox_id: str | None = None  #: reconnect to this live sandbox instead of creating one
     python: str = "python3"  #: Python inside the sandbox that runs the agent
     workdir: str = ".lmc"  #: where the agent is uploaded, relative to the sandbox user's home
