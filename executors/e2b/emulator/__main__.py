@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 
 from executors.e2b.emulator.server import API_KEY, E2BServer
@@ -23,10 +24,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, value in server.environment().items():
         print(f"  export {name}={value}")
     print("then e.g. `lmc run --sandbox e2b`; Ctrl-C stops it (and kills its sandboxes)")
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # either way, its sandboxes' processes are killed
+        signal.signal(sig, lambda *_: stopping.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()
     finally:
         server.stop()
 
