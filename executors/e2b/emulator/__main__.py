@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"E2B emulator on {server.url}; point the e2b SDK here with:")
     for name, value in server.environment().items():
         print(f"  export {name}={value}")
-    print("then e.g. `lmc run --sandbox e2b`; Ctrl-C stops it (and kills its sandboxes)")
+    print("then e.g. `lmc run --sandbox e2b`. Its sandboxes are processes of this machine: no isolation.")
+    print("Ctrl-C stops it and kills its sandboxes.")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # either way, its sandboxes' processes are killed
         signal.signal(sig, lambda *_: stopping.set())
