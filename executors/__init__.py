@@ -1,41 +1,46 @@
 """Running code: languages, the in-sandbox agent, sandbox backends.
 
-`create(backend, config)` makes an executor by backend name; backends are
-imported only when asked for, so the heavy SDKs (docker, e2b) load lazily.
+Choose a backend by its config, `LocalConfig | DockerConfig | E2BConfig`
+(`DockerConfig(cpus=2).create()`), or by name with `create("docker", config)`.
+The names are `backend_names()`; see executors/backends.py. Configs are light:
+a backend's SDK (docker, e2b) loads when its executor is made.
+
+This file also travels into every sandbox (executors/sandbox/ship.py) without
+the backends, so it imports them lazily, on first use of one of their names.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from executors.base import Executor, LanguageInfo
-from executors.errors import ExecutorError, UnknownBackend, UnknownLanguage
+from executors.errors import ExecutorError, UnknownBackend, UnknownLanguage, WrongBackendConfig
 from executors.sandbox.languages.base import RunLimits
 
-#: backend name -> "module:ExecutorClass"
-BACKENDS = {
-    "local": "executors.local:LocalExecutor",
-    "docker": "executors.docker.executor:DockerExecutor",
-    "e2b": "executors.e2b.executor:E2BExecutor",
+if TYPE_CHECKING:
+    from executors.backends import BACKENDS, BackendConfig, backend_names, create, default_config
+    from executors.docker.config import DockerConfig
+    from executors.e2b.config import E2BConfig
+    from executors.local import LocalConfig
+
+#: names of this package that live in host-side modules, imported when first asked for
+_LAZY = {
+    "BACKENDS": "executors.backends", "BackendConfig": "executors.backends", "backend_names": "executors.backends",
+    "create": "executors.backends", "default_config": "executors.backends",
+    "DockerConfig": "executors.docker.config", "E2BConfig": "executors.e2b.config", "LocalConfig": "executors.local",
 }
 
 __all__ = [
-    "BACKENDS", "Executor", "ExecutorError", "LanguageInfo", "RunLimits", "UnknownBackend",
-    "UnknownLanguage", "create",
+    "BACKENDS", "BackendConfig", "DockerConfig", "E2BConfig", "Executor", "ExecutorError", "LanguageInfo",
+    "LocalConfig", "RunLimits", "UnknownBackend", "UnknownLanguage", "WrongBackendConfig", "backend_names",
+    "create", "default_config",
 ]
 
 
-def create(backend: str, config: Any = None) -> Executor:
-    """An executor for the named backend ("local", "docker", "e2b"), with its config object."""
-    if backend not in BACKENDS:
-        raise UnknownBackend(f"unknown sandbox {backend!r}; known: {', '.join(BACKENDS)}")
-    module_name, _, cls_name = BACKENDS[backend].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise UnknownBackend(
-            f"the {backend!r} sandbox is not available in this installation ({exc})"
-        ) from exc
-    cls = getattr(module, cls_name)
-    return cls(config) if config is not None else cls()  # type: ignore[no-any-return]
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'executors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

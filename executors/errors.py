@@ -4,6 +4,7 @@
     └── ExecutorError                      something about running code went wrong
         ├── UnknownLanguage (ValueError)       the caller named a language nobody registered
         ├── UnknownBackend (ValueError)        the caller named a sandbox backend that does not exist
+        ├── WrongBackendConfig (TypeError)     the caller gave a backend another backend's config
         ├── InvalidCode (ValueError)           the code cannot be sent (e.g. contains NUL)
         ├── LanguageLoadError (ImportError)    a registered language plugin failed to import
         ├── AgentError                         the in-sandbox agent broke its protocol or died
@@ -56,3 +57,7 @@ class SandboxUnavailable(SandboxError):
 
 class UnknownBackend(ExecutorError, ValueError):
     """The caller named a sandbox backend that does not exist or is not installed."""
+
+
+class WrongBackendConfig(ExecutorError, TypeError):
+    """The caller gave a backend a config object that is not its own (e.g. docker with a LocalConfig)."""

@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Self
 
 from executors.base import Transport
 from executors.channel import AgentExecutor
+from executors.config import ExecutorConfig
 from lmc.framing import frame, read_frame
 
 #: the folder that holds the `lmc` and `executors` packages, put on the agent's path
@@ -28,12 +31,19 @@ BOOT = (
 
 
 @dataclass(frozen=True)
-class LocalConfig:
-    """How to start the local agent."""
+class LocalConfig(ExecutorConfig):
+    """How to start the local agent; `create()` makes a LocalExecutor."""
+
+    backend = "local"
+    executor = "executors.local:LocalExecutor"
 
     python: str = sys.executable  #: interpreter that runs the agent and Python code
     cwd: str | None = None  #: working directory of the code; the caller's by default
     env: dict[str, str] = field(default_factory=dict)  #: variables added to the inherited environment
+
+    def with_env(self, env: Mapping[str, str]) -> Self:
+        """This config with `env` added to the code's environment."""
+        return replace(self, env={**self.env, **env})
 
 
 class PipeTransport(Transport):

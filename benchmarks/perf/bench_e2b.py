@@ -1,4 +1,4 @@
-"""Overhead of the E2B path (real SDK, local protocol server) against the local backend.
+"""Overhead of the E2B path (real SDK, the E2B emulator) against the local backend.
 
     python -m benchmarks.perf.bench_e2b [--runs 100] [--cold 5]
 
@@ -20,10 +20,10 @@ from rich.table import Table
 
 from benchmarks.perf.bench_docker import _first_output, _percentiles, _samples, cold_start, warm_run
 from executors.base import Executor
+from executors.e2b.emulator import E2BServer
 from executors.local import LocalExecutor
 from executors.sandbox.wire import LineDecoder, encode_line
 from lmc.framing import FrameDecoder, frame
-from tests.support.e2b_backend import make_executor
 
 BIG = "for _ in range(1000):\n    print('x' * 999)"  # 1 MB in lines: local.py short-reads frames > 64 KiB
 
@@ -49,19 +49,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="warm runs per backend")
     parser.add_argument("--cold", type=int, default=5, help="cold starts per backend")
     args = parser.parse_args()
+    with E2BServer() as server:
+        table = _measure(lambda: server.config(backoff=0.05).create(), args.runs, args.cold)
+    Console().print(table)
+
+
+def _measure(make_executor: Callable[[], Executor], runs: int, cold: int) -> Table:
+    """The table of both backends' timings."""
     rows = {
-        "warm run print(1)": (warm_run(make_executor, args.runs), warm_run(LocalExecutor, args.runs)),
-        "cold start to first output": (cold_start(make_executor, args.cold), cold_start(LocalExecutor, args.cold)),
-        "1 MB of output": (big_output(make_executor, args.cold), big_output(LocalExecutor, args.cold)),
-        "1.2 MB payload codec (base64 vs binary)": wire_codec(args.runs),
+        "warm run print(1)": (warm_run(make_executor, runs), warm_run(LocalExecutor, runs)),
+        "cold start to first output": (cold_start(make_executor, cold), cold_start(LocalExecutor, cold)),
+        "1 MB of output": (big_output(make_executor, cold), big_output(LocalExecutor, cold)),
+        "1.2 MB payload codec (base64 vs binary)": wire_codec(runs),
     }
-    table = Table(title="e2b path (local protocol server) vs local backend, ms")
+    table = Table(title="e2b path (E2B emulator) vs local backend, ms")
     for column in ("measure", "e2b p50", "e2b p95", "local p50", "local p95", "e2b/local"):
         table.add_column(column, justify="right")
     for name, (e2b, local) in rows.items():
         (e50, e95), (l50, l95) = _percentiles(e2b), _percentiles(local)
         table.add_row(name, f"{e50:.2f}", f"{e95:.2f}", f"{l50:.2f}", f"{l95:.2f}", f"{e50 / l50:.1f}x")
-    Console().print(table)
+    return table
 
 
 if __name__ == "__main__":

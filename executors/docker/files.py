@@ -12,15 +12,21 @@ import posixpath
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from executors.docker.config import WORKDIR
 from executors.docker.errors import HostPathNotFound, SandboxPathNotFound, docker_errors
+from executors.docker.transport import AttachTransport
 
-if TYPE_CHECKING:
-    from executors.docker.executor import DockerExecutor
-
-WORKDIR = "/workspace"
 UID = GID = 1000
+
+
+class HasSandbox(Protocol):
+    """What the files need of an executor: its running sandbox (a DockerExecutor)."""
+
+    def sandbox(self) -> AttachTransport:
+        """The running sandbox, started if none runs."""
+        ...
 
 
 def sandbox_path(path: str) -> str:
@@ -70,7 +76,7 @@ def _parents(tar: tarfile.TarFile, folder: str) -> str:
 class SandboxFiles:
     """Files of one docker sandbox: upload, download, read and write."""
 
-    def __init__(self, executor: DockerExecutor) -> None:
+    def __init__(self, executor: HasSandbox) -> None:
         self.executor = executor
 
     def _put(self, folder: str, build: tarfile.TarFile, data: io.BytesIO, where: str) -> None:

@@ -62,5 +62,5 @@ def payload() -> bytes:
             tag = sys.implementation.cache_tag
             pyc = f"{Path(name).parent.as_posix()}/__pycache__/{path.stem}.{tag}.pyc"
             files[pyc] = [0o644, _bytecode(path)]
-    body = msgpack.packb(files)
+    body: bytes = msgpack.packb(files)
     return len(body).to_bytes(4, "big") + body

@@ -13,8 +13,9 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
+from executors.docker.config import DockerConfig
+from executors.docker.container import start_sandbox
 from executors.docker.errors import AgentStartFailed, InvalidDockerConfig
-from executors.docker.executor import DockerConfig, start_sandbox
 from executors.docker.transport import AttachTransport
 from executors.errors import SandboxError
 

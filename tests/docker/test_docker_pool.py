@@ -65,3 +65,22 @@ def test_a_pooled_sandbox_that_died_while_waiting_is_skipped() -> None:
             executor = computer.executor
             assert isinstance(executor, DockerExecutor)
             assert executor.sandbox().container_id != doomed
+
+
+def test_fleet_factory_takes_a_warm_sandbox_only_when_its_config_fits() -> None:
+    from orchestrator.fleet.sandbox import SandboxConfig, SandboxFactory
+
+    factory = SandboxFactory(SandboxConfig("docker", warm=1, docker=DockerConfig(env={"BASE": "1"})))
+    try:
+        assert factory.wait_warm(timeout=60)
+        pooled, fresh = factory.create({}, None), factory.create({"EXTRA": "2"}, None)
+        assert isinstance(pooled, DockerExecutor) and pooled.pool is not None
+        assert isinstance(fresh, DockerExecutor) and fresh.pool is None
+        assert fresh.config.env == {"BASE": "1", "EXTRA": "2"}  # added to the base, not in place of it
+        code = "import os; print(os.environ['BASE'], os.environ.get('EXTRA'))"
+        for executor, expected in ((pooled, "1 None\n"), (fresh, "1 2\n")):
+            with Computer(executor) as computer:
+                assert text(computer.run("python", code)) == expected
+    finally:
+        factory.close()
+    assert own_containers() == []

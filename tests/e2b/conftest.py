@@ -1,4 +1,4 @@
-"""Fixtures for the E2B backend tests: a fresh local protocol server per test, executors on it."""
+"""Fixtures for the E2B backend tests: a fresh E2B emulator per test, executors on it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from executors.e2b.emulator import E2BServer
 from executors.e2b.executor import E2BExecutor
 from tests.support.e2b_backend import config
-from tests.support.e2b_server import E2BServer
 
 MakeExecutor = Callable[..., E2BExecutor]
 

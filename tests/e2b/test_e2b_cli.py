@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.e2b_server import E2BServer
+from executors.e2b.emulator import E2BServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

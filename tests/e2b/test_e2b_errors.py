@@ -9,6 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from executors.e2b.emulator import E2BServer
 from executors.e2b.errors import (
     E2BAuthError,
     E2BConfigError,
@@ -22,7 +23,6 @@ from executors.e2b.executor import E2BConfig, E2BExecutor
 from executors.errors import SandboxUnavailable
 from lmc.assembly import assemble
 from tests.e2b.conftest import MakeExecutor
-from tests.support.e2b_server import E2BServer
 
 
 def _errors(executor: E2BExecutor, code: str = "print(1)") -> list[tuple[str | None, str]]:
@@ -102,7 +102,7 @@ def test_network_that_comes_back_is_retried_with_backoff(make: MakeExecutor,
     servers = []
 
     def listen_late() -> None:  # until now the port refuses connections
-        servers.append(make_server("127.0.0.1", port, backing.cloud, threaded=True))
+        servers.append(make_server("127.0.0.1", port, backing.app, threaded=True))
         servers[0].serve_forever()
 
     threading.Timer(4.0, listen_late).start()  # longer than the SDK's own connect retries

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+from executors.e2b.emulator import E2BServer
 from lmc.assembly import assemble
 from lmc.messages import Message
 from tests.e2b.conftest import MakeExecutor
-from tests.support.e2b_server import E2BServer
 
 
 def _text(messages: list[Message]) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
 
-from tests.support.e2b_server.sandboxes import Sandbox
+from executors.e2b.emulator.sandboxes import Sandbox
 
 KERNEL = Path(__file__).with_name("kernel.py")
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from tests.support.e2b_server.sandboxes import Sandbox
-
-if TYPE_CHECKING:
-    from tests.support.e2b_server.cloud import FakeCloud
+from executors.e2b.emulator.sandboxes import Sandbox
+from executors.e2b.emulator.state import Cloud
 
 #: envd version reported for every sandbox (features the SDK enables depend on it)
 ENVD_VERSION = "0.6.4"
@@ -42,7 +40,7 @@ def _detail_json(sandbox: Sandbox) -> dict[str, Any]:
             "allowInternetAccess": sandbox.internet}
 
 
-def _create(cloud: FakeCloud, body: dict[str, Any]) -> Response:
+def _create(cloud: Cloud, body: dict[str, Any]) -> Response:
     template = body.get("templateID", "")
     if template not in cloud.templates:
         return error(404, f"template '{template}' not found")
@@ -53,13 +51,13 @@ def _create(cloud: FakeCloud, body: dict[str, Any]) -> Response:
     return Response(json.dumps(_sandbox_json(sandbox)), 201, content_type="application/json")
 
 
-def handle(cloud: FakeCloud, request: Request) -> Response:
+def handle(cloud: Cloud, request: Request) -> Response:
     """Serve one control-plane request."""
     if request.headers.get("X-API-KEY") != cloud.api_key:
         return error(401, "Invalid API key, please visit https://e2b.dev/docs/api-key")
     fault = cloud.take_fault(request.method, request.path)
     if fault is not None:
-        return fault
+        return error(fault.status, fault.message)
     body = request.get_json(silent=True) or {}
     if request.method == "POST" and request.path == "/v2/sandboxes":
         return _create(cloud, body)

@@ -13,7 +13,7 @@ import queue
 import socket
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -23,10 +23,8 @@ from e2b.envd.process.process_connect import ProcessSync
 from protobuf import Oneof
 from werkzeug.wrappers import Request, Response
 
-from tests.support.e2b_server.sandboxes import Command, Event, Sandbox
-
-if TYPE_CHECKING:
-    from tests.support.e2b_server.cloud import FakeCloud
+from executors.e2b.emulator.sandboxes import Command, Event, Sandbox
+from executors.e2b.emulator.state import Cloud
 
 #: the socket of the request being served on this thread, so a lost sandbox can drop it
 current = threading.local()
@@ -60,7 +58,7 @@ def drop_connection() -> None:
 class ProcessService(ProcessSync):
     """`process.Process`: start, stream, feed and signal commands of the addressed sandbox."""
 
-    def __init__(self, cloud: FakeCloud) -> None:
+    def __init__(self, cloud: Cloud) -> None:
         self.cloud = cloud
 
     def _sandbox(self, ctx: Ctx) -> Sandbox:

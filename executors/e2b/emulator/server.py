@@ -1,50 +1,38 @@
-"""A local server that speaks the part of E2B's HTTP protocol the SDK uses.
-
-The E2B cloud cannot be reached from the test machines, so this stands in for
-it on 127.0.0.1 and the real, unmodified SDK talks to it through its own
-settings (`api_url`, `sandbox_url`, `api_key`):
-
-    control plane   POST /v2/sandboxes, POST /v2/sandboxes/{id}/connect,
-                    POST /sandboxes/{id}/timeout, GET|DELETE /sandboxes/{id}
-    envd (49983)    Connect-RPC process.Process/{Start,Connect,SendInput,SendSignal,
-                    CloseStdin,List}; GET /health; GET|POST /files
-    jupyter (49999) POST /execute (NDJSON stream), Python only
-
-Each sandbox is a temp dir whose commands run as local process groups. Tests
-can script failures (`fail_next`) and make a sandbox vanish (`lose`), as the
-real cloud sometimes does. Not served (the backend does not use them): PTY,
-the filesystem RPC service and watches, pause/resume, snapshots, templates,
-HTTP/2 (the SDK speaks HTTP/1.1 to plain-http URLs), user switching.
-"""
+"""E2BServer: the emulator served by threads on 127.0.0.1, with the knobs tests use to script failures."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from tests.support.e2b_server.cloud import FakeCloud, Fault
-from tests.support.e2b_server.sandboxes import Sandbox
+from executors.e2b.config import E2BConfig
+from executors.e2b.emulator.app import App
+from executors.e2b.emulator.state import Cloud, Fault
 
-__all__ = ["E2BServer", "Fault", "Sandbox"]
-
+#: the API key the emulator accepts unless told another
 API_KEY = "e2b_local_test_key"
+#: templates it can create sandboxes from (all of them are this machine's Python and tools)
 TEMPLATES = ("base", "code-interpreter-v1")
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log: test output stays readable."""
+    """No access log: a test's output, or the console of `python -m executors.e2b.emulator`, stays readable."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
 
 class E2BServer:
-    """The fake cloud on a free port of 127.0.0.1, served by threads."""
+    """The emulated E2B cloud on a port of 127.0.0.1 (a free one by default), served by threads."""
 
-    def __init__(self, api_key: str = API_KEY, templates: tuple[str, ...] = TEMPLATES) -> None:
-        self.cloud = FakeCloud(api_key, templates)
+    def __init__(self, api_key: str = API_KEY, templates: tuple[str, ...] = TEMPLATES,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.cloud = Cloud(api_key, templates)  #: the sandboxes, faults and requests seen
+        self.app = App(self.cloud)  #: the WSGI application, to serve it some other way
+        self.host, self.port = host, port
         self._server: BaseWSGIServer | None = None
         self._stop = threading.Event()
 
@@ -52,7 +40,7 @@ class E2BServer:
     def url(self) -> str:
         """Base URL of the server (API and sandboxes alike)."""
         assert self._server is not None, "start() the server first"
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://{self.host}:{self._server.server_port}"
 
     @property
     def api_key(self) -> str:
@@ -61,7 +49,7 @@ class E2BServer:
 
     def start(self) -> E2BServer:
         """Listen and serve in background threads."""
-        self._server = make_server("127.0.0.1", 0, self.cloud, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
         threading.Thread(target=self._server.serve_forever, name="e2b-server", daemon=True).start()
         threading.Thread(target=self._reap, name="e2b-reaper", daemon=True).start()
         return self
@@ -79,9 +67,24 @@ class E2BServer:
             self._server.shutdown()
             self._server.server_close()
 
+    def __enter__(self) -> E2BServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def sdk_options(self) -> dict[str, Any]:
-        """The SDK's own connection settings that point it here."""
+        """The SDK's own connection settings that point it here (also E2BConfig fields)."""
         return {"api_key": self.api_key, "api_url": self.url, "sandbox_url": self.url}
+
+    def config(self, **overrides: Any) -> E2BConfig:
+        """An E2BConfig that reaches this server; its sandboxes run this machine's Python (and packages)."""
+        settings: dict[str, Any] = {**self.sdk_options(), "python": sys.executable}
+        return E2BConfig(**{**settings, **overrides})
+
+    def environment(self) -> dict[str, str]:
+        """The same settings as the environment variables the e2b SDK reads."""
+        return {"E2B_API_KEY": self.api_key, "E2B_API_URL": self.url, "E2B_SANDBOX_URL": self.url}
 
     def fail_next(self, method: str, path: str, status: int, message: str, times: int = 1) -> None:
         """Make the next `times` control-plane requests matching method and path prefix fail."""
