@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, overload
 
 from executors import Executor, RunLimits, UnknownLanguage, create
+from executors.base import SupportsFiles
 from executors.errors import InvalidCode
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
@@ -101,15 +102,14 @@ class Computer:
     @property
     def files(self) -> Any:
         """Copy files in and out of the sandbox (upload, download, read, write), where the backend can."""
-        files = getattr(self.executor, "files", None)
-        if files is None:
+        if not isinstance(self.executor, SupportsFiles):
             from executors.errors import ExecutorError
 
             raise ExecutorError(
                 f"the {self.executor.backend} sandbox has no file transfer; it shares this machine's files "
                 "(local) or use the docker backend"
             )
-        return files
+        return self.executor.files
 
     def __getattr__(self, name: str) -> Any:
         if name in ("display", "mouse", "keyboard", "clipboard"):
