@@ -1,0 +1,68 @@
+"""Errors raised in the executor actor reach the client as their own class, on real Ray.
+
+A backend failure must stay a backend failure across the actor boundary: the
+CLI exits 3 for it (not 2, a usage error) and the Fleet retries it as infra.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from executors.e2b.errors import E2BAuthError
+from executors.errors import InvalidCode, SandboxError
+from orchestrator.cli import EXIT_BACKEND, EXIT_USAGE, exit_code
+from orchestrator.computer import Computer
+from orchestrator.fleet.errors import classify
+from orchestrator.ray.executor_actor import RayExecutor
+from tests.support.e2b_backend import config
+from tests.support.e2b_server import E2BServer
+
+
+@pytest.fixture(scope="module")
+def ray_session() -> Iterator[Any]:
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+@pytest.fixture
+def e2b_server() -> Iterator[E2BServer]:
+    srv = E2BServer().start()
+    yield srv
+    srv.stop()
+
+
+def test_a_backend_error_in_the_actor_keeps_its_class(ray_session: Any, e2b_server: E2BServer) -> None:
+    executor = RayExecutor("e2b", config(e2b_server, api_key="e2b_wrong"))
+    try:
+        with pytest.raises(SandboxError) as info:
+            list(executor.run("python", "print(1)"))
+    finally:
+        executor.close()
+    assert type(info.value) is E2BAuthError
+    assert "rejected the API key; check E2B_API_KEY" in str(info.value)
+    assert exit_code(info.value) == EXIT_BACKEND
+    assert classify(info.value) == "infra"
+
+
+def test_code_with_a_nul_is_the_callers_error_through_the_actor(ray_session: Any) -> None:
+    executor = RayExecutor("local")
+    try:
+        with pytest.raises(InvalidCode, match="NUL character; remove it"):
+            list(executor.run("python", "print(1)\0"))
+        with Computer(executor) as computer:  # the sandbox is unharmed
+            assert [m.content for m in computer.run("python", "print(2)")] == ["2\n"]
+    except BaseException:
+        executor.close()
+        raise
+    assert exit_code(InvalidCode("x")) == EXIT_USAGE
