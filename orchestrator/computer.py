@@ -85,12 +85,17 @@ class Computer:
     ) -> list[Message] | Iterator[Chunk]:
         """Run code; the output messages, or (stream=True) the chunks as they come.
 
-        Unknown languages (UnknownLanguage) and NUL characters (InvalidCode) are refused
-        before anything runs.
+        Unknown languages (UnknownLanguage) are refused before anything runs, and so is
+        code that cannot be run as given (a NUL character): InvalidCode, or with stream=True
+        a `usage` error chunk, so a model's bad code is told to the model like any failure
+        of its code, never taken for a broken sandbox.
         """
         name = self.resolve_language(language)
         if "\0" in code:
-            raise InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
+            refused = InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
+            if stream:
+                return iter([Chunk("computer", "error", f"InvalidCode: {refused}", "usage", start=True, end=True)])
+            raise refused
         limits = RunLimits(
             timeout=self.limits.timeout if timeout is None else timeout,
             max_output=self.limits.max_output if max_output is None else max_output,
