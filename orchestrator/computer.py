@@ -15,7 +15,8 @@ from typing import Any, Literal, overload
 
 from executors import Executor, RunLimits, UnknownLanguage, create
 from executors.base import SupportsFiles
-from executors.errors import InvalidCode
+from executors.errors import ExecutorError, InvalidCode
+from executors.sandbox.protocol import no_screen
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
 
@@ -108,8 +109,6 @@ class Computer:
     def files(self) -> Any:
         """Copy files in and out of the sandbox (upload, download, read, write), where the backend can."""
         if not isinstance(self.executor, SupportsFiles):
-            from executors.errors import ExecutorError
-
             raise ExecutorError(
                 f"the {self.executor.backend} sandbox has no file transfer; it shares this machine's files "
                 "(local) or use the docker backend"
@@ -120,12 +119,7 @@ class Computer:
         if name in ("display", "mouse", "keyboard", "clipboard"):
             devices = self.__dict__.get("devices")
             if devices is None:
-                from executors.errors import ExecutorError
-
-                raise ExecutorError(
-                    f"computer.{name} needs a screen: create the Computer with devices, e.g. "
-                    "Computer(devices=devices.Devices(':0')), or run `lmc --os`"
-                )
+                raise ExecutorError(no_screen(name))
             return getattr(devices, name)
         raise AttributeError(name)
 

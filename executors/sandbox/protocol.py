@@ -37,7 +37,7 @@ PROTOCOL = 2
 def no_screen(path: str) -> str:
     """What code that called computer.<path> is told when its session has no screen."""
     return (f"computer.{path} needs a screen, and this session has none: start it with devices "
-            "(lmc --os, or Computer(devices=...))")
+            "(lmc --os, or Computer(devices=devices.Devices(':0')))")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ CLI exits 3 for it (not 2, a usage error) and the Fleet retries it as infra.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,19 +19,6 @@ from orchestrator.fleet.errors import classify
 from orchestrator.ray.executor_actor import RayExecutor
 from tests.support.e2b_backend import config
 from tests.support.e2b_server import E2BServer
-
-
-@pytest.fixture(scope="module")
-def ray_session() -> Iterator[Any]:
-    import ray
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
 
 
 @pytest.fixture
