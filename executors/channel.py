@@ -197,7 +197,7 @@ class AgentExecutor(Executor):
     def __init__(self, connect: Callable[[], Transport]) -> None:
         self.client = AgentClient(self.backend, connect)  #: the agent protocol's host side
 
-    @property  # type: ignore[override]
+    @property
     def call_handler(self) -> CallHandler | None:
         """Answers computer.* calls from code in the sandbox; None when the session has no screen."""
         return self.client.call_handler

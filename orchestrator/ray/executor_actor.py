@@ -123,6 +123,9 @@ class SandboxHost:
                     items.put(ChunkReply(0, chunk))
             except LMCError as exc:
                 items.put(ErrorReply(0, to_wire(exc)))
+            except Exception as exc:  # a bug or an OS failure: the client must hear of it, not see a silent end
+                log.exception("run in sandbox %s failed", sid)
+                items.put(ErrorReply(0, to_wire(exc)))
             finally:
                 items.put(None)
 
