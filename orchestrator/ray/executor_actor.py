@@ -191,18 +191,27 @@ class RayExecutor(Executor):
 
         self.backend = backend
         self.actor = actor if actor is not None else executor_actor()
-        self.sid: str = ray.get(self.actor.open.remote(backend, config))
         self._ray = ray
+        self.sid: str = self._wait(self.actor.open.remote(backend, config))
+
+    def _wait(self, ref: Any) -> Any:
+        """The result of an actor call; an error of ours raised in the actor comes back as its own class."""
+        try:
+            return self._ray.get(ref)
+        except self._ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, LMCError):  # Ray wraps it; the caller wants the error itself
+                raise from_wire(to_wire(exc.cause)) from None
+            raise
 
     def languages(self) -> list[LanguageInfo]:
         """The sandbox's languages."""
-        pairs = self._ray.get(self.actor.languages.remote(self.sid))
+        pairs = self._wait(self.actor.languages.remote(self.sid))
         return [LanguageInfo(name, tuple(aliases)) for name, aliases in pairs]
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
         """Stream the run's chunks, answering computer.* calls with this side's call_handler."""
         for ref in self.actor.run.remote(self.sid, language, code, limits):
-            item = decode(self._ray.get(ref))
+            item = decode(self._wait(ref))
             if isinstance(item, ChunkReply):
                 yield item.chunk
             elif isinstance(item, CallRequest):
@@ -219,5 +228,5 @@ class RayExecutor(Executor):
 
     def close(self) -> None:
         """Free the sandbox in the actor."""
-        self._ray.get(self.actor.close.remote(self.sid))
+        self._wait(self.actor.close.remote(self.sid))
 

@@ -52,3 +52,17 @@ def test_code_with_a_nul_is_the_callers_error_through_the_actor(ray_session: Any
         executor.close()
         raise
     assert exit_code(InvalidCode("x")) == EXIT_USAGE
+
+
+def test_a_docker_error_in_the_actor_keeps_its_class_and_message(ray_session: Any) -> None:
+    from executors.docker.errors import ImageMissing
+    from executors.docker.executor import DockerConfig
+
+    with Computer(RayExecutor("docker", DockerConfig(image="lmc-no-such-image:missing"))) as computer:
+        with pytest.raises(SandboxError) as info:
+            computer.run("python", "print(1)")
+    assert type(info.value) is ImageMissing
+    assert str(info.value).startswith("cannot start a sandbox from image 'lmc-no-such-image:missing'")
+    assert str(info.value).endswith("build it with `lmc image build`")  # no Ray traceback around it
+    assert exit_code(info.value) == EXIT_BACKEND
+    assert classify(info.value) == "infra"
