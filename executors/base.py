@@ -1,9 +1,11 @@
 """The executor interface: what the Computer needs of a sandbox backend.
 
 A backend (local process, Docker container, E2B sandbox) provides a
-`Transport` to a running in-sandbox agent; `AgentExecutor` does the rest (the
-request/reply protocol, restarts after a crash, stop). A backend module is
-therefore small: a config dataclass and a `connect()`.
+`Transport` to a running in-sandbox agent; the `AgentClient` it holds
+(executors/channel.py) does the rest (the request/reply protocol, restarts
+after a crash, stop). A backend module is therefore small: a config dataclass
+and a `connect()`. Capabilities only some backends have are small protocols
+(`SupportsFiles`, `SupportsDetach`), checked with isinstance.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from executors.sandbox.languages.base import RunLimits
 from lmc.messages import Chunk
@@ -78,3 +80,22 @@ class Executor(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@runtime_checkable
+class SupportsFiles(Protocol):
+    """An executor that copies files into and out of its sandbox (e.g. docker)."""
+
+    @property
+    def files(self) -> Any:
+        """The sandbox's files: upload, download, read, write."""
+        ...
+
+
+@runtime_checkable
+class SupportsDetach(Protocol):
+    """An executor whose sandbox can outlive it (e.g. e2b): detach() leaves it running."""
+
+    def detach(self) -> str | None:
+        """Let go of the sandbox without ending it; its id, to reconnect later."""
+        ...

@@ -13,21 +13,41 @@
 
 Failures of the user's code are not exceptions: they come back as LMC console
 output and error messages, which are data for the model.
+
+Errors cross process boundaries (agent -> host, executor actor -> client) as a
+`WireError` (kind, message, fields): `to_wire` makes one, `from_wire` raises it
+again as the same class, looked up in one closed registry (`REGISTRY_MODULES`).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
 from collections.abc import Iterable
+from typing import Any, ClassVar
 
+from executors.sandbox.protocol import WireError
 from lmc.errors import LMCError
+
+#: the modules whose LMCError classes may cross a process boundary, and only those
+REGISTRY_MODULES = (
+    "lmc.errors", "executors.errors", "executors.docker.errors", "executors.e2b.errors",
+    "executors.runtime.errors",
+)
 
 
 class ExecutorError(LMCError):
     """Root of the executor errors."""
 
+    #: attributes that travel with the error and are set again when it is rebuilt
+    wire_fields: ClassVar[tuple[str, ...]] = ()
+
 
 class UnknownLanguage(ExecutorError, ValueError):
     """The caller named a language that is not registered in the sandbox."""
+
+    wire_fields = ("name", "known")
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
         self.name = name
@@ -61,3 +81,37 @@ class UnknownBackend(ExecutorError, ValueError):
 
 class WrongBackendConfig(ExecutorError, TypeError):
     """The caller gave a backend a config object that is not its own (e.g. docker with a LocalConfig)."""
+
+
+@functools.cache
+def registry() -> dict[str, type[LMCError]]:
+    """Kind -> class of every error that may cross a process boundary (imported on first use)."""
+    found: dict[str, type[LMCError]] = {}
+    for name in REGISTRY_MODULES:
+        module = importlib.import_module(name)
+        for cls in vars(module).values():
+            if inspect.isclass(cls) and issubclass(cls, LMCError) and cls.__module__ == name:
+                found[cls.__name__] = cls
+    return found
+
+
+def to_wire(exc: BaseException) -> WireError:
+    """An error as data, with the fields its class keeps (see `wire_fields`)."""
+    names = exc.wire_fields if isinstance(exc, ExecutorError) else ()
+    return WireError(type(exc).__name__, str(exc), {name: getattr(exc, name) for name in names})
+
+
+def from_wire(error: WireError) -> LMCError:
+    """The error a WireError describes, as its own class; an unknown kind becomes an ExecutorError.
+
+    The instance is made without calling the class's constructor (they take different
+    arguments), then given the message and its fields, so `str()` is what it was.
+    """
+    cls = registry().get(error.kind)
+    if cls is None:
+        return ExecutorError(f"{error.kind}: {error.message}")
+    exc: Any = cls.__new__(cls)
+    Exception.__init__(exc, error.message)
+    for name, value in error.fields.items():
+        setattr(exc, name, value)
+    return exc  # type: ignore[no-any-return]

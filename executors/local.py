@@ -88,8 +88,8 @@ class LocalExecutor(AgentExecutor):
     backend = "local"
 
     def __init__(self, config: LocalConfig | None = None) -> None:
-        super().__init__()
         self.config = config or LocalConfig()
+        super().__init__(self.connect)
 
     def connect(self) -> Transport:
         """Start `python -S -c BOOT ROOT` with pipes for stdin and stdout."""

@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from typing import Any, Literal, overload
 
 from executors import Executor, RunLimits, UnknownLanguage, create
-from executors.errors import InvalidCode
+from executors.base import SupportsFiles
+from executors.errors import ExecutorError, InvalidCode
+from executors.sandbox.protocol import no_screen
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
 
@@ -84,12 +86,17 @@ class Computer:
     ) -> list[Message] | Iterator[Chunk]:
         """Run code; the output messages, or (stream=True) the chunks as they come.
 
-        Unknown languages (UnknownLanguage) and NUL characters (InvalidCode) are refused
-        before anything runs.
+        Unknown languages (UnknownLanguage) are refused before anything runs, and so is
+        code that cannot be run as given (a NUL character): InvalidCode, or with stream=True
+        a `usage` error chunk, so a model's bad code is told to the model like any failure
+        of its code, never taken for a broken sandbox.
         """
         name = self.resolve_language(language)
         if "\0" in code:
-            raise InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
+            refused = InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
+            if stream:
+                return iter([Chunk("computer", "error", f"InvalidCode: {refused}", "usage", start=True, end=True)])
+            raise refused
         limits = RunLimits(
             timeout=self.limits.timeout if timeout is None else timeout,
             max_output=self.limits.max_output if max_output is None else max_output,
@@ -101,26 +108,18 @@ class Computer:
     @property
     def files(self) -> Any:
         """Copy files in and out of the sandbox (upload, download, read, write), where the backend can."""
-        files = getattr(self.executor, "files", None)
-        if files is None:
-            from executors.errors import ExecutorError
-
+        if not isinstance(self.executor, SupportsFiles):
             raise ExecutorError(
                 f"the {self.executor.backend} sandbox has no file transfer; it shares this machine's files "
                 "(local) or use the docker backend"
             )
-        return files
+        return self.executor.files
 
     def __getattr__(self, name: str) -> Any:
         if name in ("display", "mouse", "keyboard", "clipboard"):
             devices = self.__dict__.get("devices")
             if devices is None:
-                from executors.errors import ExecutorError
-
-                raise ExecutorError(
-                    f"computer.{name} needs a screen: create the Computer with devices, e.g. "
-                    "Computer(devices=devices.Devices(':0')), or run `lmc --os`"
-                )
+                raise ExecutorError(no_screen(name))
             return getattr(devices, name)
         raise AttributeError(name)
 

@@ -25,7 +25,6 @@ from executors.docker.files import SandboxFiles
 from executors.docker.pool import SandboxPool
 from executors.docker.transport import AttachTransport
 from executors.sandbox.languages.base import RunLimits
-from lmc.errors import LMCError
 from lmc.messages import Chunk
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class DockerExecutor(AgentExecutor):
     backend = "docker"
 
     def __init__(self, config: DockerConfig | None = None, pool: SandboxPool | None = None) -> None:
-        super().__init__()
+        super().__init__(self.connect)
         if pool is not None and config is not None and config != pool.config:
             raise InvalidDockerConfig(
                 "DockerExecutor got a config that differs from its pool's; pass only the pool, "
@@ -46,23 +45,10 @@ class DockerExecutor(AgentExecutor):
         self.config = pool.config if pool is not None else (config or DockerConfig())
         self.pool = pool
         self._files: SandboxFiles | None = None
-        self._starting: Transport | None = None
 
     def connect(self) -> Transport:
         """A started sandbox: from the pool when one is ready, else a new container."""
-        self._starting = self.pool.acquire() if self.pool is not None else start_sandbox(self.config)
-        return self._starting
-
-    def _ensure(self) -> Transport:
-        # AgentExecutor drops a sandbox whose agent never greets without closing it: remove its
-        # container here, or every failed start would leave one behind
-        try:
-            return super()._ensure()
-        except LMCError:
-            starting, self._starting = self._starting, None
-            if starting is not None and starting is not self._transport:
-                starting.close()
-            raise
+        return self.pool.acquire() if self.pool is not None else start_sandbox(self.config)
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
         """Stream a run's chunks; a language killed for lack of memory says so."""
@@ -74,7 +60,7 @@ class DockerExecutor(AgentExecutor):
 
     def _explain_crash(self, chunk: Chunk, since: float) -> Chunk:
         """A language killed by signal 9 is usually the kernel's OOM killer: say so when it was."""
-        transport = self._transport
+        transport = self.client.transport
         if not isinstance(transport, AttachTransport) or not transport.oom_kills_since(since - 1):
             return chunk
         return replace(chunk, content=(
@@ -84,8 +70,8 @@ class DockerExecutor(AgentExecutor):
 
     def sandbox(self) -> AttachTransport:
         """The running sandbox (its container id and Docker API), starting one if none runs."""
-        with self._lock:
-            transport = self._ensure()
+        with self.client.lock:
+            transport = self.client.ensure()
         assert isinstance(transport, AttachTransport)
         return transport
 

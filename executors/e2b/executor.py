@@ -26,6 +26,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 from executors.base import LanguageInfo, Transport
+from executors.blocks import OpenBlock
 from executors.channel import AgentExecutor
 from executors.e2b.bundle import bundle
 from executors.e2b.config import E2BConfig as E2BConfig
@@ -48,26 +49,6 @@ T = TypeVar("T")
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from executors.sandbox.agent import main; main()"
 
 
-class _Blocks:
-    """Keeps a stream well formed when it is cut short: a block left open is ended before the next starts."""
-
-    def __init__(self) -> None:
-        self.open: Chunk | None = None
-
-    def pass_on(self, chunk: Chunk) -> Iterator[Chunk]:
-        """The chunk, preceded by the end of a block it cut off."""
-        if chunk.start:
-            yield from self.end_open()
-            self.open = chunk
-        yield chunk
-        if chunk.end:
-            self.open = None
-
-    def end_open(self) -> Iterator[Chunk]:
-        """The end chunk of the open block, if there is one."""
-        if self.open is not None:
-            head, self.open = self.open, None
-            yield Chunk(head.role, head.type, None, head.format, end=True)
 
 
 class E2BExecutor(AgentExecutor):
@@ -76,7 +57,7 @@ class E2BExecutor(AgentExecutor):
     backend = "e2b"
 
     def __init__(self, config: E2BConfig | None = None) -> None:
-        super().__init__()
+        super().__init__(self.connect)
         self.config = config or E2BConfig()
         # the SDK reads the same variable; checking here turns a late 401 into an early, clear error
         if not (self.config.api_key or os.environ.get("E2B_API_KEY")):
@@ -160,11 +141,10 @@ class E2BExecutor(AgentExecutor):
 
     def _forget_sandbox(self) -> None:
         """The sandbox is gone: drop the agent channel; the next run creates a new sandbox."""
-        self._drop()
+        self.client.drop()
         if self._keepalive is not None:
             self._keepalive.stop()
         self._sandbox = self._sandbox_id = self._keepalive = None
-        self._languages = None
 
     # -- the interface -------------------------------------------------------------
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
@@ -177,20 +157,19 @@ class E2BExecutor(AgentExecutor):
             yield error_chunk("sandbox", f"cannot start the e2b sandbox: {exc}")
             return
         assert self._keepalive is not None
-        blocks, stream = _Blocks(), self._stream(language, code, limits)
+        block, stream = OpenBlock(), self._stream(language, code, limits)
         with self._keepalive.busy(), contextlib.closing(stream):  # closing: an abandoned run stops its code
             try:
-                for chunk in stream:
-                    yield from blocks.pass_on(chunk)
+                yield from block.watch(stream)
             except E2BSandboxLost as exc:
                 log.warning("e2b sandbox %s lost: %s", self._sandbox_id, exc)
                 self._forget_sandbox()
-                yield from blocks.end_open()
+                yield from block.close()
                 yield error_chunk("sandbox", f"{exc}; all state was lost")
 
     def _stream(self, language: str, code: str, limits: RunLimits | None) -> Generator[Chunk, None, None]:
         if language not in self.config.interpreter_languages:
-            yield from super().run(language, code, limits)  # yield from: close() reaches the channel
+            yield from self.client.run(language, code, limits)  # yield from: close() reaches the client
             return
         from executors.e2b.interpreter import run_code
 
@@ -200,21 +179,21 @@ class E2BExecutor(AgentExecutor):
     def languages(self) -> list[LanguageInfo]:
         """The agent's languages, plus those served by E2B's code interpreter."""
         routed = self.config.interpreter_languages
-        agent = [info for info in super().languages() if info.name not in routed]
+        agent = [info for info in self.client.languages() if info.name not in routed]
         return agent + [LanguageInfo(name) for name in routed]
 
     def stop(self) -> None:
         """Interrupt the current run (safe from any thread)."""
         self._stop_event.set()
         try:
-            super().stop()
+            self.client.stop()
         except SandboxError as exc:
             log.info("stop: %s", exc)  # the run itself reports a lost sandbox
 
     def detach(self) -> str | None:
         """Stop the agent but leave the sandbox running; returns its id for E2BConfig(sandbox_id=...)."""
         sandbox_id = self._sandbox_id
-        super().close()
+        self.client.close()
         if self._keepalive is not None:
             self._keepalive.stop()
         self._sandbox = self._keepalive = None
@@ -224,7 +203,7 @@ class E2BExecutor(AgentExecutor):
         """Stop the agent and kill the sandbox."""
         sandbox = self._sandbox
         try:
-            super().close()
+            self.client.close()
         except SandboxError as exc:
             log.info("closing the agent: %s", exc)
         if self._keepalive is not None:

@@ -2,24 +2,8 @@
 
 The same program runs in every backend (a local child process, a Docker
 container, an E2B sandbox), so a language behaves the same everywhere. It needs
-only the standard library, msgpack and the `lmc` and `executors` packages.
-
-Requests (host -> agent), one msgpack map per frame:
-    {"op": "languages", "id": n}
-    {"op": "run", "id": n, "language": name, "code": text,
-     "timeout": s|None, "max_output": chars, "input_timeout": s}
-    {"op": "stop", "id": n}            interrupt run n if it is still going
-    {"op": "reply", "cid": c, "result": value | "error": {"type", "message"}}
-                                       the host's answer to computer.* call c
-    {"op": "close"}                     free everything and exit
-Replies (agent -> host):
-    {"hello": PROTOCOL, "pid": pid}    once, when ready
-    {"id": n, "languages": [{"name", "aliases"}]}
-    {"id": n, "chunk": {...}}          LMC chunks of run n, in order
-    {"id": n, "call": {"cid", "path", "args", "kwargs"}}
-                                       code of run n called computer.<path>(...)
-    {"id": n, "done": True}            run n is over
-    {"id": n, "error": {"type", "message"}}   the request itself was wrong
+only the standard library, msgpack and the `lmc` and `executors` packages. The
+messages it reads and writes are those of executors/sandbox/protocol.py.
 """
 
 from __future__ import annotations
@@ -33,16 +17,32 @@ import threading
 import traceback
 from typing import Any, BinaryIO
 
-from executors.errors import ExecutorError, UnknownLanguage
+from executors.errors import ExecutorError, InvalidCode, UnknownLanguage, to_wire
 from executors.sandbox.languages import BUILTINS, discover, load
-from executors.sandbox.languages.base import Language, RunLimits, error_chunk
-from lmc.codec import pack, to_dict, unpack
+from executors.sandbox.languages.base import Language, Prestartable, Relaying, RunLimits, error_chunk
+from executors.sandbox.protocol import (
+    PROTOCOL,
+    AgentMessage,
+    CallReply,
+    CallRequest,
+    ChunkReply,
+    CloseRequest,
+    Done,
+    ErrorReply,
+    Hello,
+    LanguagesReply,
+    LanguagesRequest,
+    RunRequest,
+    StopRequest,
+    WireError,
+    decode,
+    encode,
+)
+from lmc.errors import LMCError
 from lmc.framing import frame, read_frame
 
-PROTOCOL = 1
 #: seconds a computer.* call may take on the host (OCR, a vision model) before the code gets an error
 CALL_TIMEOUT = 300.0
-DEFAULT_LIMITS = RunLimits()
 
 
 def jsonable(value: Any) -> Any:
@@ -63,9 +63,9 @@ class FrameWriter:
         self.fd = fd
         self.lock = threading.Lock()
 
-    def send(self, obj: Any) -> None:
-        """Frame and write one msgpack value."""
-        data = memoryview(frame(pack(obj)))
+    def send(self, message: AgentMessage) -> None:
+        """Frame and write one protocol message."""
+        data = memoryview(frame(encode(message)))
         with self.lock:
             while data:
                 data = data[os.write(self.fd, data) :]
@@ -79,8 +79,8 @@ class Agent:
         self.classes: dict[str, type[Language]] = {}
         self.instances: dict[str, Language] = {}  # touched by the worker thread only
         self.current: tuple[int, Language] | None = None
-        self.runs: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.calls: dict[int, queue.Queue[dict[str, Any]]] = {}  # computer.* calls awaiting the host
+        self.runs: queue.Queue[RunRequest | None] = queue.Queue()
+        self.calls: dict[int, queue.Queue[CallReply]] = {}  # computer.* calls awaiting the host
         self.call_ids = itertools.count(1)
         self.worker = threading.Thread(target=self._work, name="lmc-runs", daemon=True)
         self.worker.start()  # first, so python starts while the entry points are scanned
@@ -91,7 +91,7 @@ class Agent:
             self.classes[name] = load(self.registry[name])
         return self.classes.get(name)
 
-    def languages(self) -> list[dict[str, Any]]:
+    def languages(self) -> list[tuple[str, tuple[str, ...]]]:
         """Name and aliases of every language that loads."""
         out = []
         for name in sorted(self.registry):
@@ -101,38 +101,37 @@ class Agent:
                 print(f"lmc agent: {exc}", file=sys.stderr)
                 continue
             if cls is not None:
-                out.append({"name": name, "aliases": list(cls.aliases)})
+                out.append((name, tuple(cls.aliases)))
         return out
 
-    def handle(self, request: dict[str, Any]) -> bool:
+    def handle(self, request: AgentMessage) -> bool:
         """Act on one request; False when the agent should exit."""
-        op, rid = request.get("op"), request.get("id")
-        if op == "run":
+        if isinstance(request, RunRequest):
             self.runs.put(request)
-        elif op == "stop":
+        elif isinstance(request, StopRequest):
             current = self.current
-            if current is not None and current[0] == rid:
+            if current is not None and current[0] == request.id:
                 current[1].stop()
             for waiter in list(self.calls.values()):
-                waiter.put({"error": {"type": "Interrupted", "message": "the run was stopped"}})
-        elif op == "reply":
-            pending = self.calls.get(request.get("cid", -1))
+                waiter.put(CallReply(0, error=WireError("Interrupted", "the run was stopped")))
+        elif isinstance(request, CallReply):
+            pending = self.calls.get(request.cid)
             if pending is not None:
                 pending.put(request)
-        elif op == "languages":
-            self.writer.send({"id": rid, "languages": self.languages()})
-        elif op == "close":
+        elif isinstance(request, LanguagesRequest):
+            self.writer.send(LanguagesReply(request.id, self.languages()))
+        elif isinstance(request, CloseRequest):
             return False
         else:
-            self.writer.send({"id": rid, "error": {"type": "AgentError", "message": f"unknown op {op!r}"}})
+            error = WireError("AgentError", f"the agent does not take {request.op!r} messages")
+            self.writer.send(ErrorReply(None, error))
         return True
 
     def _prestart(self, name: str) -> None:
         """Start a built-in language's process ahead of its first run, overlapping the agent's start."""
         language = self.instances.setdefault(name, load(BUILTINS[name])())
-        start = getattr(language, "prestart", None)
-        if start is not None:
-            start()
+        if isinstance(language, Prestartable):
+            language.prestart()
 
     def _work(self) -> None:
         try:
@@ -140,58 +139,57 @@ class Agent:
         except (OSError, ExecutorError) as exc:  # the first run reports it properly
             print(f"lmc agent: could not prestart python: {exc}", file=sys.stderr)
         while (request := self.runs.get()) is not None:
-            rid = request["id"]
+            rid = request.id
             try:
-                self._run(rid, request)
+                self._run(request)
+            except InvalidCode as exc:  # the caller's code cannot be run as given: the caller's error
+                self.writer.send(ErrorReply(rid, to_wire(exc)))
             except Exception as exc:  # a bug of ours: report it as data, keep serving
                 text = "".join(traceback.format_exception(exc))
-                self.writer.send({"id": rid, "chunk": to_dict(error_chunk("internal", text))})
+                self.writer.send(ChunkReply(rid, error_chunk("internal", text)))
             finally:
                 self.current = None
-                self.writer.send({"id": rid, "done": True})
+                self.writer.send(Done(rid))
 
-    def _run(self, rid: int, request: dict[str, Any]) -> None:
-        name = request["language"]
-        try:
-            cls = self._class(name)
-        except ExecutorError as exc:
-            self.writer.send({"id": rid, "error": {"type": type(exc).__name__, "message": str(exc)}})
-            return
+    def _language(self, name: str) -> Language:
+        """The running instance of a language, started on first use; UnknownLanguage if none is named so."""
+        cls = self._class(name)
         if cls is None:
-            error = UnknownLanguage(name, self.registry)
-            self.writer.send({"id": rid, "error": {"type": "UnknownLanguage", "message": str(error),
-                                                   "name": name, "known": error.known}})
+            raise UnknownLanguage(name, self.registry)
+        return self.instances.get(name) or self.instances.setdefault(name, cls())
+
+    def _run(self, request: RunRequest) -> None:
+        rid = request.id
+        try:
+            language = self._language(request.language)
+        except ExecutorError as exc:
+            self.writer.send(ErrorReply(rid, to_wire(exc)))
             return
-        language = self.instances.get(name) or self.instances.setdefault(name, cls())
-        limits = RunLimits(
-            timeout=request.get("timeout"),
-            max_output=request.get("max_output", DEFAULT_LIMITS.max_output),
-            input_timeout=request.get("input_timeout", DEFAULT_LIMITS.input_timeout),
-        )
+        limits = RunLimits(request.timeout, request.max_output, request.input_timeout)
         self.current = (rid, language)
-        if hasattr(language, "relay"):
+        if isinstance(language, Relaying):
             language.relay = lambda event: self._relay(rid, event)
-        for chunk in language.run(request["code"], limits):
-            self.writer.send({"id": rid, "chunk": to_dict(chunk)})
+        for chunk in language.run(request.code, limits):
+            self.writer.send(ChunkReply(rid, chunk))
 
     def _relay(self, rid: int, event: dict[str, Any]) -> dict[str, Any]:
         """Send a computer.* call of run rid to the host; its reply, made JSON-safe for the code."""
         cid = next(self.call_ids)
-        waiter: queue.Queue[dict[str, Any]] = queue.Queue(1)
+        waiter: queue.Queue[CallReply] = queue.Queue(1)
         self.calls[cid] = waiter
-        call = {"cid": cid, "path": event.get("call"), "args": event.get("args", []),
-                "kwargs": event.get("kwargs", {})}
+        call = CallRequest(rid, cid, str(event.get("call")), list(event.get("args") or []),
+                           dict(event.get("kwargs") or {}))
         try:
-            self.writer.send({"id": rid, "call": call})
+            self.writer.send(call)
             reply = waiter.get(timeout=CALL_TIMEOUT)
         except queue.Empty:
-            message = f"the host did not answer computer.{call['path']} within {CALL_TIMEOUT:g} s"
+            message = f"the host did not answer computer.{call.path} within {CALL_TIMEOUT:g} s"
             return {"error": {"type": "ComputerTimeout", "message": message}}
         finally:
             self.calls.pop(cid, None)
-        if "error" in reply:
-            return {"error": reply["error"]}
-        return {"result": jsonable(reply.get("result"))}
+        if reply.error is not None:
+            return {"error": {"type": reply.error.kind, "message": reply.error.message}}
+        return {"result": jsonable(reply.result)}
 
     def close(self) -> None:
         """Stop the worker and every language process."""
@@ -204,11 +202,15 @@ def serve(stdin: BinaryIO, out_fd: int) -> None:
     """Serve requests from stdin until it closes or a close request arrives."""
     writer = FrameWriter(out_fd)
     agent = Agent(writer)
-    writer.send({"hello": PROTOCOL, "pid": os.getpid()})
+    writer.send(Hello(PROTOCOL, os.getpid()))
     try:
         while (payload := read_frame(stdin)) is not None:
-            request = unpack(payload)
-            if not isinstance(request, dict) or not agent.handle(request):
+            try:
+                request = decode(payload)
+            except LMCError as exc:  # a host of another version, or a corrupt channel
+                writer.send(ErrorReply(None, to_wire(exc)))
+                break
+            if not agent.handle(request):
                 break
     finally:
         agent.close()

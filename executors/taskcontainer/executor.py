@@ -40,7 +40,7 @@ class TaskExecutor(AgentExecutor):
 
     def __init__(self, container: TaskContainer, user: str | None = None, workdir: str | None = None,
                  env: dict[str, str] | None = None) -> None:
-        super().__init__()
+        super().__init__(self.connect)
         self.container = container
         self.user = user  #: None for the container's agent user (TaskContainerConfig.agent_user, else its user)
         self.workdir = workdir  #: None for the container's working directory
@@ -80,7 +80,7 @@ class TaskExecutor(AgentExecutor):
         started = time.time()
         for chunk in super().run(language, code, limits):
             if chunk.type == "error" and chunk.format == "crashed":
-                transport = self._transport
+                transport = self.client.transport
                 if isinstance(transport, AttachTransport) and transport.oom_kills_since(started - 1):
                     chunk = replace(chunk, content=(
                         f"{chunk.content} (the task container ran out of memory: its limit is "

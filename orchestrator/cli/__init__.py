@@ -59,6 +59,19 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def exit_code(exc: BaseException) -> int | None:
+    """The exit code an exception ends `lmc` with (None: not ours to map, let it propagate)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, SandboxError):
+        return EXIT_BACKEND
+    if isinstance(exc, (ExecutorError, ValueError)):
+        return EXIT_USAGE
+    if isinstance(exc, LMCError):
+        return 1
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `lmc` with argv; return the exit code."""
     parser = build_parser()
@@ -66,11 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except KeyboardInterrupt:
-        return 130
-    except SandboxError as exc:
-        return _fail(str(exc), EXIT_BACKEND)
-    except (ExecutorError, ValueError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except LMCError as exc:
-        return _fail(str(exc), 1)
+    except (KeyboardInterrupt, LMCError, ValueError) as exc:
+        code = exit_code(exc)
+        assert code is not None  # every class caught here has a code
+        return code if isinstance(exc, KeyboardInterrupt) else _fail(str(exc), code)

@@ -7,9 +7,10 @@ one run blocked on its sandbox never holds up another). `RayExecutor` is the
 client side: an `Executor` whose sandbox lives in an executor actor, so a
 `Computer` works the same whether its sandbox is local or on another node.
 
-A run streams items, each msgpack:
-    {"chunk": {...}}                          an LMC chunk of the run
-    {"call": {"cid", "path", "args", "kwargs"}}  code called computer.<path>; answer with reply()
+A run streams agent-protocol messages (executors/sandbox/protocol.py), encoded:
+`ChunkReply` (a chunk of the run), `CallRequest` (code called computer.<path>;
+answer with reply(), a `CallReply`) and `ErrorReply` (the run failed; the error
+is raised again on the client as its own class).
 """
 
 from __future__ import annotations
@@ -21,13 +22,22 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from executors import create
+from executors import create, relay
 from executors.base import Executor, LanguageInfo
-from executors.errors import ExecutorError, InvalidCode, UnknownLanguage
+from executors.errors import ExecutorError, from_wire, to_wire
 from executors.sandbox.languages.base import RunLimits
-from lmc.codec import chunk_from_dict, message_from_dict, pack, to_dict, unpack
+from executors.sandbox.protocol import (
+    AgentMessage,
+    CallReply,
+    CallRequest,
+    ChunkReply,
+    ErrorReply,
+    decode,
+    encode,
+)
+from lmc.codec import message_from_dict
 from lmc.errors import LMCError
-from lmc.messages import Chunk, Message
+from lmc.messages import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +57,8 @@ class _Relay:
     """Computer.* calls of one sandbox: out to the run's stream, answers back from reply()."""
 
     def __init__(self) -> None:
-        self.out: queue.Queue[dict[str, Any]] | None = None
-        self.waiting: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self.out: queue.Queue[AgentMessage | None] | None = None
+        self.waiting: dict[int, queue.Queue[CallReply]] = {}
         self.ids = itertools.count(1)
 
     def __call__(self, path: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -56,18 +66,18 @@ class _Relay:
         if out is None:
             raise RemoteCallError(f"computer.{path} was called outside a run")
         cid = next(self.ids)
-        answer: queue.Queue[dict[str, Any]] = queue.Queue(1)
+        answer: queue.Queue[CallReply] = queue.Queue(1)
         self.waiting[cid] = answer
-        out.put({"call": {"cid": cid, "path": path, "args": args, "kwargs": kwargs}})
+        out.put(CallRequest(0, cid, path, args, kwargs))
         try:
             reply = answer.get(timeout=REPLY_TIMEOUT)
         except queue.Empty:
             raise RemoteCallError(f"no answer to computer.{path} within {REPLY_TIMEOUT:g} s") from None
         finally:
             self.waiting.pop(cid, None)
-        if "error" in reply:
-            raise RemoteCallError(reply["error"])
-        result = reply.get("result")
+        if reply.error is not None:
+            raise RemoteCallError(reply.error.message)
+        result = reply.result
         if isinstance(result, dict) and "role" in result and "type" in result:
             return message_from_dict(result)
         return result
@@ -90,11 +100,11 @@ class SandboxHost:
     def open(self, backend: str = "local", config: Any = None) -> str:
         """Create a sandbox of a backend (started lazily, on its first run); its id."""
         executor = create(backend, config)
-        relay = _Relay()
-        executor.call_handler = relay
+        calls = _Relay()
+        executor.call_handler = calls
         with self.lock:
             sid = f"{backend}-{next(self.ids)}"
-            self.sandboxes[sid] = (executor, relay)
+            self.sandboxes[sid] = (executor, calls)
         return sid
 
     def languages(self, sid: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -103,34 +113,37 @@ class SandboxHost:
 
     def run(self, sid: str, language: str, code: str, limits: RunLimits | None = None) -> Iterator[bytes]:
         """Stream a run as msgpack items (see the module doc)."""
-        executor, relay = self._get(sid)
-        items: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        relay.out = items  # type: ignore[assignment]
+        executor, calls = self._get(sid)
+        items: queue.Queue[AgentMessage | None] = queue.Queue()
+        calls.out = items
 
         def pump() -> None:
             try:
                 for chunk in executor.run(language, code, limits):
-                    items.put({"chunk": to_dict(chunk)})
+                    items.put(ChunkReply(0, chunk))
             except LMCError as exc:
-                error: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
-                if isinstance(exc, UnknownLanguage):
-                    error.update(name=exc.name, known=exc.known)
-                items.put({"raise": error})
+                items.put(ErrorReply(0, to_wire(exc)))
+            except Exception as exc:  # a bug or an OS failure: the client must hear of it, not see a silent end
+                log.exception("run in sandbox %s failed", sid)
+                items.put(ErrorReply(0, to_wire(exc)))
             finally:
                 items.put(None)
 
         threading.Thread(target=pump, name=f"run-{sid}", daemon=True).start()
         try:
             while (item := items.get()) is not None:
-                yield pack(item)
+                yield encode(item)
         finally:
-            relay.out = None
+            calls.out = None
 
-    def reply(self, sid: str, cid: int, result: Any = None, error: str | None = None) -> None:
-        """The client's answer to a relayed computer.* call."""
-        waiter = self._get(sid)[1].waiting.get(cid)
+    def reply(self, sid: str, payload: bytes) -> None:
+        """The client's answer to a relayed computer.* call: an encoded CallReply."""
+        answer = decode(payload)
+        if not isinstance(answer, CallReply):
+            raise ExecutorError(f"reply() takes an encoded CallReply; got a {answer.op!r} message")
+        waiter = self._get(sid)[1].waiting.get(answer.cid)
         if waiter is not None:
-            waiter.put({"error": error} if error is not None else {"result": result})
+            waiter.put(answer)
 
     def stop(self, sid: str) -> None:
         """Interrupt the sandbox's running code."""
@@ -178,38 +191,36 @@ class RayExecutor(Executor):
 
         self.backend = backend
         self.actor = actor if actor is not None else executor_actor()
-        self.sid: str = ray.get(self.actor.open.remote(backend, config))
         self._ray = ray
+        self.sid: str = self._wait(self.actor.open.remote(backend, config))
+
+    def _wait(self, ref: Any) -> Any:
+        """The result of an actor call; an error of ours raised in the actor comes back as its own class."""
+        try:
+            return self._ray.get(ref)
+        except self._ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, LMCError):  # Ray wraps it; the caller wants the error itself
+                raise from_wire(to_wire(exc.cause)) from None
+            raise
 
     def languages(self) -> list[LanguageInfo]:
         """The sandbox's languages."""
-        pairs = self._ray.get(self.actor.languages.remote(self.sid))
+        pairs = self._wait(self.actor.languages.remote(self.sid))
         return [LanguageInfo(name, tuple(aliases)) for name, aliases in pairs]
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
         """Stream the run's chunks, answering computer.* calls with this side's call_handler."""
         for ref in self.actor.run.remote(self.sid, language, code, limits):
-            item = unpack(self._ray.get(ref))
-            assert isinstance(item, dict)
-            if "chunk" in item:
-                yield chunk_from_dict(item["chunk"])
-            elif "call" in item:
-                self._answer(item["call"])
-            elif "raise" in item:
-                raise _raised(item["raise"])
-
-    def _answer(self, call: dict[str, Any]) -> None:
-        path, cid = call["path"], call["cid"]
-        if self.call_handler is None:
-            error = f"computer.{path} needs a screen, and this session has none (lmc --os, or Computer(devices=...))"
-            self.actor.reply.remote(self.sid, cid, error=error)
-            return
-        try:
-            result = self.call_handler(path, call.get("args") or [], call.get("kwargs") or {})
-        except LMCError as exc:
-            self.actor.reply.remote(self.sid, cid, error=str(exc))
-            return
-        self.actor.reply.remote(self.sid, cid, result=to_dict(result) if isinstance(result, Message) else result)
+            item = decode(self._wait(ref))
+            if isinstance(item, ChunkReply):
+                yield item.chunk
+            elif isinstance(item, CallRequest):
+                answer, image = relay.answer(self.call_handler, item)
+                self.actor.reply.remote(self.sid, encode(answer))
+                if image is not None:
+                    yield image
+            elif isinstance(item, ErrorReply):
+                raise from_wire(item.error)
 
     def stop(self) -> None:
         """Interrupt the running code."""
@@ -217,13 +228,5 @@ class RayExecutor(Executor):
 
     def close(self) -> None:
         """Free the sandbox in the actor."""
-        self._ray.get(self.actor.close.remote(self.sid))
+        self._wait(self.actor.close.remote(self.sid))
 
-
-def _raised(error: dict[str, Any]) -> LMCError:
-    """The caller's error raised again on this side, as the same class where it is the caller's."""
-    if error["type"] == "UnknownLanguage":
-        return UnknownLanguage(error["name"], error["known"])
-    if error["type"] == "InvalidCode":
-        return InvalidCode(error["message"])
-    return ExecutorError(error["message"])

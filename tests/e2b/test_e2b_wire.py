@@ -5,12 +5,21 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from typing import Any, cast
 
 import pytest
 
+from executors.sandbox.protocol import (
+    PROTOCOL,
+    AgentMessage,
+    ChunkReply,
+    CloseRequest,
+    Done,
+    Hello,
+    RunRequest,
+    decode,
+    encode,
+)
 from executors.sandbox.wire import LineDecoder, LineFrameReader, decode_line, encode_line
-from lmc.codec import pack, unpack
 from lmc.errors import FramingError
 from lmc.framing import read_frame
 
@@ -56,17 +65,16 @@ def test_agent_speaks_base64_lines() -> None:
     agent = _agent("--wire", "base64")
     assert agent.stdin is not None and agent.stdout is not None
     decoder = LineDecoder()
-    hello = unpack(decoder.feed(agent.stdout.readline())[0])
-    assert isinstance(hello, dict) and "hello" in hello
-    request = {"op": "run", "id": 1, "language": "python", "code": "print(6 * 7)", "timeout": 10,
-               "max_output": 1000, "input_timeout": 2.0}
-    agent.stdin.write(encode_line(pack(request)).decode())
+    hello = decode(decoder.feed(agent.stdout.readline())[0])
+    assert isinstance(hello, Hello) and hello.protocol == PROTOCOL
+    request = RunRequest(1, "python", "print(6 * 7)", 10, 1000, 2.0)
+    agent.stdin.write(encode_line(encode(request)).decode())
     agent.stdin.flush()
-    replies: list[dict[str, Any]] = []
-    while not replies or not replies[-1].get("done"):
-        replies += [cast(dict[str, Any], unpack(p)) for p in decoder.feed(agent.stdout.readline())]
-    assert "".join(r["chunk"]["content"] for r in replies if "chunk" in r) == "42\n"
-    agent.stdin.write(encode_line(pack({"op": "close"})).decode())
+    replies: list[AgentMessage] = []
+    while not replies or not isinstance(replies[-1], Done):
+        replies += [decode(p) for p in decoder.feed(agent.stdout.readline())]
+    assert "".join(str(r.chunk.content) for r in replies if isinstance(r, ChunkReply)) == "42\n"
+    agent.stdin.write(encode_line(encode(CloseRequest())).decode())
     agent.stdin.close()
     assert agent.wait(timeout=10) == 0
 

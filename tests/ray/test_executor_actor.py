@@ -3,7 +3,6 @@ stop from another thread, computer.* relayed back to the client, concurrent sand
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,19 +16,6 @@ from lmc.messages import Message
 from orchestrator.computer import Computer
 from orchestrator.ray.executor_actor import RayExecutor, executor_actor
 from tests.contract.helpers import errors, text
-
-
-@pytest.fixture(scope="module")
-def ray_session() -> Iterator[Any]:
-    import ray
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from executors.errors import InvalidCode
 from executors.sandbox.languages.stdin_probe import StdinProbe
+from executors.sandbox.protocol import no_screen
 from lmc.messages import Chunk
 
 #: How long an interrupted child gets to come back before it is killed and restarted.
@@ -60,6 +61,26 @@ class Language(Protocol):
 
     def close(self) -> None:
         """Free the language's processes."""
+        ...
+
+
+#: answers a computer.* call event of the code ({"call", "args", "kwargs"}) with {"result"} or {"error"}
+Relay = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@runtime_checkable
+class Relaying(Protocol):
+    """A language whose code can call computer.*: the agent gives it a relay to the host."""
+
+    relay: Relay | None
+
+
+@runtime_checkable
+class Prestartable(Protocol):
+    """A language that can start its process before its first run."""
+
+    def prestart(self) -> None:
+        """Start the language's process now, so the first run does not wait for it."""
         ...
 
 
@@ -121,7 +142,7 @@ class ProcessLanguage:
         self._probe: StdinProbe | None = None
         #: answers a computer.* call the code made ({"call", "args", "kwargs"} -> {"result"} or
         #: {"error"}); set by the agent. Without it, calls get an error back.
-        self.relay: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        self.relay: Relay | None = None
         self._running = False
         self._stop_kind: str | None = None
 
@@ -267,9 +288,8 @@ class _Run:
         yield from self._close_console()
         relay = self.lang.relay
         if relay is None:
-            reply: dict[str, Any] = {"error": {"type": "ComputerUnavailable", "message": (
-                "this computer has no screen attached: computer.* calls need a session with devices "
-                "(lmc --os, or Computer(devices=...))")}}
+            message = no_screen(str(event.get("call")))
+            reply: dict[str, Any] = {"error": {"type": "ComputerUnavailable", "message": message}}
         else:
             reply = relay(event)
         line = json.dumps({"cid": event.get("cid"), **reply}).encode() + b"\n"
