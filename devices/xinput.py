@@ -55,7 +55,8 @@ def _import(display: str, xauthority: str | None) -> ModuleType:
     pyautogui.FAILSAFE = False
     pyautogui.MINIMUM_DURATION = 0.0
     log.info("pyautogui bound to X display %s", display)
-    return pyautogui
+    module: ModuleType = pyautogui  # pyautogui ships no type hints: name what it is
+    return module
 
 
 def enable_failsafe(display: str, xauthority: str | None = None) -> None:
@@ -85,7 +86,8 @@ def pyautogui_for(display: str, xauthority: str | None = None) -> ModuleType:
                 "pyautogui binds one display per process; run one DeviceActor per desktop"
             )
         rebind(display)
-    return pyautogui
+    module: ModuleType = pyautogui  # pyautogui ships no type hints: name what it is
+    return module
 
 
 def x_connection() -> Any:

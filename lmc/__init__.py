@@ -6,14 +6,36 @@ Interpreter's JSON messages. This package imports nothing else of the project.
 """
 
 from lmc.errors import FramingError, InvalidMessage, LMCError, ProtocolError
-from lmc.messages import ERROR_KINDS, Chunk, Message
+from lmc.messages import (
+    ERROR_KINDS,
+    Block,
+    Chunk,
+    ConfirmationFormat,
+    ConsoleFormat,
+    Content,
+    ErrorKind,
+    Format,
+    ImageFormat,
+    Message,
+    MessageType,
+    Role,
+)
 
 __all__ = [
     "ERROR_KINDS",
+    "Block",
     "Chunk",
+    "ConfirmationFormat",
+    "ConsoleFormat",
+    "Content",
+    "ErrorKind",
+    "Format",
     "FramingError",
+    "ImageFormat",
     "InvalidMessage",
     "LMCError",
     "Message",
+    "MessageType",
     "ProtocolError",
+    "Role",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from lmc.errors import ProtocolError
-from lmc.messages import Chunk, Message
+from lmc.messages import Block, Chunk, Content, Message
 
 
 class Assembler:
@@ -14,7 +14,7 @@ class Assembler:
 
     def __init__(self) -> None:
         self._open: Chunk | None = None
-        self._parts: list[object] = []
+        self._parts: list[Content] = []
 
     def feed(self, chunk: Chunk) -> Message | None:
         """Take one chunk; return the message it completes, if any."""
@@ -41,12 +41,12 @@ class Assembler:
         return Message(head.role, head.type, _join(head, parts), head.format, head.session, head.message)
 
     @property
-    def open_block(self) -> tuple[str, str, str | None] | None:
+    def open_block(self) -> Block | None:
         """The (role, type, format) of the block still waiting for its end, if any."""
         return None if self._open is None else self._open.block
 
 
-def _join(head: Chunk, parts: list[object]) -> object:
+def _join(head: Chunk, parts: list[Content]) -> Content:
     if head.type == "console" and head.format in ("active_line", "exit_code"):
         return parts[-1] if parts else None  # a position, not text: the latest wins
     if head.type == "confirmation":

@@ -21,11 +21,10 @@ def to_dict(item: Message | Chunk) -> dict[str, Any]:
     out: dict[str, Any] = {"role": item.role, "type": item.type}
     if item.format is not None:
         out["format"] = item.format
-    content = item.content
-    if isinstance(content, Message):
-        content = to_dict(content)
-    if content is not None:
-        out["content"] = content
+    if isinstance(item.content, Message):
+        out["content"] = to_dict(item.content)
+    elif item.content is not None:
+        out["content"] = item.content
     if isinstance(item, Chunk):
         if item.start:
             out["start"] = True
@@ -92,7 +91,8 @@ def chunk_from_dict(data: object) -> Chunk:
 
 def encode(item: Message | Chunk) -> bytes:
     """msgpack bytes of a message or chunk."""
-    return msgpack.packb(to_dict(item), use_bin_type=True)
+    packed: bytes = msgpack.packb(to_dict(item), use_bin_type=True)  # msgpack ships no type hints
+    return packed
 
 
 def _unpack(data: bytes) -> object:
@@ -114,7 +114,8 @@ def decode_message(data: bytes) -> Message:
 
 def pack(obj: object) -> bytes:
     """msgpack bytes of a plain value (for control frames that are not messages)."""
-    return msgpack.packb(obj, use_bin_type=True)
+    packed: bytes = msgpack.packb(obj, use_bin_type=True)  # msgpack ships no type hints
+    return packed
 
 
 def unpack(data: bytes) -> object:

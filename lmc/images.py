@@ -129,8 +129,10 @@ def _image_note(data: bytes, fmt: str, why: str) -> str:
 def image_part(message: Message, vision: bool, max_bytes: int) -> dict[str, Any] | str:
     """An `image_url` content part for an image message, or the text note that stands for it."""
     if message.format == "path":
-        return f"[image file: {message.content}]"
+        return f"[image file: {message.text}]"
     data, fmt = message.content, str(message.format)
+    if not isinstance(data, bytes):
+        raise InvalidMessage("content", "the bytes of an image message", type(data).__name__)
     if not vision:
         return _image_note(data, fmt, "the model cannot see images")
     if len(data) > max_bytes:

@@ -19,15 +19,22 @@ it and `seq` numbers the chunk in the stream, so a stream can be resumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Union
+from typing import Any, Literal, TypeAlias, Union, cast, get_args
 
 from lmc.errors import InvalidMessage
 
-ROLES = ("user", "assistant", "computer", "server")
-TYPES = ("message", "code", "console", "image", "confirmation", "error", "status")
-
+#: Who speaks: the user, the model, the computer that runs its code, the server of a session.
+Role: TypeAlias = Literal["user", "assistant", "computer", "server"]
+#: What a message is (the `type` field).
+MessageType: TypeAlias = Literal["message", "code", "console", "image", "confirmation", "error", "status"]
+#: `format` of a console message: printed text, the line running now, or the exit status.
+ConsoleFormat: TypeAlias = Literal["output", "active_line", "exit_code"]
+#: `format` of an image message: raw PNG or JPEG bytes, or the path of an image file.
+ImageFormat: TypeAlias = Literal["png", "jpeg", "path"]
+#: `format` of a confirmation message.
+ConfirmationFormat: TypeAlias = Literal["execution"]
 #: The closed set of error kinds (`format` of an error message).
-ERROR_KINDS = (
+ErrorKind: TypeAlias = Literal[
     "usage",  # the caller asked for something impossible (unknown language, bad argument)
     "timeout",  # the code ran past its time limit and was stopped
     "interrupted",  # the code was stopped on request
@@ -36,15 +43,21 @@ ERROR_KINDS = (
     "sandbox",  # the sandbox failed (its agent or container died, Docker, E2B): infrastructure, not the code
     "model",  # the model's API failed
     "internal",  # a bug of ours
-)
+]
+#: `format` of any message: one of the literals above, or for type "code" the language name
+#: (any text, so the union is as wide as `str`; the literals document the closed cases).
+Format: TypeAlias = ConsoleFormat | ImageFormat | ConfirmationFormat | ErrorKind | str
+#: What `content` may hold; which one is fixed by (type, format), see the table above.
+Content: TypeAlias = Union[str, bytes, int, "Message", None]
 
-IMAGE_FORMATS = ("png", "jpeg", "path")
-CONSOLE_FORMATS = ("output", "active_line", "exit_code")
+ROLES: tuple[Role, ...] = get_args(Role)
+TYPES: tuple[MessageType, ...] = get_args(MessageType)
+ERROR_KINDS: tuple[ErrorKind, ...] = get_args(ErrorKind)
+IMAGE_FORMATS: tuple[ImageFormat, ...] = get_args(ImageFormat)
+CONSOLE_FORMATS: tuple[ConsoleFormat, ...] = get_args(ConsoleFormat)
 
-Content = Union[str, bytes, int, None, "Message"]
-
-# (role, type) -> allowed roles checked separately; here: type -> roles
-_ROLES_OF_TYPE = {
+# type -> the roles that may send it
+_ROLES_OF_TYPE: dict[str, tuple[Role, ...]] = {
     "message": ("user", "assistant"),
     "code": ("assistant",),
     "console": ("computer",),
@@ -53,9 +66,16 @@ _ROLES_OF_TYPE = {
     "error": ("computer",),
     "status": ("server",),
 }
+# type -> its closed set of formats (message and status have none, code a language name)
+_FORMATS_OF_TYPE: dict[str, tuple[str, ...]] = {
+    "console": CONSOLE_FORMATS,
+    "image": IMAGE_FORMATS,
+    "confirmation": get_args(ConfirmationFormat),
+    "error": ERROR_KINDS,
+}
 
 
-def _check_content(type_: str, format_: str | None, content: object, partial: bool) -> None:
+def _check_content(type_: str, format_: object, content: object, partial: bool) -> None:
     """Raise InvalidMessage when content does not suit the type and format."""
     if type_ == "console" and format_ in ("active_line", "exit_code"):
         ok = content is None or (isinstance(content, int) and not isinstance(content, bool))
@@ -76,9 +96,13 @@ def _check_content(type_: str, format_: str | None, content: object, partial: bo
         raise InvalidMessage("content", f"text for {type_}", type(content).__name__)
 
 
-def validate(role: str, type_: str, format_: str | None, content: object, partial: bool) -> None:
-    """Check one message or chunk against the schema; raise InvalidMessage naming the field."""
-    if type_ not in _ROLES_OF_TYPE:
+def validate(role: object, type_: object, format_: object, content: object, partial: bool) -> None:
+    """Check one message or chunk against the schema; raise InvalidMessage naming the field.
+
+    The arguments are `object`: this is the check that stands between the wire (or an
+    untyped caller) and the typed fields.
+    """
+    if not isinstance(type_, str) or type_ not in _ROLES_OF_TYPE:
         raise InvalidMessage("type", "one of " + ", ".join(TYPES), type_)
     roles = _ROLES_OF_TYPE[type_]
     if role not in roles:
@@ -90,12 +114,7 @@ def validate(role: str, type_: str, format_: str | None, content: object, partia
         if not isinstance(format_, str) or not format_:
             raise InvalidMessage("format", "the language name for type 'code'", format_)
     else:
-        allowed = {
-            "console": CONSOLE_FORMATS,
-            "image": IMAGE_FORMATS,
-            "confirmation": ("execution",),
-            "error": ERROR_KINDS,
-        }[type_]
+        allowed = _FORMATS_OF_TYPE[type_]
         if format_ not in allowed:
             raise InvalidMessage("format", f"one of {', '.join(allowed)} for {type_!r}", format_)
     if partial and content is None:
@@ -103,14 +122,20 @@ def validate(role: str, type_: str, format_: str | None, content: object, partia
     _check_content(type_, format_, content, partial)
 
 
+#: The (role, type, format) that ties the chunks of one message together.
+Block: TypeAlias = tuple[Role, MessageType, Format | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """A complete LMC message."""
 
-    role: str
-    type: str
+    role: Role
+    type: MessageType
+    # Any, not Content, until the callers in executors/ and orchestrator/ narrow what they read
+    # (see `text`); __post_init__ still holds every value to the Content the schema allows
     content: Any = None
-    format: str | None = None
+    format: Format | None = None
     session: str = ""
     message: int = 0
 
@@ -118,6 +143,20 @@ class Message:
         validate(self.role, self.type, self.format, self.content, partial=False)
         if isinstance(self.content, bytearray):
             object.__setattr__(self, "content", bytes(self.content))
+
+    @classmethod
+    def checked(cls, role: object, type_: object, content: object = None, format_: object = None) -> Message:
+        """A Message from untyped values (a JSON dict, a foreign format); InvalidMessage if they break the schema."""
+        validate(role, type_, format_, content, partial=False)
+        # validate() has just proved these are a Role, a MessageType, a Content and a Format
+        return cls(cast(Role, role), cast(MessageType, type_), cast(Content, content), cast("Format | None", format_))
+
+    @property
+    def text(self) -> str:
+        """The content of a message whose content is text (all but images, line numbers, confirmations)."""
+        if not isinstance(self.content, str):
+            raise TypeError(f"a {self.type}/{self.format} message holds {type(self.content).__name__}, not text")
+        return self.content
 
     def with_ids(self, session: str, message: int) -> Message:
         """This message stamped with a session id and its number in that session."""
@@ -128,10 +167,10 @@ class Message:
 class Chunk:
     """A fragment of a message: the first carries `start`, the last `end`."""
 
-    role: str
-    type: str
-    content: Any = None
-    format: str | None = None
+    role: Role
+    type: MessageType
+    content: Any = None  # Content; Any for the same reason as Message.content
+    format: Format | None = None
     start: bool = False
     end: bool = False
     session: str = ""
@@ -142,7 +181,7 @@ class Chunk:
         validate(self.role, self.type, self.format, self.content, partial=True)
 
     @property
-    def block(self) -> tuple[str, str, str | None]:
+    def block(self) -> Block:
         """The (role, type, format) that ties the chunks of one message together."""
         return (self.role, self.type, self.format)
 

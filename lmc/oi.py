@@ -28,7 +28,7 @@ from typing import Any
 
 from lmc.errors import InvalidMessage, ProtocolError
 from lmc.images import decode_base64, parse_data_url, sniff_image
-from lmc.messages import ERROR_KINDS, Chunk, Message
+from lmc.messages import ERROR_KINDS, Chunk, Message, Role
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _BASE64_FORMATS = ("base64", "base64.png", "base64.jpeg", "base64.jpg")
 _IMAGE_FORMATS = ", ".join((*_BASE64_FORMATS[:3], "path", "description"))
 
 
-def _image(where: str, role: str, fmt: object, content: object) -> Message:
+def _image(where: str, role: Role, fmt: object, content: object) -> Message:
     """An OI image message as ours."""
     if fmt == "path" or fmt == "description":
         if not isinstance(content, str):
@@ -82,28 +82,29 @@ def _confirmation(where: str, content: object) -> Message:
 
 
 def _error(content: object, fmt: object) -> Message:
-    kind = fmt if fmt in ERROR_KINDS else "internal"
+    kind = next((known for known in ERROR_KINDS if known == fmt), "internal")
     return Message("computer", "error", content if isinstance(content, str) else str(content), kind)
 
 
-def _known_role(where: str, role: object, type_: object, roles: tuple[str, ...]) -> str:
-    if role not in roles:
-        raise InvalidMessage(f"{where}.role", f"{' or '.join(roles)} for type {type_!r}", role)
-    return str(role)
+def _known_role(where: str, role: object, type_: object, roles: tuple[Role, ...]) -> Role:
+    for known in roles:
+        if role == known:
+            return known
+    raise InvalidMessage(f"{where}.role", f"{' or '.join(roles)} for type {type_!r}", role)
 
 
 def _convert(where: str, role: object, type_: object, fmt: object, content: object) -> Message | None:
     """Our message for one OI message's fields; None for what has no place in LMC."""
     if type_ in ("message", "file"):
-        roles = ("user", "assistant") if type_ == "message" else ("user",)
-        return Message(_known_role(where, role, type_, roles), "message", content)
+        roles: tuple[Role, ...] = ("user", "assistant") if type_ == "message" else ("user",)
+        return Message.checked(_known_role(where, role, type_, roles), "message", content)
     if type_ == "code":
         if role == "computer":
             log.info("%s: skipping an OI computer/code message (HTML shown to the user)", where)
             return None
         if not isinstance(fmt, str) or not fmt:
             raise InvalidMessage(f"{where}.format", "the language name for code", fmt)
-        return Message(_known_role(where, role, type_, ("assistant",)), "code", content, fmt)
+        return Message.checked(_known_role(where, role, type_, ("assistant",)), "code", content, fmt)
     if type_ == "console":
         if fmt == "active_line":
             return _active_line(where, content)
@@ -118,7 +119,7 @@ def _convert(where: str, role: object, type_: object, fmt: object, content: obje
         return _error(content, fmt)
     if type_ in ("status", "completion"):
         _known_role(where, role, type_, ("server",))
-        return Message("server", "status", "complete" if type_ == "completion" else content)
+        return Message.checked("server", "status", "complete" if type_ == "completion" else content)
     raise InvalidMessage(f"{where}.type", f"one of {_TYPES}", type_)
 
 
@@ -159,14 +160,14 @@ def to_oi(messages: Iterable[Message]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
         item: dict[str, Any] = {"role": m.role, "type": m.type}
-        content = m.content
+        content: object = m.content
         if m.type == "console" and m.format == "exit_code":
-            if not content:
+            if not isinstance(content, int) or not content:
                 continue  # success is OI's silent default
             item["format"], content = "output", f"[exit status {content}]"
-        elif m.type == "image" and m.format != "path":
+        elif m.type == "image" and isinstance(content, bytes):  # png or jpeg; a path is text
             item["format"], content = f"base64.{m.format}", base64.b64encode(content).decode("ascii")
-        elif m.type == "confirmation":
+        elif m.type == "confirmation" and isinstance(content, Message):
             item["format"] = "execution"
             content = {"type": "code", "format": content.format, "content": content.content}
         elif m.format is not None:

@@ -50,7 +50,7 @@ from lmc.images import (  # noqa: F401  (re-exported: part of this module's API)
     sniff_image,
 )
 from lmc.markdown import parse_blocks
-from lmc.messages import ERROR_KINDS, Message
+from lmc.messages import ERROR_KINDS, Message, Role
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +112,18 @@ def call_id(position: int) -> str:
 # --- images -----------------------------------------------------------------
 
 
-def render_output(outputs: Sequence[Message], vision: bool, max_bytes: int) -> tuple[str, list[dict]]:
+def render_output(outputs: Sequence[Message], vision: bool, max_bytes: int) -> tuple[str, list[dict[str, Any]]]:
     """The text the model reads for one run's computer messages, and its image parts."""
     pieces: list[str] = []
     images: list[dict[str, Any]] = []
     for message in outputs:
         if message.type == "console" and message.format == "output" and message.content:
-            pieces.append(message.content)
-        elif message.type == "console" and message.format == "exit_code" and message.content:
-            pieces.append(f"[exit status {message.content}]")
+            pieces.append(message.text)
+        elif message.type == "console" and message.format == "exit_code":
+            if isinstance(message.content, int) and message.content:  # 0 and None (still running) go unsaid
+                pieces.append(f"[exit status {message.content}]")
         elif message.type == "error":
-            pieces.append(f"[error: {message.format}] {message.content}")
+            pieces.append(f"[error: {message.format}] {message.text}")
         elif message.type == "image":
             part = image_part(message, vision, max_bytes)
             if isinstance(part, str):
@@ -168,7 +169,7 @@ class _ChatBuilder:
         if self.outputs or self.user is not None or awaits_output:
             self.flush()
         if message.type == "message":
-            self._assistant_text(message.content)
+            self._assistant_text(message.text)
         else:
             self._code(position, message)
 
@@ -178,7 +179,7 @@ class _ChatBuilder:
             self.out.append(self.user)
         parts = self.user["content"]
         if message.type == "message":
-            parts.append({"type": "text", "text": message.content})
+            parts.append({"type": "text", "text": message.text})
             return
         part = image_part(message, self.vision, self.max_bytes)
         parts.append({"type": "text", "text": part} if isinstance(part, str) else part)
@@ -192,8 +193,8 @@ class _ChatBuilder:
 
     def _code(self, position: int, message: Message) -> None:
         if self.mode == "text":
-            fence = "`" * max(3, _longest_backtick_run(message.content) + 1)
-            self._assistant_text(f"{fence}{message.format}\n{message.content}\n{fence}")
+            fence = "`" * max(3, _longest_backtick_run(message.text) + 1)
+            self._assistant_text(f"{fence}{message.format}\n{message.text}\n{fence}")
             self.pending = ""
             return
         ident = call_id(position)
@@ -202,7 +203,7 @@ class _ChatBuilder:
             "type": "function",
             "function": {
                 "name": "execute",
-                "arguments": json.dumps({"language": message.format, "code": message.content}),
+                "arguments": json.dumps({"language": message.format, "code": message.text}),
             },
         }
         if self.assistant is None:
@@ -342,7 +343,7 @@ class _ChatReader:
             else:
                 self.out.append(self._image(f"{where}.content[{j}]", part, "user"))
 
-    def _image(self, where: str, part: dict[str, Any], role: str) -> Message:
+    def _image(self, where: str, part: dict[str, Any], role: Role) -> Message:
         if part.get("type") != "image_url":
             raise InvalidMessage(f"{where}.type", "'text' or 'image_url'", part.get("type"))
         image_url = part.get("image_url")

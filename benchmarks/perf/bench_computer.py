@@ -61,7 +61,7 @@ def measure_open_interpreter(runs: int) -> dict[str, tuple[float, float]] | None
     if importlib.util.find_spec("interpreter") is None:
         return None
     start = time.perf_counter()
-    from interpreter import interpreter  # type: ignore[import-not-found]
+    from interpreter import interpreter
 
     interpreter.computer.run("python", "print(1)")
     cold = (time.perf_counter() - start) * 1000

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
+from typing import get_args
 
 import pytest
 
+from lmc import ConsoleFormat, ErrorKind, ImageFormat, MessageType, Role
 from lmc.assembly import Assembler, assemble, split
 from lmc.codec import decode_chunk, decode_message, encode, message_from_dict, to_dict
 from lmc.errors import FramingError, InvalidMessage, ProtocolError
 from lmc.framing import MAX_FRAME, FrameDecoder, frame, read_frame
-from lmc.messages import ERROR_KINDS, Chunk, Message
+from lmc.messages import ERROR_KINDS, ROLES, TYPES, Chunk, Message
 
 CODE = Message("assistant", "code", "print(1)", "python")
 EVERY_TYPE = [
@@ -54,11 +56,41 @@ def test_images_are_raw_bytes_on_the_wire() -> None:
         ({"role": "user", "type": "message", "content": 5}, "content must be text"),
         ({"role": "user", "type": "message", "content": "x", "colour": 1}, "fields must be only"),
         ({"type": "message", "content": "x"}, "role must be present"),
+        ({"role": 5, "type": "message", "content": "x"}, "role must be user or assistant"),
+        ({"role": "user", "type": ["message"], "content": "x"}, "type must be one of"),
+        ({"role": "computer", "type": "console", "content": 1, "format": ["exit_code"]}, "format must be one of"),
     ],
 )
 def test_malformed_messages_name_the_field(fields: dict, expected: str) -> None:
     with pytest.raises(InvalidMessage, match=expected):
         message_from_dict(fields)
+
+
+def test_checked_types_untyped_values_and_still_validates() -> None:
+    fields: dict[str, object] = {"role": "computer", "type": "console", "format": "exit_code"}
+    assert Message.checked(fields["role"], fields["type"], 2, fields["format"]) == Message(
+        "computer", "console", 2, "exit_code"
+    )
+    with pytest.raises(InvalidMessage, match="content must be an int or None"):
+        Message.checked(fields["role"], fields["type"], "2", fields["format"])
+    with pytest.raises(InvalidMessage, match="role must be computer"):
+        Message.checked("robot", "console", 2, "exit_code")
+
+
+def test_text_reads_text_content_and_refuses_the_rest() -> None:
+    assert Message("computer", "error", "took too long", "timeout").text == "took too long"
+    assert Message("user", "image", "/tmp/shot.png", "path").text == "/tmp/shot.png"
+    with pytest.raises(TypeError, match="image/png message holds bytes, not text"):
+        _ = Message("computer", "image", b"\x89PNG", "png").text
+    with pytest.raises(TypeError, match="console/exit_code message holds int"):
+        _ = Message("computer", "console", 1, "exit_code").text
+
+
+def test_the_literal_types_and_their_runtime_tuples_agree() -> None:
+    assert ROLES == get_args(Role) == ("user", "assistant", "computer", "server")
+    assert ERROR_KINDS == get_args(ErrorKind)
+    assert set(TYPES) == set(get_args(MessageType))
+    assert "exit_code" in get_args(ConsoleFormat) and "path" in get_args(ImageFormat)
 
 
 def test_to_dict_leaves_defaults_out() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import layout as lay
+from benchmarks.harness.errors import StagingFailed
 from benchmarks.harness.task import Task, resolve_env
 from benchmarks.harness.trial.record import TrialRecord
 from benchmarks.harness.trial.reward import REWARD_FILES, parse_reward
@@ -135,7 +136,7 @@ class ShellTrial:
             _, status = lay.run_shell(computer, code, "the verifier", timeout=task.verifier_timeout)
             text, _ = lay.run_shell(computer, f'cat "{verifier}/reward.txt" 2>/dev/null || '
                                               f'cat "{verifier}/reward.json" 2>/dev/null', "reading the reward")
-        except lay.StagingFailed as exc:
+        except StagingFailed as exc:
             raise VerifierFailed(f"tests/test.sh of {task.name} did not finish: {exc}") from exc
         self.record.exit_codes["verifier"] = status
         return {"reward": parse_reward(text, task.name), "verifier_exit": status}
