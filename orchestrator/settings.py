@@ -127,6 +127,11 @@ class Settings:
         if self.max_steps < 1:
             raise SettingsError(f"max_steps must be at least 1, got {self.max_steps}; try --max-steps 20")
 
+    def replace(self, **changes: Unpack[SettingsFields]) -> Settings:
+        """A copy with some fields changed, the model's given flat (model=, api_base=...) or as llm=."""
+        current: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return Settings(**{**current, **changes})
+
     @property
     def uses_ray(self) -> bool:
         """Whether the conversation runs on Ray."""

@@ -44,7 +44,8 @@ def test_settings_hold_one_model_config_and_take_its_fields_flat(tmp_path: Path)
     s = Settings(model="openai/x", api_base="http://127.0.0.1:9/v1", temperature=0.5, auto_run=True)
     assert s.llm == ModelConfig("openai/x", api_base="http://127.0.0.1:9/v1", temperature=0.5)
     assert s.auto_run and not s.uses_local_model
-    moved = dataclasses.replace(s, model="openai/y", max_steps=3)
+    moved = s.replace(model="openai/y", max_steps=3)
+    assert dataclasses.replace(s, max_steps=3) == s.replace(max_steps=3)
     assert (moved.llm.model, moved.llm.api_base, moved.llm.temperature, moved.max_steps) == (
         "openai/y", "http://127.0.0.1:9/v1", 0.5, 3)
     assert Settings(llm=ModelConfig("a"), api_key="k").llm == ModelConfig("a", api_key="k")
