@@ -4,7 +4,8 @@ Shipped with the product, not only the tests: the benchmark's pseudo-models
 (`--model oracle`, `--model null`) run through it, and users can drive an
 Interpreter or a Fleet end to end with it, without a model or a key.
 
-A script is a list of replies, served in order, one per `POST /v1/chat/completions`.
+A script (orchestrator/models/script.py, shared with the in-process ScriptedModel)
+is a list of replies, served in order, one per `POST /v1/chat/completions`.
 Each reply is plain text (markdown), one or more tool calls, or an injected HTTP
 error; streamed as server-sent events when the request asks for `stream: true`,
 as one JSON body otherwise. Every request body is recorded so a test can assert
