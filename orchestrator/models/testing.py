@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 
 from orchestrator.errors import ContextOverflow, ModelError, ModelUnavailable, RateLimited
@@ -73,6 +74,8 @@ class InProcessModel:
         """The function's reply for these messages, streamed as a real model's would be."""
         self.requests.append(messages)
         reply = self.reply(messages, tools)
+        if reply.delay:
+            time.sleep(reply.delay)  # a slow model, as the scripted server plays it
         if reply.status != 200:
             raise _error(reply, self.name)
         if prompt_tokens(messages) > self._window:

@@ -16,7 +16,7 @@ from lmc.messages import Chunk
 from orchestrator.errors import SessionBusy, SessionNotFound, SettingsError
 from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
 from orchestrator.models.testing import FunctionModel, ScriptedModel
-from orchestrator.ray.sessions import RemoteSession, SessionHost, connect
+from orchestrator.ray.sessions import RemoteSession, SessionHost, SessionParts, connect
 from orchestrator.session.interpreter import Interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,21 +49,20 @@ async def _collect(host: SessionHost, session: str, message: str, done: list[str
 
 
 def test_a_slow_session_does_not_stall_its_neighbour(make_settings: Any) -> None:
-    with (
-        ScriptedServer([text("slow answer", delay=3.0)]) as slow,
-        ScriptedServer([tool_call("python", "print('quick')"), text("quick answer")]) as quick,
-    ):
-        host = SessionHost(make_settings())
+    slow = ScriptedModel([text("slow answer", delay=3.0)])
+    quick = ScriptedModel([tool_call("python", "print('quick')"), text("quick answer")])
+    host = SessionHost(make_settings())
 
-        async def main() -> list[str]:
-            a = await host.open(settings=make_settings(api_base=slow.url))
-            b = await host.open(settings=make_settings(api_base=quick.url))
-            done: list[str] = []
-            await asyncio.gather(_collect(host, a, "slow", done), _collect(host, b, "quick", done))
-            assert [m.content for m in await host.messages(b)][-2] == "quick answer"
-            return [("slow" if s == a else "quick") for s in done]
+    async def main() -> list[str]:
+        a = await host.open(parts=SessionParts(model=slow))
+        b = await host.open(parts=SessionParts(model=quick))
+        done: list[str] = []
+        await asyncio.gather(_collect(host, a, "slow", done), _collect(host, b, "quick", done))
+        assert [m.content for m in await host.messages(b)][-2] == "quick answer"
+        return [("slow" if s == a else "quick") for s in done]
 
-        assert asyncio.run(main()) == ["quick", "slow"]
+    assert asyncio.run(main()) == ["quick", "slow"]
+    assert slow.served == 1 and quick.served == 2
 
 
 def test_unknown_session_says_which_exist(make_settings: Any) -> None:
