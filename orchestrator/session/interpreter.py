@@ -11,6 +11,11 @@ the generator, or an `approve=` callback) before pulling the next chunk.
 Undecided means declined. A chat stops when the model stops asking for code,
 at `max_steps` model calls, or at the token / cost budget; a `server` status
 message says which.
+
+`model=` takes any `orchestrator.models.base.Model` (e.g. a ScriptedModel from
+orchestrator.models.testing). With `ray`, the conversation is hosted by a Ray
+session actor, and a given computer or model travels to it (pickled); one that
+cannot is a SettingsError at construction, never silently replaced.
 """
 
 from __future__ import annotations
