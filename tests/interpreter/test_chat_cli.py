@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from lmc import codec, framing
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
@@ -135,3 +137,12 @@ def test_run_and_chat_emit_the_same_json_for_an_image(tmp_path: Path) -> None:
     fields = {k: v for k, v in from_chat[0].items() if k != "encoding"}
     png = codec.chunk_from_dict({**fields, "content": base64.b64decode(str(fields["content"]))})
     assert isinstance(png.content, bytes) and png.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.desktop
+def test_os_mode_on_ray_says_its_screen_cannot_go_there(tmp_path: Path) -> None:
+    with ScriptedServer([text("unreached")]) as srv:
+        done = _lmc(["chat", "click it", *_model(srv), "--os", "--ray", "-y"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Interpreter(computer=...) cannot be sent to the Ray session actor" in done.stderr
+    assert "no --ray" in done.stderr and srv.served == 0
