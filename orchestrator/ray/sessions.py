@@ -88,11 +88,12 @@ def check_sendable(parts: SessionParts) -> None:
     """SettingsError naming the fix when a part cannot be pickled for the session actor."""
     from ray import cloudpickle
 
+    dumps: Callable[[object], bytes] = cloudpickle.dumps  # typed here: cloudpickle ships no annotations
     for name, part in (("computer", parts.computer), ("model", parts.model)):
         if part is None:
             continue
         try:
-            cloudpickle.dumps(part)
+            dumps(part)
         except Exception as exc:  # noqa: BLE001 - any pickling failure means it cannot travel
             raise SettingsError(
                 f"Interpreter({name}=...) cannot be sent to the Ray session actor ({type(exc).__name__}: "

@@ -264,7 +264,7 @@ class Interpreter:
             system += "\n\n" + prompts.budget_note(self.settings.max_steps - self._steps_used, left)
 
         def render(messages: list[Message], with_system: bool = True) -> list[dict[str, Any]]:
-            return to_openai(messages, system=system if with_system else None, mode=model.mode,  # type: ignore[arg-type]
+            return to_openai(messages, system=system if with_system else None, mode=model.mode,
                              vision=model.vision)
 
         window = int(model.context_window * shrink)

@@ -48,7 +48,7 @@ class ScreenComputer(Computer):
         super().__init__(sandbox, config=config, devices=host)
         self.screenshots = screenshots
 
-    def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:  # type: ignore[override]
+    def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:
         """Run code, then (screenshots on) show the screen as it is now."""
         chunks = self._then_screen(super().run(language, code, stream=True, **options))
         return chunks if stream else assemble(chunks)
