@@ -9,6 +9,7 @@
         │   ├── UnknownModel (ValueError)             litellm cannot tell which provider serves it
         │   ├── ModelUnavailable (ConnectionError)    unreachable or failing after every retry
         │   ├── RateLimited (ModelUnavailable)        still rate limited after every retry
+        │   ├── ModelRequestRefused (PermissionError) LMC_ALLOW_MODEL_REQUESTS=0 and the server is not local
         │   └── ContextOverflow                       the prompt exceeds the window even trimmed
         ├── LocalModelError (RuntimeError)        the embedded model could not be found or started
         ├── ConversationNotFound (LookupError)    no saved conversation has that id
@@ -58,6 +59,10 @@ class ModelUnavailable(ModelError, ConnectionError):
 
 class RateLimited(ModelUnavailable):
     """The provider kept rate limiting after every retry."""
+
+
+class ModelRequestRefused(ModelError, PermissionError):
+    """Real model requests are turned off (LMC_ALLOW_MODEL_REQUESTS=0) and the server is not on this machine."""
 
 
 class ContextOverflow(ModelError):

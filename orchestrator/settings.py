@@ -15,11 +15,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, TypedDict, Unpack, get_type_hints
 
 from orchestrator.errors import SettingsError
+from orchestrator.models.litellm_client import MODES, ModelConfig
 
-MODES = ("auto", "tools", "text")
+__all__ = ["MODES", "SANDBOXES", "ModelConfig", "Settings", "config_path", "resolve"]
+
 SANDBOXES = ("local", "docker", "e2b")
 
 
@@ -36,22 +38,53 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("lmc")) / "config.toml"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a conversation needs to know, resolved once and passed down."""
+class ModelFields(TypedDict, total=False):
+    """The ModelConfig fields Settings(...) also takes flat (model=, api_base=...), as the CLI flags do."""
 
-    model: str | None = None
-    """litellm model name (e.g. gpt-4o, ollama/llama3) or a .gguf path; None uses the embedded model."""
-    api_base: str | None = None
-    """Base URL of the model's API (for local or proxy servers)."""
-    api_key: str | None = None
-    """API key; when None litellm reads the provider's own environment variable."""
+    model: str | None
+    api_base: str | None
+    api_key: str | None
+    mode: str
+    vision: bool | None
+    context_window: int | None
+    temperature: float
+    max_output_tokens: int | None
+    max_retries: int
+    retry_delay: float
+    request_timeout: float
+
+
+class SettingsFields(ModelFields, total=False):
+    """Every keyword Settings(...) takes."""
+
+    llm: ModelConfig
+    local: bool
+    auto_run: bool
+    sandbox: str
+    max_steps: int
+    max_tokens: int | None
+    max_cost: float | None
+    ray: bool
+    ray_address: str | None
+    data_dir: Path
+    system_message: str | None
+
+
+MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelConfig))
+
+
+@dataclass(frozen=True, init=False)
+class Settings:
+    """Everything a conversation needs to know, resolved once and passed down.
+
+    Settings(model="gpt-4o", api_base=..., auto_run=True) works as before: the
+    model's fields go into `llm`, the one ModelConfig; dataclasses.replace too.
+    """
+
+    llm: ModelConfig = field(default_factory=ModelConfig)
+    """The model and how to reach it (name, API base and key, mode, vision, window, retries...)."""
     local: bool = False
-    """Use the embedded local model even if `model` names a hosted one."""
-    mode: str = "auto"
-    """How the model asks for code: tools (function calling), text (markdown blocks) or auto."""
-    vision: bool | None = None
-    """Send images to the model; None asks litellm whether the model supports vision."""
+    """Use the embedded local model even if `llm.model` names a hosted one."""
     auto_run: bool = False
     """Run code without asking for approval first."""
     sandbox: str = "local"
@@ -62,16 +95,6 @@ class Settings:
     """Token budget for one chat() (prompt + completion, as the API reports); None is unlimited."""
     max_cost: float | None = None
     """Cost budget in USD for one chat(), from litellm's cost accounting; None is unlimited."""
-    context_window: int | None = None
-    """The model's window in tokens; None asks litellm (and falls back to 8192)."""
-    temperature: float = 0.0
-    """Sampling temperature."""
-    max_retries: int = 4
-    """Retries of rate-limited or transient model errors."""
-    retry_delay: float = 0.5
-    """First backoff delay in seconds; it doubles on each retry."""
-    request_timeout: float = 600.0
-    """Seconds to wait for the model's response."""
     ray: bool = False
     """Host the conversation in a Ray orchestrator actor."""
     ray_address: str | None = None
@@ -81,13 +104,33 @@ class Settings:
     system_message: str | None = None
     """Extra instructions appended to the built-in system message."""
 
+    def __init__(self, **values: Unpack[SettingsFields]) -> None:
+        given: dict[str, Any] = dict(values)
+        flat = {name: given.pop(name) for name in MODEL_FIELDS if name in given}
+        llm = given.pop("llm", None) or ModelConfig()
+        object.__setattr__(self, "llm", dataclasses.replace(llm, **flat) if flat else llm)
+        for f in dataclasses.fields(self):
+            if f.name == "llm":
+                continue
+            if f.name in given:
+                value = given.pop(f.name)
+            else:
+                value = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            object.__setattr__(self, f.name, value)
+        if given:
+            raise SettingsError(f"unknown setting {sorted(given)[0]!r}; known: {', '.join(sorted(_hints()))}")
+        self.__post_init__()
+
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise SettingsError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
         if self.sandbox not in SANDBOXES:
             raise SettingsError(f"unknown sandbox {self.sandbox!r}; known: {', '.join(SANDBOXES)}")
         if self.max_steps < 1:
             raise SettingsError(f"max_steps must be at least 1, got {self.max_steps}; try --max-steps 20")
+
+    def replace(self, **changes: Unpack[SettingsFields]) -> Settings:
+        """A copy with some fields changed, the model's given flat (model=, api_base=...) or as llm=."""
+        current: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return Settings(**{**current, **changes})
 
     @property
     def uses_ray(self) -> bool:
@@ -97,7 +140,16 @@ class Settings:
     @property
     def uses_local_model(self) -> bool:
         """Whether the embedded model (or a GGUF file) serves this conversation."""
-        return self.local or self.model is None or self.model.endswith(".gguf")
+        model = self.llm.model
+        return self.local or model is None or model.endswith(".gguf")
+
+
+def _hints() -> dict[str, Any]:
+    """The flat setting names (config file keys, LMC_* variables, arguments) and their types."""
+    hints = {f.name: get_type_hints(ModelConfig)[f.name] for f in dataclasses.fields(ModelConfig)}
+    hints.update({f.name: get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)
+                  if f.name != "llm"})
+    return hints
 
 
 def _convert(name: str, kind: Any, raw: Any, source: str) -> Any:
@@ -159,7 +211,7 @@ def resolve(
     config_file: Path | None = None,
 ) -> Settings:
     """Settings from arguments (None values ignored) over LMC_* env over the config file over defaults."""
-    hints = {f.name: get_type_hints(Settings)[f.name] for f in dataclasses.fields(Settings)}
+    hints = _hints()
     merged = _from_file(config_file if config_file is not None else config_path(), hints)
     merged.update(_from_env(os.environ if env is None else env, hints))
     for name, value in (arguments or {}).items():

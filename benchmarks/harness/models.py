@@ -1,10 +1,9 @@
 """Which model a trial uses: a litellm name, the embedded local model, or a pseudo-model.
 
-Pseudo-models check the suite and the harness through the full pipeline
-(scripted OpenAI-compatible server -> litellm -> Interpreter -> executor):
-
-    oracle   runs the task's solution/solve.sh (Harbor's oracle) as one shell tool call, then says it is done
-    null     answers once without running anything
+The pseudo-models (`oracle`, `null`) ship in the product (orchestrator/models/pseudo.py);
+this module only gives the oracle its code, a task's solution/solve.sh run the way
+Harbor's oracle runs it, and serves them to a trial over the full pipeline
+(scripted OpenAI-compatible server -> litellm -> Interpreter -> executor).
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ from typing import Any
 
 from benchmarks.harness.errors import TaskInvalid
 from benchmarks.harness.task import Task
+from orchestrator.models import pseudo
 
-PSEUDO = ("oracle", "null")
+PSEUDO = pseudo.PSEUDO_MODELS
 #: the name that selects the embedded SmolLM2 (each session serves it, replies capped at 512 tokens)
 LOCAL = "local"
 
@@ -54,23 +54,15 @@ def oracle_code(task: Task, solution_dir: str, logs_dir: str) -> str:
 
 
 class PseudoServer:
-    """A scripted model server for one trial of a pseudo-model (closed with the trial)."""
+    """A pseudo-model served for one trial (closed with the trial)."""
 
     def __init__(self, model: str, task: Task, solution_dir: str = "/solution", logs_dir: str = "/logs") -> None:
-        # the scripted OpenAI-compatible server ships with the product: it speaks real HTTP on 127.0.0.1
-        from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
-
-        if model == "oracle":
-            script = [tool_call("shell", oracle_code(task, solution_dir, logs_dir)),
-                      text("Done: I ran the reference solution.")]
-        else:
-            script = [text("I will not do anything.")]
-        self.server = ScriptedServer(script).start()
+        code = oracle_code(task, solution_dir, logs_dir) if model == "oracle" else None
+        self.server = pseudo.PseudoServer(model, code)
 
     def settings(self, model: str) -> dict[str, Any]:
         """Settings that point a session at this server."""
-        return {"model": f"openai/{model}", "api_base": self.server.url, "api_key": "pseudo", "mode": "tools",
-                "context_window": 65536, "local": False}
+        return self.server.settings()
 
     def close(self) -> None:
         """Stop serving."""

@@ -2,7 +2,7 @@
 
 A thin layer over Interpreter. Rich renders markdown and highlighted code as
 they stream; `--format json|msgpack` streams LMC chunks for programs instead
-(JSON lines, images base64; or length-prefixed msgpack frames). Ctrl-C stops the
+(cli/output.py: JSON lines, images base64; or length-prefixed msgpack frames). Ctrl-C stops the
 running code or generation, not the session. Nothing heavy is imported at module
 level, so `lmc --help` stays instant.
 """
@@ -10,7 +10,6 @@ level, so `lmc --help` stays instant.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import threading
@@ -235,21 +234,12 @@ class _MachineView(_View):
 
     def show(self, chunk: Any) -> None:
         """Write the chunk; for a confirmation, read y/n from stdin."""
-        from lmc import codec, framing
+        from orchestrator.cli.output import encode_chunk
 
-        if self.fmt == "msgpack":
-            self.out.write(framing.frame(codec.encode(chunk)))
-        else:
-            self.out.write((json.dumps(codec.to_dict(chunk), default=_json_bytes) + "\n").encode())
+        self.out.write(encode_chunk(chunk, self.fmt))
         if chunk.type == "confirmation":
             answer = sys.stdin.readline().strip().lower()
             (self.interpreter.approve if answer in ("y", "yes") else self.interpreter.decline)()
-
-
-def _json_bytes(value: object) -> str:
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 
 class _RichView(_View):

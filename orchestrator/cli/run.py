@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import signal
 import sys
 from collections.abc import Iterable
 from typing import Any, BinaryIO, TextIO
 
-from lmc.codec import to_dict
-from lmc.framing import frame
 from lmc.messages import Chunk
+from orchestrator.cli.output import MACHINE_FORMATS, encode_chunk
 
 
 def register(sub: Any) -> None:
@@ -36,14 +33,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_command)
 
 
-def _json_line(chunk: Chunk) -> str:
-    data = to_dict(chunk)
-    if isinstance(data.get("content"), bytes):  # JSON has no bytes: base64 at this edge only
-        data["content"] = base64.b64encode(data["content"]).decode("ascii")
-        data["encoding"] = "base64"
-    return json.dumps(data)
-
-
 def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, raw: BinaryIO) -> int:
     """Write chunks in the chosen format (text to out; json and msgpack to raw); the run's exit code."""
     status = 0
@@ -52,13 +41,8 @@ def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, ra
             status = status or 1
         elif chunk.type == "console" and chunk.format == "exit_code" and chunk.content:
             status = int(chunk.content)
-        if fmt == "msgpack":
-            from lmc.codec import encode
-
-            raw.write(frame(encode(chunk)))
-            raw.flush()
-        elif fmt == "json":
-            raw.write((_json_line(chunk) + "\n").encode())
+        if fmt in MACHINE_FORMATS:
+            raw.write(encode_chunk(chunk, fmt))
             raw.flush()
         else:
             _print_text(chunk, out, err)

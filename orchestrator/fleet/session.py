@@ -21,7 +21,7 @@ from lmc.messages import Message
 from orchestrator.fleet.errors import RETRIED, SessionSetupFailed, classify
 from orchestrator.fleet.sandbox import SandboxFactory
 from orchestrator.fleet.spec import SandboxPlan, SessionResult, SessionSpec
-from orchestrator.models.litellm_client import Usage
+from orchestrator.models.base import Mode, Model, ModelEvent, OpenAIMessages, OpenAITools, Usage
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,39 @@ _STATUS_FAILURE = {"complete": None, "max_steps": "budget", "budget": "budget", 
 
 
 class MeteredModel:
-    """A model client that adds up the Usage events of every reply it streams."""
+    """A Model that adds up the Usage events of every reply the model it wraps streams."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Model) -> None:
         self.inner = inner
         self.usage = Usage(0, 0, 0.0)
         self.calls = 0
 
-    def stream(self, messages: list[dict[str, Any]], tools: Any = None) -> Iterator[Any]:
-        """The inner client's events, counted."""
+    @property
+    def mode(self) -> Mode:
+        """The inner model's mode."""
+        return self.inner.mode
+
+    @property
+    def vision(self) -> bool:
+        """Whether the inner model takes images."""
+        return self.inner.vision
+
+    @property
+    def context_window(self) -> int:
+        """The inner model's window."""
+        return self.inner.context_window
+
+    def count_tokens(self, messages: OpenAIMessages) -> int:
+        """Tokens as the inner model counts them."""
+        return self.inner.count_tokens(messages)
+
+    def stream(self, messages: OpenAIMessages, tools: OpenAITools | None = None) -> Iterator[ModelEvent]:
+        """The inner model's events, counted."""
         self.calls += 1
         for event in self.inner.stream(messages, tools):
             if isinstance(event, Usage):
-                u = self.usage
-                self.usage = Usage(u.prompt_tokens + event.prompt_tokens,
-                                   u.completion_tokens + event.completion_tokens, u.cost + event.cost)
+                self.usage = self.usage + event
             yield event
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @dataclass
@@ -187,7 +201,7 @@ def _interpreter(spec: SessionSpec, conversation: str, plan: SandboxPlan, comput
     model = MeteredModel(client)
     # the model is told what is left of its steps and wall time (Harbor never tells it)
     deadline = time.monotonic() + budget.wall_time if budget.wall_time else None
-    interpreter = Interpreter(settings, computer=computer, model=model,  # type: ignore[arg-type]
+    interpreter = Interpreter(settings, computer=computer, model=model,
                               conversation=conversation, deadline=deadline)
     stack.callback(interpreter.store.close)
     return interpreter, model

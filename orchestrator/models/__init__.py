@@ -1,1 +1,3 @@
-"""Models: the litellm client, the embedded local model, and the scripted OpenAI-compatible server."""
+"""Models behind one protocol (base.Model): litellm (litellm_client), the embedded GGUF (local), in-process
+test models (testing), the oracle/null pseudo-models (pseudo), the scripted HTTP server (scripted_server)
+and the script format they share (script); guard keeps tests off paid APIs."""

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from lmc.messages import Message
 from orchestrator.errors import (
     ContextOverflow,
     MissingAPIKey,
@@ -22,11 +21,25 @@ from orchestrator.errors import (
     ModelError,
     ModelUnavailable,
     RateLimited,
+    SettingsError,
     UnknownModel,
 )
+from orchestrator.models.base import (
+    Mode,
+    ModelEvent,
+    OpenAIMessages,
+    OpenAITools,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+from orchestrator.models.guard import check_request_allowed
 
 log = logging.getLogger(__name__)
 
+#: How a model may ask for code: function calling, markdown blocks, or whichever litellm says it supports.
+MODES = ("auto", "tools", "text")
 #: The window assumed when litellm does not know the model.
 DEFAULT_CONTEXT_WINDOW = 8192
 
@@ -44,10 +57,11 @@ def load_litellm() -> ModuleType:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """How to reach one model."""
+    """How to reach one model (Settings holds one; the CLI's model flags fill it)."""
 
-    model: str
-    """litellm model name, e.g. gpt-4o, anthropic/claude-3-5-sonnet, openai/<name> for a local server."""
+    model: str | None = None
+    """litellm model name (gpt-4o, anthropic/claude-3-5-sonnet, openai/<name> for a local server) or a .gguf
+    path; None uses the embedded local model."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible or provider endpoint."""
     api_key: str | None = None
@@ -69,42 +83,11 @@ class ModelConfig:
     request_timeout: float = 600.0
     """Seconds to wait for a response."""
 
-
-@dataclass(frozen=True)
-class TextDelta:
-    """A piece of the model's visible text."""
-
-    text: str
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SettingsError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
 
 
-@dataclass(frozen=True)
-class ToolCallDelta:
-    """A piece of a function call's arguments as it streams (the call's `index` in the reply)."""
-
-    index: int
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One complete function call the model made."""
-
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Tokens and cost of one model call (cost 0.0 when litellm has no price for the model)."""
-
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float
-
-
-ModelEvent = TextDelta | ToolCallDelta | ToolCall | Usage
 
 _TRANSIENT = (
     "APIConnectionError",
@@ -118,7 +101,7 @@ _TRANSIENT = (
 
 def map_error(exc: Exception, config: ModelConfig, lib: ModuleType) -> ModelError:
     """The one place where a litellm exception becomes ours."""
-    model, e = config.model, lib.exceptions
+    model, e = str(config.model), lib.exceptions
     if isinstance(exc, e.ContextWindowExceededError):
         return ContextOverflow(f"the prompt exceeds {model}'s context window: {exc}", model=model)
     if isinstance(exc, e.AuthenticationError):
@@ -140,11 +123,19 @@ def map_error(exc: Exception, config: ModelConfig, lib: ModuleType) -> ModelErro
 
 
 class ModelClient:
-    """Streams one model's replies as TextDelta / ToolCall / Usage events."""
+    """The Model for any litellm provider: streams replies as TextDelta / ToolCall / Usage events."""
 
     def __init__(self, config: ModelConfig) -> None:
+        if config.model is None:
+            raise SettingsError("ModelClient needs a model name, e.g. ModelConfig('gpt-4o'); with none, "
+                                "orchestrator.models.local.client_for(settings) serves the embedded model")
         self.config = config
+        self.name: str = config.model
         self._lib: ModuleType | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Why: a client travels pickled to a Ray session actor; the litellm module is re-imported there.
+        return {**self.__dict__, "_lib": None}
 
     @property
     def lib(self) -> ModuleType:
@@ -159,24 +150,24 @@ class ModelClient:
         lib, cfg = self._lib, self.config
         assert lib is not None
         try:
-            provider = lib.get_llm_provider(cfg.model, api_base=cfg.api_base)[1]
+            provider = lib.get_llm_provider(self.name, api_base=cfg.api_base)[1]
         except lib.exceptions.BadRequestError:
             raise UnknownModel(
-                f"litellm cannot tell which provider serves {cfg.model!r}; prefix it with the provider, "
+                f"litellm cannot tell which provider serves {self.name!r}; prefix it with the provider, "
                 "e.g. openai/gpt-4o, anthropic/claude-3-5-sonnet-latest, ollama/llama3 "
-                "(list: https://docs.litellm.ai/docs/providers)", model=cfg.model) from None
+                "(list: https://docs.litellm.ai/docs/providers)", model=self.name) from None
         if cfg.api_key is None and cfg.api_base is None:
-            missing = lib.validate_environment(cfg.model).get("missing_keys") or []
+            missing = lib.validate_environment(self.name).get("missing_keys") or []
             if missing:
                 raise MissingAPIKey(
-                    f"No key found for {cfg.model} ({provider}) - set the {' or '.join(missing)} "
-                    "environment variable or pass --api-key", model=cfg.model)
+                    f"No key found for {self.name} ({provider}) - set the {' or '.join(missing)} "
+                    "environment variable or pass --api-key", model=self.name)
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         """tools or text: the configured mode, or what litellm says the model supports."""
         if self.config.mode != "auto":
-            return self.config.mode
+            return "tools" if self.config.mode == "tools" else "text"
         return "tools" if self._supports("supports_function_calling") else "text"
 
     @property
@@ -188,7 +179,7 @@ class ModelClient:
 
     def _supports(self, what: str) -> bool:
         try:
-            return bool(getattr(self.lib, what)(model=self.config.model))
+            return bool(getattr(self.lib, what)(model=self.name))
         except self.lib.exceptions.ModelNotMappedError:
             return False
 
@@ -198,26 +189,25 @@ class ModelClient:
         if self.config.context_window is not None:
             return self.config.context_window
         try:
-            info = self.lib.get_model_info(self.config.model)
+            info = self.lib.get_model_info(self.name)
         except self.lib.exceptions.ModelNotMappedError:
             return DEFAULT_CONTEXT_WINDOW
         return int(info.get("max_input_tokens") or DEFAULT_CONTEXT_WINDOW)
 
-    def count_tokens(self, messages: list[dict[str, Any]]) -> int:
+    def count_tokens(self, messages: OpenAIMessages) -> int:
         """Tokens of an OpenAI message list as litellm counts them."""
-        return int(self.lib.token_counter(model=self.config.model, messages=messages))
+        return int(self.lib.token_counter(model=self.name, messages=messages))
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         """USD for a call, from litellm's price table; 0.0 for models it has no price for."""
         try:
             prompt, completion = self.lib.cost_per_token(
-                model=self.config.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+                model=self.name, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
         except self.lib.exceptions.ModelNotMappedError:
             return 0.0
         return float(prompt + completion)
 
-    def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
-               ) -> Iterator[ModelEvent]:
+    def stream(self, messages: OpenAIMessages, tools: OpenAITools | None = None) -> Iterator[ModelEvent]:
         """Ask the model; yield text deltas as they come, then tool calls, then usage."""
         lib = self.lib
         response = self._open(messages, tools)
@@ -244,11 +234,12 @@ class ModelClient:
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
         yield Usage(prompt, completion, self.cost(prompt, completion))
 
-    def _open(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> Any:
+    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> Any:
         """Start a streamed completion, retrying rate limits and transient failures with backoff."""
+        check_request_allowed(self.name, self.config.api_base)
         lib, cfg = self.lib, self.config
         kwargs: dict[str, Any] = dict(
-            model=cfg.model, messages=messages, stream=True, temperature=cfg.temperature,
+            model=self.name, messages=messages, stream=True, temperature=cfg.temperature,
             stream_options={"include_usage": True}, timeout=cfg.request_timeout, num_retries=0)
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
@@ -266,7 +257,7 @@ class ModelClient:
                 if attempt == cfg.max_retries:
                     raise map_error(exc, cfg, lib) from exc
                 delay = cfg.retry_delay * (2**attempt)
-                log.warning("model %s: %s; retry %d/%d in %.1fs", cfg.model, type(exc).__name__,
+                log.warning("model %s: %s; retry %d/%d in %.1fs", self.name, type(exc).__name__,
                             attempt + 1, cfg.max_retries, delay)
                 time.sleep(delay)
             except _api_error() as exc:
@@ -295,56 +286,3 @@ def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> tuple[int, str]
         piece = getattr(function, "arguments", None) or ""
         call["arguments"] += piece
     return index, piece
-
-
-#: What stands in for the middle of a long console output once the context is trimmed.
-TRIMMED_OUTPUT = "\n[... {n} characters of output trimmed to fit the context window ...]\n"
-#: Characters kept at each end of a trimmed output.
-KEEP_ENDS = 200
-
-
-def fit_to_window(messages: list[Message], count: Callable[[Message], int], window: int,
-                  fixed: int = 0, reserve: float = 0.2) -> list[Message]:
-    """The transcript trimmed to fit `window` tokens less a reply reserve; the transcript is not changed.
-
-    `count` gives one message's tokens and `fixed` those of what is always sent
-    (the system message, tools). Old images go first (oldest first), then the
-    middle of long console outputs, then whole messages from before the last
-    user message. The last user message is always kept. ContextOverflow when
-    even that is too long.
-    """
-    budget = int(window * (1 - reserve)) - fixed
-    sizes = [count(m) for m in messages]
-    total = sum(sizes)
-    if total <= budget:
-        return messages
-    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
-    view: list[Message | None] = list(messages)
-    steps = [
-        *[(i, None) for i, m in enumerate(messages) if m.type == "image" and i != last_user],
-        *[(i, _elided(m)) for i, m in enumerate(messages) if _long_output(m)],
-        *[(i, None) for i in range(max(last_user, 0))],
-    ]
-    for i, replacement in steps:
-        if view[i] is None:
-            continue
-        view[i] = replacement
-        new_size = 0 if replacement is None else count(replacement)
-        total += new_size - sizes[i]
-        sizes[i] = new_size
-        if total <= budget:
-            return [m for m in view if m is not None]
-    raise ContextOverflow(
-        f"the last message alone needs more than {budget} of the {window} tokens left after the system "
-        "message; shorten it, or use a model with a larger window (--context-window if the model's is bigger)")
-
-
-def _long_output(message: Message) -> bool:
-    return message.type == "console" and isinstance(message.content, str) and len(
-        message.content) > 3 * KEEP_ENDS
-
-
-def _elided(message: Message) -> Message:
-    text = message.content
-    middle = len(text) - 2 * KEEP_ENDS
-    return replace(message, content=text[:KEEP_ENDS] + TRIMMED_OUTPUT.format(n=middle) + text[-KEEP_ENDS:])

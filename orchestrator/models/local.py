@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import LocalModelError
+from orchestrator.models.base import OpenAIMessages, OpenAITools
 from orchestrator.models.litellm_client import ModelClient, ModelConfig
 from orchestrator.settings import Settings
 
@@ -188,34 +189,27 @@ if __name__ == "__main__":
 
 def client_for(settings: Settings) -> tuple[ModelClient, LocalModelServer | None]:
     """The model client the settings ask for, and the local server behind it if any (started lazily)."""
+    llm = settings.llm
     if not settings.uses_local_model:
-        assert settings.model is not None
-        return ModelClient(ModelConfig(
-            settings.model, api_base=settings.api_base, api_key=settings.api_key, mode=settings.mode,
-            vision=settings.vision, context_window=settings.context_window, **_common(settings))), None
-    gguf = Path(settings.model).expanduser() if settings.model and settings.model.endswith(".gguf") else None
-    window = settings.context_window or LocalModelConfig.context
+        return ModelClient(llm), None
+    gguf = Path(llm.model).expanduser() if llm.model and llm.model.endswith(".gguf") else None
+    window = llm.context_window or LocalModelConfig.context
     server = LocalModelServer(LocalModelConfig(gguf=gguf, context=window))
     # Small local models follow markdown far better than function-calling schemas.
-    mode = "text" if settings.mode == "auto" else settings.mode
-    config = ModelConfig(server.model, api_key="local", mode=mode, vision=False, context_window=window,
-                         max_output_tokens=512, **_common(settings))
+    mode = "text" if llm.mode == "auto" else llm.mode
+    config = dataclasses.replace(llm, model=server.model, api_base=None, api_key="local", mode=mode,
+                                 vision=False, context_window=window, max_output_tokens=512)
     return LocalModelClient(config, server), server
 
 
-def _common(settings: Settings) -> dict[str, Any]:
-    return dict(temperature=settings.temperature, max_retries=settings.max_retries,
-                retry_delay=settings.retry_delay, request_timeout=settings.request_timeout)
-
-
 class LocalModelClient(ModelClient):
-    """A model client whose server is started on its first request."""
+    """The Model for the embedded GGUF server: a litellm client whose server starts on its first request."""
 
     def __init__(self, config: ModelConfig, server: LocalModelServer) -> None:
         super().__init__(config)
         self.server = server
 
-    def _open(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> Any:
+    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> Any:
         if self.config.api_base is None:
             self.config = dataclasses.replace(self.config, api_base=self.server.start())
         return super()._open(messages, tools)

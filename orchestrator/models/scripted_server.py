@@ -4,7 +4,8 @@ Shipped with the product, not only the tests: the benchmark's pseudo-models
 (`--model oracle`, `--model null`) run through it, and users can drive an
 Interpreter or a Fleet end to end with it, without a model or a key.
 
-A script is a list of replies, served in order, one per `POST /v1/chat/completions`.
+A script (orchestrator/models/script.py, shared with the in-process ScriptedModel)
+is a list of replies, served in order, one per `POST /v1/chat/completions`.
 Each reply is plain text (markdown), one or more tool calls, or an injected HTTP
 error; streamed as server-sent events when the request asks for `stream: true`,
 as one JSON body otherwise. Every request body is recorded so a test can assert
@@ -32,55 +33,18 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-#: Characters per token when the server estimates prompt size (OpenAI's rule of thumb).
-CHARS_PER_TOKEN = 4
+from orchestrator.models.script import (
+    Reply,
+    ToolCall,
+    estimated_usage,
+    http_error,
+    prompt_tokens,
+    raw_tool_call,
+    text,
+    tool_call,
+)
 
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One function call the scripted model makes."""
-
-    name: str
-    arguments: str
-    id: str = ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One scripted answer: text, tool calls, or an HTTP error."""
-
-    text: str = ""
-    tool_calls: tuple[ToolCall, ...] = ()
-    status: int = 200
-    error_message: str = ""
-    error_code: str | None = None
-    delay: float = 0.0
-    chunk_size: int = 8
-    usage: tuple[int, int] | None = None
-
-
-def text(
-    content: str, *, chunk_size: int = 8, delay: float = 0.0, usage: tuple[int, int] | None = None
-) -> Reply:
-    """A plain assistant reply (markdown allowed), streamed `chunk_size` characters at a time."""
-    return Reply(text=content, chunk_size=chunk_size, delay=delay, usage=usage)
-
-
-def tool_call(language: str, code: str, *, name: str = "execute", content: str = "",
-              usage: tuple[int, int] | None = None) -> Reply:
-    """A reply that calls the `execute(language, code)` tool once (with optional text before it)."""
-    args = json.dumps({"language": language, "code": code})
-    return Reply(text=content, tool_calls=(ToolCall(name, args),), usage=usage)
-
-
-def raw_tool_call(arguments: str, *, name: str = "execute") -> Reply:
-    """A tool call with arbitrary (possibly malformed) argument text."""
-    return Reply(tool_calls=(ToolCall(name, arguments),))
-
-
-def http_error(status: int, message: str = "", *, code: str | None = None) -> Reply:
-    """An injected HTTP error (e.g. 500, 429) in OpenAI's error body format."""
-    return Reply(status=status, error_message=message or f"scripted HTTP {status}", error_code=code)
+__all__ = ["Reply", "ScriptedServer", "ToolCall", "http_error", "raw_tool_call", "text", "tool_call"]
 
 
 @dataclass
@@ -96,7 +60,7 @@ class _State:
         with self.lock:
             self.requests.append(body)
             if self.context_window is not None:
-                used = prompt_tokens(body)
+                used = prompt_tokens(body.get("messages", []))
                 if used > self.context_window:
                     return http_error(
                         400,
@@ -110,30 +74,6 @@ class _State:
             if self.default is not None:
                 return self.default
             return http_error(400, f"scripted server: script exhausted after {len(self.script)} replies")
-
-
-def prompt_tokens(body: dict[str, Any]) -> int:
-    """The server's estimate of a request's prompt size: characters of text / CHARS_PER_TOKEN."""
-    total = 0
-    for message in body.get("messages", []):
-        content = message.get("content")
-        if isinstance(content, str):
-            total += len(content)
-        elif isinstance(content, list):
-            total += sum(len(part.get("text", "")) for part in content if isinstance(part, dict))
-        for call in message.get("tool_calls") or []:
-            total += len(call.get("function", {}).get("arguments", ""))
-    return total // CHARS_PER_TOKEN + 1
-
-
-def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
-    if reply.usage is not None:
-        prompt, completion = reply.usage
-    else:
-        prompt = prompt_tokens(body)
-        produced = len(reply.text) + sum(len(c.arguments) for c in reply.tool_calls)
-        completion = produced // CHARS_PER_TOKEN + 1
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _pieces(s: str, size: int) -> Iterator[str]:
@@ -206,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "scripted"),
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": _usage(reply, body)}
+                "usage": estimated_usage(reply, body.get("messages", []))}
 
     def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
         self.send_response(200)
@@ -220,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         finish = "tool_calls" if reply.tool_calls else "stop"
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage"):
-            self._event({**base, "choices": [], "usage": _usage(reply, body)})
+            self._event({**base, "choices": [], "usage": estimated_usage(reply, body.get("messages", []))})
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
 

@@ -9,6 +9,7 @@ from typing import Any
 from orchestrator.fleet.sandbox import SandboxFactory
 from orchestrator.fleet.session import SessionRunner
 from orchestrator.fleet.spec import SessionResult, SessionSpec
+from orchestrator.ray.cluster import ensure_ray
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,7 @@ class FleetWorker:
 
 def start_workers(config: Any) -> list[Any]:
     """`config.workers` FleetWorker actors, spread over nodes, each taking its share of sessions."""
-    import os
-
-    import ray
-
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a local test cluster needs no token
-        ray.init(address=config.ray_address, include_dashboard=False, log_to_driver=False)
+    ray = ensure_ray(config.ray_address)
     per_worker = max(1, -(-config.max_sessions // config.workers))
     # threads, not asyncio: a session is blocking code (the Interpreter, sandbox I/O)
     options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": per_worker, "scheduling_strategy": "SPREAD"}

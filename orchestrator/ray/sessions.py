@@ -14,66 +14,117 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Generator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from lmc import codec
 from lmc.assembly import Assembler
 from lmc.messages import Chunk, Message
-from orchestrator.errors import SessionBusy, SessionNotFound
-from orchestrator.session.interpreter import Interpreter
-from orchestrator.session.store import ConversationStore
+from orchestrator.errors import SessionBusy, SessionNotFound, SettingsError
+from orchestrator.models.base import Model
+from orchestrator.ray.cluster import ensure_ray
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
 
 _DONE = object()
-InterpreterFactory = Callable[[Settings, str | None], Interpreter]
 
 
-def _default_factory(settings: Settings, conversation: str | None) -> Interpreter:
-    """A fresh interpreter, or a saved conversation continued."""
-    if conversation is not None and ConversationStore(settings.data_dir).exists(conversation):
-        return Interpreter.load(conversation, settings)
-    return Interpreter(settings, conversation=conversation)
+@dataclass(frozen=True)
+class SessionParts:
+    """What a caller gave its Interpreter; the hosted session uses them instead of making its own."""
+
+    computer: Any = None  #: a Computer, or None for one made from the settings
+    model: Model | None = None  #: a Model, or None for the one the settings name
 
 
-def _ray_factory(settings: Settings, conversation: str | None) -> Interpreter:
-    """As the default, but the session's sandbox is owned by this node's executor actor."""
-    from orchestrator.computer import Computer
-    from orchestrator.ray.executor_actor import RayExecutor
+class HostedSession(Protocol):
+    """What a SessionHost needs of a session (the Interpreter is one)."""
 
-    computer = Computer(RayExecutor(settings.sandbox))
-    if conversation is not None and ConversationStore(settings.data_dir).exists(conversation):
-        return Interpreter.load(conversation, settings, computer=computer)
-    return Interpreter(settings, conversation=conversation, computer=computer)
+    id: str
+    messages: list[Message]
+
+    def chat(self, message: str | Message | list[Message] | None, *, stream: Literal[True],
+             approve: Callable[[Message], bool] | None = None) -> Generator[Chunk, object, None]:
+        """Stream one chat."""
+
+    def stop(self) -> None:
+        """Stop the running work."""
+
+    def close(self) -> None:
+        """Free what the session holds."""
+
+
+#: Makes a session: (settings, conversation id to resume or use, the caller's parts) -> the session.
+InterpreterFactory = Callable[[Settings, str | None, SessionParts], HostedSession]
+
+
+@dataclass(frozen=True)
+class NamedFactory:
+    """A factory named by module and function, imported where it is called (in the actor)."""
+
+    # Why by name: this module hosts Interpreters and the Interpreter reaches Ray through it; importing the
+    # Interpreter here would make the two import each other.
+    module: str
+    function: str
+
+    def __call__(self, settings: Settings, conversation: str | None, parts: SessionParts) -> HostedSession:
+        factory: InterpreterFactory = getattr(importlib.import_module(self.module), self.function)
+        return factory(settings, conversation, parts)
+
+
+#: A fresh Interpreter, or a saved conversation continued.
+DEFAULT_FACTORY = NamedFactory("orchestrator.session.interpreter", "hosted")
+#: As the default, but the session's sandbox is owned by its node's executor actor.
+RAY_FACTORY = NamedFactory("orchestrator.session.interpreter", "ray_hosted")
+
+
+def check_sendable(parts: SessionParts) -> None:
+    """SettingsError naming the fix when a part cannot be pickled for the session actor."""
+    from ray import cloudpickle
+
+    dumps: Callable[[object], bytes] = cloudpickle.dumps  # typed here: cloudpickle ships no annotations
+    for name, part in (("computer", parts.computer), ("model", parts.model)):
+        if part is None:
+            continue
+        try:
+            dumps(part)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure means it cannot travel
+            raise SettingsError(
+                f"Interpreter({name}=...) cannot be sent to the Ray session actor ({type(exc).__name__}: "
+                f"{exc}): a {type(part).__name__} that lives in this process cannot be used there; run the "
+                f"conversation here (ray=False, no --ray), or leave {name}= out so the actor makes its own "
+                "from the settings") from exc
 
 
 class SessionHost:
     """Hosts many interpreter sessions in one asyncio event loop."""
 
-    def __init__(self, settings: Settings, factory: InterpreterFactory = _default_factory) -> None:
+    def __init__(self, settings: Settings, factory: InterpreterFactory = DEFAULT_FACTORY) -> None:
         self.settings = settings
         self._factory = factory
-        self._sessions: dict[str, Interpreter] = {}
+        self._sessions: dict[str, HostedSession] = {}
         self._decisions: dict[str, queue.Queue[bool]] = {}
         self._busy: set[str] = set()
 
-    def _get(self, session: str) -> Interpreter:
+    def _get(self, session: str) -> HostedSession:
         try:
             return self._sessions[session]
         except KeyError:
             known = ", ".join(sorted(self._sessions)[:5]) or "none"
             raise SessionNotFound(f"no session {session!r} here; open one first (hosted: {known})") from None
 
-    async def open(self, conversation: str | None = None, settings: Settings | None = None) -> str:
-        """Start (or resume) a session with its own settings (default: the host's); return its id."""
+    async def open(self, conversation: str | None = None, settings: Settings | None = None,
+                   parts: SessionParts | None = None) -> str:
+        """Start (or resume) a session with its own settings (default: the host's) and parts; return its id."""
         # The session itself runs here, in-process: it must not try to reach Ray again.
         settings = dataclasses.replace(settings or self.settings, ray=False, ray_address=None)
-        interpreter = await asyncio.to_thread(self._factory, settings, conversation)
+        interpreter = await asyncio.to_thread(self._factory, settings, conversation, parts or SessionParts())
         self._sessions[interpreter.id] = interpreter
         self._decisions[interpreter.id] = queue.Queue()
         return interpreter.id
@@ -139,12 +190,13 @@ class SessionHost:
 class OrchestratorActor:
     """The Ray actor shell: a SessionHost whose chats stream encoded chunks."""
 
-    def __init__(self, settings: Settings, factory: InterpreterFactory = _default_factory) -> None:
+    def __init__(self, settings: Settings, factory: InterpreterFactory = DEFAULT_FACTORY) -> None:
         self.host = SessionHost(settings, factory)
 
-    async def open(self, conversation: str | None = None, settings: Settings | None = None) -> str:
+    async def open(self, conversation: str | None = None, settings: Settings | None = None,
+                   parts: SessionParts | None = None) -> str:
         """Start or resume a session."""
-        return await self.host.open(conversation, settings)
+        return await self.host.open(conversation, settings, parts)
 
     async def chat(self, session: str, message: bytes | None) -> AsyncIterator[bytes]:
         """Stream a chat as msgpack-encoded chunks (a Ray streaming generator)."""
@@ -191,14 +243,11 @@ _HANDLES: dict[tuple[str, str], Any] = {}
 def connect(settings: Settings, name: str = "lmc-orchestrator", factory: InterpreterFactory | None = None
             ) -> Any:
     """A handle to the named orchestrator actor, started if it is not running yet (kept for this process)."""
-    import ray
-
-    if not ray.is_initialized():
-        ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False)
+    ray = ensure_ray(settings.ray_address)
     key = (ray.get_runtime_context().get_job_id(), name)
     if key not in _HANDLES:
         actor = remote_actor_class().options(name=name, get_if_exists=True)
-        _HANDLES[key] = actor.remote(settings, factory or _ray_factory)
+        _HANDLES[key] = actor.remote(settings, factory or RAY_FACTORY)
     return _HANDLES[key]
 
 
@@ -211,12 +260,14 @@ class RemoteSession:
         self.messages: list[Message] = []
 
     @classmethod
-    def open(cls, actor: Any, conversation: str | None = None, settings: Settings | None = None
-             ) -> RemoteSession:
-        """Open (or resume) a session on the actor."""
+    def open(cls, actor: Any, conversation: str | None = None, settings: Settings | None = None,
+             parts: SessionParts | None = None) -> RemoteSession:
+        """Open (or resume) a session on the actor, with the caller's parts (check_sendable first)."""
         import ray
 
-        session = cls(actor, ray.get(actor.open.remote(conversation, settings)))
+        if parts is not None:
+            check_sendable(parts)
+        session = cls(actor, ray.get(actor.open.remote(conversation, settings, parts)))
         session.messages = [codec.decode_message(b) for b in ray.get(actor.messages.remote(session.id))]
         return session
 

@@ -11,6 +11,11 @@ the generator, or an `approve=` callback) before pulling the next chunk.
 Undecided means declined. A chat stops when the model stops asking for code,
 at `max_steps` model calls, or at the token / cost budget; a `server` status
 message says which.
+
+`model=` takes any `orchestrator.models.base.Model` (e.g. a ScriptedModel from
+orchestrator.models.testing). With `ray`, the conversation is hosted by a Ray
+session actor, and a given computer or model travels to it (pickled); one that
+cannot is a SettingsError at construction, never silently replaced.
 """
 
 from __future__ import annotations
@@ -21,18 +26,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from executors.errors import UnknownLanguage
 from lmc.errors import LMCError
 from lmc.messages import Chunk, Message
 from lmc.openai import execute_tool, to_openai
 from orchestrator.errors import ContextOverflow, SettingsError
-from orchestrator.models.litellm_client import ModelClient, Usage, fit_to_window
+from orchestrator.models.base import Model, Usage
 from orchestrator.session import prompts
+from orchestrator.session.context import fit_to_window
 from orchestrator.session.reply import Asked, Reply
 from orchestrator.session.store import ConversationStore, Recorder, new_id
 from orchestrator.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    from orchestrator.ray.sessions import SessionParts
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +55,7 @@ class Interpreter:
     """One conversation between a model and a Computer."""
 
     def __init__(self, settings: Settings | None = None, *, computer: Any = None,
-                 model: ModelClient | None = None, store: ConversationStore | None = None,
+                 model: Model | None = None, store: ConversationStore | None = None,
                  conversation: str | None = None, messages: list[Message] | None = None,
                  ray: bool | str | None = None, deadline: float | None = None) -> None:
         settings = settings if settings is not None else resolve()
@@ -59,6 +68,10 @@ class Interpreter:
         self.messages: list[Message] = list(messages or [])
         self._computer = computer
         self._model = model
+        #: what the caller gave: under Ray these travel to the session actor (never silently dropped)
+        self._given = _Given(computer, model)
+        if self.settings.uses_ray:
+            self._given.check_sendable()
         self._local: Any = None  # the LocalModelServer when the embedded model serves us
         self._decision: bool | None = None
         self._stopping = threading.Event()
@@ -81,7 +94,7 @@ class Interpreter:
         return self._computer
 
     @property
-    def model(self) -> ModelClient:
+    def model(self) -> Model:
         """The model client (starts the embedded model server when no model is configured)."""
         if self._model is None:
             from orchestrator.models.local import client_for  # the local server only when asked for
@@ -179,7 +192,8 @@ class Interpreter:
         if self._remote is None:
             from orchestrator.ray.sessions import RemoteSession, connect
 
-            self._remote = RemoteSession.open(connect(self.settings), self.id, self.settings)
+            actor = connect(self.settings, factory=ray_hosted)
+            self._remote = RemoteSession.open(actor, self.id, self.settings, self._given.parts())
             self._remote.messages[:0] = [m for m in self.messages if m not in self._remote.messages]
             self.messages = self._remote.messages
         items = _user_messages(message)
@@ -250,7 +264,7 @@ class Interpreter:
             system += "\n\n" + prompts.budget_note(self.settings.max_steps - self._steps_used, left)
 
         def render(messages: list[Message], with_system: bool = True) -> list[dict[str, Any]]:
-            return to_openai(messages, system=system if with_system else None, mode=model.mode,  # type: ignore[arg-type]
+            return to_openai(messages, system=system if with_system else None, mode=model.mode,
                              vision=model.vision)
 
         window = int(model.context_window * shrink)
@@ -273,7 +287,7 @@ class Interpreter:
         tools = [execute_tool(self.computer.languages)] if model.mode == "tools" else None
         shrinks = (1.0, 0.75, 0.5, 0.3)  # the window litellm reports, or its token count, may be optimistic
         for attempt, shrink in enumerate(shrinks):
-            reply = Reply(self, model.mode)
+            reply = Reply(self._recorder, self.computer.languages, model.mode)
             try:
                 for event in model.stream(self._prompt(shrink), tools):
                     if self._stopping.is_set():
@@ -286,9 +300,7 @@ class Interpreter:
                     raise
                 log.warning("the model says the prompt is too long; fitting it to %d%% of the window",
                             int(shrinks[attempt + 1] * 100))
-        usage = Usage(spent.prompt_tokens + reply.usage.prompt_tokens,
-                      spent.completion_tokens + reply.usage.completion_tokens, spent.cost + reply.usage.cost)
-        return Asked(reply.codes, reply.calls, reply.notes, usage)
+        return Asked(reply.codes, reply.calls, reply.notes, spent + reply.usage)
 
     def _execute(self, code: Message, approve: Approver | None) -> Generator[Chunk, object, None]:
         """Confirm (unless auto_run) and run one code message, streaming the computer's output."""
@@ -328,3 +340,42 @@ def _user_messages(message: str | Message | list[Message] | None) -> list[Messag
     if isinstance(message, Message):
         return [message]
     return list(message)
+
+
+class _Given:
+    """The computer and model a caller gave the Interpreter; a Ray-hosted session must use them too."""
+
+    def __init__(self, computer: Any, model: Model | None) -> None:
+        self.computer, self.model = computer, model
+
+    def parts(self) -> SessionParts:
+        """The parts to send to the session actor."""
+        from orchestrator.ray.sessions import SessionParts
+
+        return SessionParts(computer=self.computer, model=self.model)
+
+    def check_sendable(self) -> None:
+        """SettingsError naming the fix when a given part cannot travel to the Ray session actor."""
+        if self.computer is None and self.model is None:
+            return
+        from orchestrator.ray.sessions import check_sendable
+
+        check_sendable(self.parts())
+
+
+def hosted(settings: Settings, conversation: str | None, parts: SessionParts) -> Interpreter:
+    """A session for a SessionHost: a fresh interpreter, or a saved conversation continued, with the parts."""
+    given = {"computer": parts.computer, "model": parts.model}
+    if conversation is not None and ConversationStore(settings.data_dir).exists(conversation):
+        return Interpreter.load(conversation, settings, **given)
+    return Interpreter(settings, conversation=conversation, **given)
+
+
+def ray_hosted(settings: Settings, conversation: str | None, parts: SessionParts) -> Interpreter:
+    """As `hosted`, but without a given computer the sandbox is owned by this node's executor actor."""
+    if parts.computer is None:
+        from orchestrator.computer import Computer
+        from orchestrator.ray.executor_actor import RayExecutor
+
+        parts = dataclasses.replace(parts, computer=Computer(RayExecutor(settings.sandbox)))
+    return hosted(settings, conversation, parts)

@@ -48,7 +48,7 @@ class ScreenComputer(Computer):
         super().__init__(sandbox, config=config, devices=host)
         self.screenshots = screenshots
 
-    def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:  # type: ignore[override]
+    def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:
         """Run code, then (screenshots on) show the screen as it is now."""
         chunks = self._then_screen(super().run(language, code, stream=True, **options))
         return chunks if stream else assemble(chunks)
@@ -81,7 +81,7 @@ class VisionLocator:
 
     def __call__(self, image_png: bytes, description: str, boxes: list[Any]) -> int | None:
         """The 1-based number of the matching box, or None when the model sees none."""
-        from orchestrator.models.litellm_client import TextDelta
+        from orchestrator.models.base import TextDelta
 
         url = "data:image/png;base64," + base64.b64encode(image_png).decode("ascii")
         question = (
@@ -134,7 +134,7 @@ def os_interpreter(settings: Settings, desktop: str = "virtual", **parts: Any) -
             enable_failsafe(host.env()["DISPLAY"])
         computer = ScreenComputer(sandbox_for(settings, host), host=host)
         interpreter = Interpreter(settings, computer=computer, **parts)
-        vision = interpreter.model.vision if settings.vision is None else settings.vision
+        vision = interpreter.model.vision if settings.llm.vision is None else settings.llm.vision
         computer.screenshots = bool(vision)
         if vision:
             host.set_icon_locator(VisionLocator(interpreter.model))

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from lmc.markdown import BlockStream
 from lmc.messages import Chunk, Message
-from orchestrator.models.litellm_client import TextDelta, ToolCall, ToolCallDelta, Usage
+from orchestrator.models.base import Mode, ModelEvent, TextDelta, ToolCall, ToolCallDelta, Usage
 from orchestrator.session import prompts
-
-if TYPE_CHECKING:
-    from orchestrator.session.interpreter import Interpreter
+from orchestrator.session.store import Recorder
 
 
 class Asked:
@@ -26,9 +23,9 @@ class Asked:
 class Reply:
     """Turns one streamed model reply into recorded chunks, code messages and notes."""
 
-    def __init__(self, interpreter: Interpreter, mode: str) -> None:
-        self.i, self.mode = interpreter, mode
-        self.recorder = interpreter._recorder
+    def __init__(self, recorder: Recorder, languages: list[str], mode: Mode) -> None:
+        self.recorder, self.languages, self.mode = recorder, languages, mode
+        self.messages = recorder.messages  # the transcript this reply is recorded into
         self.blocks = BlockStream(self._language) if mode == "text" else None
         self.text_open = False
         self.started = False
@@ -40,12 +37,12 @@ class Reply:
         self.live_code: str | None = None  # what of it went out; None until its block started
         self.dropped: list[Message] = []  # streamed code that the finished call turned out not to be
         self.usage = Usage(0, 0, 0.0)
-        self._first = len(interpreter.messages)
+        self._first = len(self.messages)
 
     def _language(self, name: str | None) -> str:
         return name or "python"  # a bare fence: Open Interpreter's models mean Python
 
-    def take(self, event: Any) -> Iterator[Chunk]:
+    def take(self, event: ModelEvent) -> Iterator[Chunk]:
         """Record one model event; yield the chunks it makes."""
         if isinstance(event, TextDelta):
             self.started = True
@@ -60,7 +57,7 @@ class Reply:
             yield from self._stream_call(event)
         elif isinstance(event, ToolCall):
             yield from self._end_text()
-            repair = prompts.code_from_call(event.name, event.arguments, self.i.computer.languages)
+            repair = prompts.code_from_call(event.name, event.arguments, self.languages)
             if self.live_code is not None:  # calls come in order: this is the one that streamed
                 yield from self._end_live(repair.code)
                 if repair.code is None and repair.note:
@@ -93,7 +90,7 @@ class Reply:
         """Close the streamed code block; keep it if the whole call says the same, else use the call."""
         language = str(self.live.language)
         yield self.recorder.emit(Chunk("assistant", "code", None, language, end=True))
-        streamed = self.i.messages[-1]
+        streamed = self.messages[-1]
         self.live_code, self.live = None, prompts.CodeArgumentStream()
         self.live.done = True  # one streamed call per reply: later calls wait to run in order
         if final is None or (final.content, final.format) != (streamed.content, streamed.format):
@@ -116,7 +113,7 @@ class Reply:
         if self.live_code is not None:  # the stream stopped inside the streamed call
             yield self.recorder.emit(Chunk("assistant", "code", None, str(self.live.language), end=True))
             self.live_code = None
-        self.codes = [m for m in self.i.messages[self._first:] if m.type == "code" and m not in self.dropped]
+        self.codes = [m for m in self.messages[self._first:] if m.type == "code" and m not in self.dropped]
         if not self.codes and not self.calls and not self.notes:
             repair = prompts.code_from_text("".join(self.text))
             if repair is not None and repair.code is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import queue
@@ -11,6 +12,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from lmc import codec, framing
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
@@ -110,3 +113,36 @@ def test_ctrl_c_stops_the_code_not_the_session(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     assert time.monotonic() - interrupted < 25, "the sleep was not stopped"
     assert "(stopped)" in seen and "second answer" in seen
+
+
+def test_run_and_chat_emit_the_same_json_for_an_image(tmp_path: Path) -> None:
+    code = "from PIL import Image\nImage.new('RGB', (4, 2), 'red')"
+    run = subprocess.run([sys.executable, "-m", "orchestrator", "run", "--format", "json", "python", code],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert run.returncode == 0, run.stderr
+    with ScriptedServer([tool_call("python", code), text("A red image.")]) as srv:
+        chat = _lmc(["chat", "draw", *_model(srv), "-y", "--format", "json"], tmp_path)
+    assert chat.returncode == 0, chat.stderr
+
+    def images(stdout: str) -> list[dict[str, object]]:
+        return [d for d in map(json.loads, stdout.splitlines()) if d["type"] == "image"]
+
+    from_run, from_chat = images(run.stdout), images(chat.stdout)
+    assert len(from_run) == len(from_chat) == 1
+    shape = {"type", "format", "content", "encoding"}
+    assert shape <= set(from_run[0]) and shape <= set(from_chat[0])
+    assert from_run[0]["encoding"] == from_chat[0]["encoding"] == "base64"
+    assert (from_run[0]["format"], from_run[0]["content"]) == (from_chat[0]["format"], from_chat[0]["content"])
+    fields = {k: v for k, v in from_chat[0].items() if k != "encoding"}
+    png = codec.chunk_from_dict({**fields, "content": base64.b64decode(str(fields["content"]))})
+    assert isinstance(png.content, bytes) and png.content.startswith(b"\x89PNG")
+
+
+@pytest.mark.desktop
+def test_os_mode_on_ray_says_its_screen_cannot_go_there(tmp_path: Path) -> None:
+    with ScriptedServer([text("unreached")]) as srv:
+        done = _lmc(["chat", "click it", *_model(srv), "--os", "--ray", "-y"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Interpreter(computer=...) cannot be sent to the Ray session actor" in done.stderr
+    assert "no --ray" in done.stderr and srv.served == 0

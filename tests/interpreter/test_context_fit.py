@@ -6,7 +6,7 @@ import pytest
 
 from lmc.messages import Message
 from orchestrator.errors import ContextOverflow
-from orchestrator.models.litellm_client import fit_to_window
+from orchestrator.session.context import fit_to_window
 
 
 def _size(message: Message) -> int:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from orchestrator.errors import LocalModelError
-from orchestrator.models.litellm_client import ModelClient, ModelConfig, TextDelta, Usage
+from orchestrator.models.base import TextDelta, Usage
+from orchestrator.models.litellm_client import ModelClient, ModelConfig
 from orchestrator.models.local import LocalModelConfig, LocalModelServer, bundled_gguf
 from orchestrator.session.interpreter import Interpreter
 from orchestrator.settings import resolve

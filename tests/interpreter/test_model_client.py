@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from orchestrator.errors import MissingAPIKey, ModelUnavailable, RateLimited, UnknownModel
-from orchestrator.models.litellm_client import ModelClient, ModelConfig, TextDelta, ToolCall, Usage
+from orchestrator.models.base import TextDelta, ToolCall, Usage
+from orchestrator.models.litellm_client import ModelClient, ModelConfig
 from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
 
 

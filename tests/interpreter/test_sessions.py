@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from lmc.messages import Chunk
-from orchestrator.errors import SessionBusy, SessionNotFound
+from orchestrator.errors import SessionBusy, SessionNotFound, SettingsError
 from orchestrator.models.scripted_server import ScriptedServer, http_error, text, tool_call
-from orchestrator.ray.sessions import RemoteSession, SessionHost, connect
+from orchestrator.models.testing import FunctionModel, ScriptedModel
+from orchestrator.ray.sessions import RemoteSession, SessionHost, SessionParts, connect
 from orchestrator.session.interpreter import Interpreter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,8 @@ def ray_session() -> Iterator[Any]:
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
-            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}},
+            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                                      "LMC_ALLOW_MODEL_REQUESTS": "0"}},
         )
     yield ray
     if started:
@@ -47,21 +49,20 @@ async def _collect(host: SessionHost, session: str, message: str, done: list[str
 
 
 def test_a_slow_session_does_not_stall_its_neighbour(make_settings: Any) -> None:
-    with (
-        ScriptedServer([text("slow answer", delay=3.0)]) as slow,
-        ScriptedServer([tool_call("python", "print('quick')"), text("quick answer")]) as quick,
-    ):
-        host = SessionHost(make_settings())
+    slow = ScriptedModel([text("slow answer", delay=3.0)])
+    quick = ScriptedModel([tool_call("python", "print('quick')"), text("quick answer")])
+    host = SessionHost(make_settings())
 
-        async def main() -> list[str]:
-            a = await host.open(settings=make_settings(api_base=slow.url))
-            b = await host.open(settings=make_settings(api_base=quick.url))
-            done: list[str] = []
-            await asyncio.gather(_collect(host, a, "slow", done), _collect(host, b, "quick", done))
-            assert [m.content for m in await host.messages(b)][-2] == "quick answer"
-            return [("slow" if s == a else "quick") for s in done]
+    async def main() -> list[str]:
+        a = await host.open(parts=SessionParts(model=slow))
+        b = await host.open(parts=SessionParts(model=quick))
+        done: list[str] = []
+        await asyncio.gather(_collect(host, a, "slow", done), _collect(host, b, "quick", done))
+        assert [m.content for m in await host.messages(b)][-2] == "quick answer"
+        return [("slow" if s == a else "quick") for s in done]
 
-        assert asyncio.run(main()) == ["quick", "slow"]
+    assert asyncio.run(main()) == ["quick", "slow"]
+    assert slow.served == 1 and quick.served == 2
 
 
 def test_unknown_session_says_which_exist(make_settings: Any) -> None:
@@ -179,3 +180,32 @@ def test_loop_scenarios_through_ray(
     if name == "declined":
         assert "declined" in server.requests[-1]["messages"][-1]["content"]
     interpreter.close()
+
+
+#: A model server that is not there: a session that ignored the given model would fail against it.
+NOWHERE = "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.ray
+def test_the_model_given_to_the_interpreter_is_used_on_ray(ray_session: Any, make_settings: Any) -> None:
+    model = ScriptedModel([tool_call("shell", "echo ran-on-ray"), text("the given model answered")])
+    interpreter = Interpreter(make_settings(ray=True, api_base=NOWHERE, max_retries=0), model=model)
+    interpreter.chat("go")
+    assert "ran-on-ray" in "".join(str(m.content) for m in interpreter.messages if m.type == "console")
+    assert [m.content for m in interpreter.messages][-2:] == ["the given model answered", "complete"]
+    interpreter.close()
+    seen: list[int] = []  # a function model travels too (cloudpickled), closures and all
+    counted = FunctionModel(lambda messages, tools: text(f"{len(messages)} messages"))
+    with Interpreter(make_settings(ray=True, api_base=NOWHERE, max_retries=0), model=counted) as again:
+        again.chat("count")
+        seen.append(len(again.messages))
+    assert again.messages[-2].content == "2 messages" and seen == [3]
+
+
+@pytest.mark.ray
+def test_a_computer_that_cannot_go_to_ray_is_a_clear_error(make_settings: Any, computer: Any) -> None:
+    computer.run("shell", "true")  # a live sandbox: its processes belong to this one
+    with pytest.raises(SettingsError, match=r"Interpreter\(computer=...\) cannot be sent to the Ray session "
+                                            r"actor .*run the conversation here \(ray=False, no --ray\)"):
+        Interpreter(make_settings(ray=True), computer=computer)
+    assert Interpreter(make_settings(ray=False), computer=computer).computer is computer  # in-process: fine
