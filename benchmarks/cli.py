@@ -11,6 +11,8 @@ import argparse
 import importlib
 from typing import Any
 
+from executors.backends import backend_names
+
 #: what `SUITE` may also be: the built-in offline suite
 BUILTIN = "builtin"
 
@@ -29,7 +31,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      help="litellm model name, 'local' (embedded SmolLM2), or the pseudo-models "
                           "'oracle' / 'null'; repeat for several")
     run.add_argument("--parallel", "-p", type=int, default=4, metavar="N", help="sessions at once (default 4)")
-    run.add_argument("--sandbox", choices=("docker", "local", "e2b"), default="docker",
+    run.add_argument("--sandbox", choices=backend_names(), default="docker",
                      help="where each trial runs: docker runs each task in its own image, as Harbor does "
                           "(default); local runs the task's scripts on this host (a warning says so)")
     run.add_argument("--image-map", action="append", dest="image_map", default=[], metavar="FROM=LOCAL",

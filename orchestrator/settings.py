@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack, get_type_hints
 
+from executors.backends import backend_names
 from orchestrator.errors import SettingsError
 from orchestrator.models.litellm_client import MODES, ModelConfig
 
 __all__ = ["MODES", "SANDBOXES", "ModelConfig", "Settings", "config_path", "resolve"]
 
-SANDBOXES = ("local", "docker", "e2b")
+SANDBOXES = backend_names()
 
 
 def _data_dir() -> Path:

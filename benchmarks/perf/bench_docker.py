@@ -73,7 +73,7 @@ def cold_start(make: Callable[[], Executor], runs: int) -> list[float]:
 def engine_floor(runs: int) -> list[float]:
     """ms for Docker alone to create, start and finish a container running `true` (no agent)."""
     from executors.docker import client as docker_client
-    from executors.docker.executor import _host_config
+    from executors.docker.container import _host_config
     from executors.docker.image import default_tag
 
     api = docker_client.client().api

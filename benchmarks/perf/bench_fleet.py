@@ -29,6 +29,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from executors.backends import backend_names
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # the scripted server lives with the tests
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--levels", default="1,8,32,128,256", help="concurrency levels, comma-separated")
     parser.add_argument("--steps", type=int, default=10, help="steps per session")
-    parser.add_argument("--sandbox", default="docker", choices=("local", "docker", "e2b"))
+    parser.add_argument("--sandbox", default="docker", choices=backend_names())
     parser.add_argument("--out", default="bench-results/fleet", help="folder for fleet.json and fleet-scaling.png")
     args = parser.parse_args(argv)
     console = Console(width=150)

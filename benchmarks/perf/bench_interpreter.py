@@ -112,7 +112,7 @@ def bench_startup(runs: int) -> list[float]:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "tests.support.chat_main", "--model", "openai/x"],
+        proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "--model", "openai/x"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=ROOT)
         assert proc.stdout is not None and proc.stdin is not None
         seen = b""

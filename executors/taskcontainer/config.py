@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from executors.docker.config import x_socket
 from executors.docker.errors import InvalidDockerConfig
-from executors.docker.executor import x_socket
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from executors.docker import client as docker_client
+from executors.docker.config import x_socket
 from executors.docker.errors import DockerFailed, ImageMissing, docker_errors, import_docker
-from executors.docker.executor import x_socket
 from executors.runtime import INSIDE, MOUNT, ensure_runtime, python_argv, run_argv
 from executors.taskcontainer.config import ExecResult, TaskContainerConfig
 from executors.taskcontainer.files import ContainerFiles

@@ -15,6 +15,7 @@ import sys
 import threading
 from typing import IO, Any
 
+from executors.backends import backend_names
 from orchestrator.errors import OrchestratorError
 
 HELP = """\
@@ -36,7 +37,7 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
     add("-y", "--auto-run", action="store_true", help="run code without asking",
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
-    add("--sandbox", choices=("local", "docker", "e2b"), help="where code runs (default: local)", **d)
+    add("--sandbox", choices=backend_names(), help="where code runs (default: local)", **d)
     add("--mode", choices=("auto", "tools", "text"), help="function calling or markdown blocks", **d)
     add("--format", choices=("rich", "json", "msgpack"), help="output: rich text, or LMC chunks", **d)
     add("--resume", metavar="ID", help="continue a saved conversation (see `lmc conversations`)", **d)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, BinaryIO, TextIO
 
+from executors.backends import backend_names
 from lmc.messages import Chunk
 from orchestrator.cli.output import MACHINE_FORMATS, encode_chunk
 
@@ -21,7 +22,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("language", help="python, shell, javascript, an alias (py, bash, js) or a plugin language")
     p.add_argument("code", help="the code; '-' reads it from standard input")
-    p.add_argument("--sandbox", default="local", help="where the code runs: local, docker or e2b (default: local)")
+    p.add_argument("--sandbox", default="local", choices=backend_names(), help="where the code runs (default: local)")
     p.add_argument("--timeout", type=float, default=None, help="stop the code after this many seconds")
     p.add_argument("--max-output", type=int, default=None, help="characters of output kept before truncating")
     p.add_argument(

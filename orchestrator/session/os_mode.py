@@ -108,15 +108,18 @@ def screen_host(desktop: str) -> Any:
 
 def sandbox_for(settings: Settings, host: Any) -> Any:
     """The session's sandbox, with GUI programs drawing on the session's screen."""
+    import dataclasses
+
+    from executors.backends import default_config
+    from executors.docker.config import DockerConfig
+    from executors.local import LocalConfig
+
     env = host.env()
-    if settings.sandbox == "local":
-        from executors.local import LocalConfig, LocalExecutor
-
-        return LocalExecutor(LocalConfig(env=env))
-    if settings.sandbox == "docker":
-        from executors.docker.executor import DockerConfig, DockerExecutor
-
-        return DockerExecutor(DockerConfig(display=env["DISPLAY"]))
+    config = default_config(settings.sandbox)
+    if isinstance(config, DockerConfig):
+        return dataclasses.replace(config, display=env["DISPLAY"]).create()
+    if isinstance(config, LocalConfig):
+        return config.with_env(env).create()
     return settings.sandbox  # e2b: computer.* still works; its GUI programs have no screen here
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from executors.backends import backend_names
 from executors.base import Executor
 from executors.local import LocalExecutor
 from orchestrator.computer import Computer
@@ -24,7 +25,7 @@ def _make(backend: str) -> Executor:
     return module.make_executor()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=["local", "docker", "e2b"])
+@pytest.fixture(params=list(backend_names()))
 def backend(request: pytest.FixtureRequest) -> str:
     """The backend under test."""
     name: str = request.param

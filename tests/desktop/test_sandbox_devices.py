@@ -10,6 +10,7 @@ import pytest
 from desktop_app import AppState
 
 from devices.facade import Devices
+from executors.backends import backend_names
 from executors.base import Executor
 from executors.local import LocalExecutor
 from orchestrator.computer import Computer
@@ -27,7 +28,7 @@ def _executor(backend: str) -> Executor:
     return module.make_executor()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=["local", "docker", "e2b"])
+@pytest.fixture(params=list(backend_names()))
 def computer(request: pytest.FixtureRequest, devices: Devices) -> Iterator[Computer]:
     """A Computer whose sandboxed code reaches the session desktop's devices."""
     with Computer(_executor(request.param), devices=devices) as c:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,6 @@ from typing import Any
 import pytest
 
 from orchestrator.models.scripted_server import ScriptedServer
-
-# Set before litellm is first imported anywhere in the test session: no network for the price map.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-# No test may reach a paid API: model requests go only to servers on 127.0.0.1 (inherited by the
-# subprocesses and Ray workers the tests start).
-os.environ["LMC_ALLOW_MODEL_REQUESTS"] = "0"
 
 
 @pytest.fixture

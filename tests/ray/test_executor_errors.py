@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support.e2b_server import E2BServer
 
 from executors.e2b.errors import E2BAuthError
 from executors.errors import InvalidCode, SandboxError
@@ -18,7 +19,6 @@ from orchestrator.computer import Computer
 from orchestrator.fleet.errors import classify
 from orchestrator.ray.executor_actor import RayExecutor
 from tests.support.e2b_backend import config
-from tests.support.e2b_server import E2BServer
 
 
 @pytest.fixture
