@@ -87,16 +87,12 @@ class Computer:
         """Run code; the output messages, or (stream=True) the chunks as they come.
 
         Unknown languages (UnknownLanguage) are refused before anything runs, and so is
-        code that cannot be run as given (a NUL character): InvalidCode, or with stream=True
-        a `usage` error chunk, so a model's bad code is told to the model like any failure
-        of its code, never taken for a broken sandbox.
+        code that cannot be run as given (a NUL character: InvalidCode), with or without
+        stream=True. Both are the caller's mistake, never a broken sandbox (SandboxError).
         """
         name = self.resolve_language(language)
         if "\0" in code:
-            refused = InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
-            if stream:
-                return iter([Chunk("computer", "error", f"InvalidCode: {refused}", "usage", start=True, end=True)])
-            raise refused
+            raise InvalidCode("code contains a NUL character; remove it (source code cannot hold NUL)")
         limits = RunLimits(
             timeout=self.limits.timeout if timeout is None else timeout,
             max_output=self.limits.max_output if max_output is None else max_output,

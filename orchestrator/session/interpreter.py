@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from executors.errors import UnknownLanguage
+from executors.errors import InvalidCode, UnknownLanguage
 from lmc.errors import LMCError
 from lmc.messages import Chunk, Message
 from lmc.openai import execute_tool, to_openai
@@ -326,6 +326,9 @@ class Interpreter:
         try:
             for chunk in self.computer.run(language, code.content, stream=True):
                 yield self._recorder.emit(chunk)
+        except InvalidCode as exc:  # code that cannot run as given (a NUL): the model's mistake, told to it
+            self._recorder.close_open()
+            yield from self._recorder.emit_message(Message("computer", "error", f"{exc}", "usage"))
         except LMCError as exc:  # the sandbox failed: infrastructure, reported to model and user alike
             self._recorder.close_open()
             yield from self._recorder.emit_message(
