@@ -7,7 +7,6 @@ The devices here are a recording handler injected through the documented
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from lmc.errors import LMCError
@@ -35,10 +34,13 @@ class Recorder:
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[tuple[str, list[Any], dict[str, Any]]] = []
         self.delay = delay
+        self.arrived = threading.Event()  #: set when a call reaches the devices
+        self.release = threading.Event()  #: set to end a delay early
 
     def call(self, path: str, args: list[Any], kwargs: dict[str, Any]) -> object:
         self.calls.append((path, args, kwargs))
-        time.sleep(self.delay)
+        self.arrived.set()
+        self.release.wait(self.delay)
         if path in ("display.view", "display.screenshot"):
             return Message("computer", "image", PNG, "png")
         if path == "display.size":
@@ -81,10 +83,20 @@ def test_without_devices_the_error_says_how_to_get_a_screen() -> None:
 
 
 def test_stop_during_a_slow_call_returns_and_the_next_call_works() -> None:
-    devices = Recorder(delay=1.0)
+    devices = Recorder(delay=600.0)
+
+    def stop_once_the_call_is_in_progress() -> None:
+        # deterministic on a loaded machine: stop lands while the call is in the devices, whatever
+        # the start-up took; the call then ends (an in-flight device call is not abandoned)
+        assert devices.arrived.wait(120), "the call never reached the devices"
+        computer.stop()
+        devices.release.set()
+
     with Computer(devices=devices) as computer:
-        threading.Timer(0.3, computer.stop).start()
+        stopper = threading.Thread(target=stop_once_the_call_is_in_progress, daemon=True)
+        stopper.start()
         out = computer.run("python", "computer.display.size()")
+        stopper.join()
         assert "KeyboardInterrupt" in text(out) or "interrupted" in str(out)
         devices.delay = 0
         assert text(computer.run("python", "computer.display.size()")) == "[1280, 800]\n"

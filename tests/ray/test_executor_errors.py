@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.support.e2b_server import E2BServer
 
+from executors.e2b.emulator import E2BServer
 from executors.e2b.errors import E2BAuthError
 from executors.errors import InvalidCode, SandboxError
 from orchestrator.cli import EXIT_BACKEND, EXIT_USAGE, exit_code
