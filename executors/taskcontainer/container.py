@@ -88,7 +88,8 @@ _storage_support: dict[str, bool] = {}  # daemon URL -> whether a writable-layer
 def _image_config(api: Any, image: str) -> dict[str, Any]:
     try:
         with docker_errors(f"inspect the task image {image!r}"):
-            return api.inspect_image(image).get("Config") or {}  # type: ignore[no-any-return]
+            config: dict[str, Any] = api.inspect_image(image).get("Config") or {}
+            return config
     except ImageMissing as exc:  # its message would send the user to build lmc's own image
         raise ImageMissing(
             f"the task image {image!r} is not present on this Docker daemon; build it first "

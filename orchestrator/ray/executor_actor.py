@@ -172,7 +172,7 @@ def executor_actor(node_id: str | None = None) -> Any:
 
     node = node_id or ray.get_runtime_context().get_node_id()
     cls = ray.remote(ExecutorActor)
-    return cls.options(  # type: ignore[attr-defined]
+    return cls.options(
         name=f"lmc-executor-{node[:12]}",
         namespace="lmc",
         get_if_exists=True,

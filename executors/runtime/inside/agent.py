@@ -6,6 +6,8 @@ newer, else on the bundled one; shell runs the image's bash, else the bundled
 one; javascript needs the image's node (its absence fails with a clear message).
 """
 
+from __future__ import annotations
+
 import os
 import re
 import shutil
@@ -18,7 +20,7 @@ from executors.sandbox.languages.shell import Shell
 MIN_PYTHON = (3, 8)
 
 
-def python_version(path):
+def python_version(path: str) -> tuple[int, int] | None:
     """(major, minor) of a Python executable: from its file name when it says, else by asking it."""
     match = re.fullmatch(r"python(\d+)\.(\d+)", os.path.basename(os.path.realpath(path)))
     if match:
@@ -31,11 +33,11 @@ def python_version(path):
         return None
 
 
-def choose_interpreters():
+def choose_interpreters() -> None:
     """Point the python and shell languages at the image's programs, or at the bundled ones."""
     python = shutil.which("python3")
     version = python_version(python) if python else None
-    if version is not None and version >= MIN_PYTHON:
+    if python and version is not None and version >= MIN_PYTHON:
         Python.interpreter = (python,)
     else:
         Python.interpreter = tuple(bundled(PYTHON, "-E", "-s"))
@@ -43,7 +45,7 @@ def choose_interpreters():
         Shell.interpreter = tuple(bundled(BASH))
 
 
-def main():
+def main() -> None:
     """Choose the interpreters, then serve the agent protocol on stdin/stdout."""
     choose_interpreters()
     from executors.sandbox.agent import main as serve

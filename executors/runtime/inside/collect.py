@@ -9,6 +9,8 @@ them, and msgpack; compiles agent/ to bytecode; checks the result runs; writes
 OUT/.complete last, so a volume without it is a partial one.
 """
 
+from __future__ import annotations
+
 import compileall
 import os
 import py_compile
@@ -28,10 +30,11 @@ TRIM_DYNLOAD = re.compile(r"^(_test|_ctypes_test|xxlimited|_xxtestfuzz|_tkinter|
 LDD_LINE = re.compile(r"^\s*(\S+) => (\S+) \(0x[0-9a-f]+\)$")
 
 
-def ldd(path):
+def ldd(path: str) -> tuple[list[tuple[str, str]], str | None]:
     """(soname, file) of every shared library an ELF file needs, and its loader."""
     out = subprocess.run(["ldd", path], capture_output=True, text=True, check=True).stdout
-    libs, loader = [], None
+    libs: list[tuple[str, str]] = []
+    loader: str | None = None
     for line in out.splitlines():
         if "not found" in line:
             sys.exit(f"collect: {path} needs a library the image lacks: {line.strip()}")
@@ -43,8 +46,8 @@ def ldd(path):
     return libs, loader
 
 
-def copy_tree(src, dst):
-    def ignore(folder, names):
+def copy_tree(src: str, dst: str) -> None:
+    def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n in TRIM or n.startswith("config-")}
         if os.path.basename(folder) == "lib-dynload":
             skip |= {n for n in names if TRIM_DYNLOAD.match(n)}
@@ -54,7 +57,7 @@ def copy_tree(src, dst):
     shutil.copytree(src, dst, ignore=ignore, symlinks=False)  # copy2 keeps mtimes: the pycs stay valid
 
 
-def main(out):
+def main(out: str) -> None:
     lib, bin_ = os.path.join(out, "lib"), os.path.join(out, "bin")
     os.makedirs(lib)
     os.makedirs(bin_)
@@ -94,7 +97,7 @@ def main(out):
         f.write(f"{sys.version.split()[0]}\n")
 
 
-def check(out):
+def check(out: str) -> None:
     """The bundled programs run through the bundled loader alone: no library missing."""
     run = [os.path.join(out, "lib", "ld.so"), "--library-path", os.path.join(out, "lib")]
     code = ("import sys, ssl, sqlite3, json, ctypes, decimal, lzma, bz2, zlib, hashlib; "

@@ -20,9 +20,12 @@ then lets go of stdin and stdout, and when the agent exits it writes EXIT_NOTICE
 on stderr, since Docker ends the attach stream only with the container.
 """
 
+from __future__ import annotations
+
 import os
 import signal
 import sys
+from typing import NoReturn
 
 #: on the container's stderr, then the agent's status (128 + N for signal N) and a newline
 EXIT_NOTICE = b"\x00lmc-init: agent exited with status "
@@ -40,14 +43,14 @@ class UnknownAccount(Exception):
     """The agent's user or group is not in the container's files (docker exec would refuse it too)."""
 
 
-def _table(path, fields):
+def _table(path: str, fields: int) -> list[list[str]]:
     """The entries of /etc/passwd or /etc/group with at least `fields` fields, numbers parsed."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
         return []
-    rows = []
+    rows: list[list[str]] = []
     for line in lines:
         row = line.strip().split(":")
         if len(row) >= fields and row[2].isdigit() and (fields < 4 or row[3].isdigit() or row[3] == ""):
@@ -55,7 +58,7 @@ def _table(path, fields):
     return rows
 
 
-def resolve_user(spec):
+def resolve_user(spec: str) -> tuple[int, int, list[int], str]:
     """(uid, gid, groups, home) of a "user[:group]" as Docker resolves it for `docker exec --user`.
 
     A number is always an id, a name must exist. With no group, the user's passwd
@@ -64,6 +67,7 @@ def resolve_user(spec):
     """
     user, _, group = spec.partition(":")
     passwd = _table("/etc/passwd", 7)
+    name: str | None
     match = next((r for r in passwd if (r[2] == str(int(user)) if user.isdigit() else r[0] == user)), None)
     if match is not None:
         name, uid, gid = match[0], int(match[2]), int(match[3] or 0)
@@ -71,7 +75,7 @@ def resolve_user(spec):
         name, uid, gid = None, int(user), 0
     else:
         raise UnknownAccount(f"unable to find user {user}: no matching entries in passwd file")
-    extra = []
+    extra: list[int] = []
     if group or name is not None:
         groups = _table("/etc/group", 3)
         if group:
@@ -88,7 +92,7 @@ def resolve_user(spec):
     return uid, gid, list(dict.fromkeys([gid, *extra])), home
 
 
-def _set_title(title):
+def _set_title(title: bytes) -> None:
     """Show `title` as this process's command line: written over argv's own memory, which it must fit."""
     with open("/proc/self/stat", "rb") as f:
         fields = f.read().rsplit(b")", 1)[1].split()
@@ -99,7 +103,7 @@ def _set_title(title):
         mem.write(text + b"\0" * (end - start - len(text)))
 
 
-def _be(spec, keep_home):
+def _be(spec: str, keep_home: bool) -> None:
     """Become the agent's user, as docker exec makes its process."""
     uid, gid, groups, home = resolve_user(spec)
     try:
@@ -120,7 +124,7 @@ def _be(spec, keep_home):
         os.environ["HOME"] = home
 
 
-def _agent(spec, keep_home):
+def _agent(spec: str, keep_home: bool) -> NoReturn:
     """The forked child: become the user, then serve the agent on the container's stdio; never returns."""
     code = 1
     try:
@@ -152,13 +156,13 @@ def _agent(spec, keep_home):
         os._exit(code)
 
 
-def _status(status):
+def _status(status: int) -> int:
     """A wait status as Docker reports an exit: the code, or 128 + the signal."""
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def main(argv):
-    agent = None
+def main(argv: list[str]) -> NoReturn:
+    agent: int | None = None
     if argv[:1] == ["--agent"] and len(argv) >= 2:
         agent = os.fork()
         if agent == 0:

@@ -8,6 +8,8 @@ ran past TIMEOUT seconds and its session was killed, 127 when it cannot be found
 and working directory unchanged, and default signal dispositions.
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import signal
@@ -16,7 +18,7 @@ import sys
 TIMED_OUT = 124
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     timeout = None if argv[0] == "-" else float(argv[0])
     command = argv[1:]
     pid = os.fork()
@@ -30,9 +32,9 @@ def main(argv):
             sys.stderr.write(f"{command[0]}: {exc.strerror}\n")
             sys.stderr.flush()
             os._exit(127 if exc.errno == errno.ENOENT else 126)
-    expired = []
+    expired: list[bool] = []
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: object) -> None:
         expired.append(True)
         try:
             os.killpg(pid, signal.SIGKILL)

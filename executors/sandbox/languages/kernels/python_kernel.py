@@ -5,6 +5,8 @@ one namespace; output goes to stdout/stderr (the agent's output pipe); events go
 to CTL_FD as JSON lines: {"image": fmt, "data": base64} and {"done": status}.
 """
 
+from __future__ import annotations
+
 import ast
 import base64
 import builtins
@@ -15,24 +17,31 @@ import os
 import sys
 import traceback
 
+# typing.TYPE_CHECKING without importing typing: the kernel runs on the image's Python, which
+# may not have loaded typing yet, and would pay for it on every start
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
 CODE_FD, CTL_FD = int(sys.argv[1]), int(sys.argv[2])
 os.set_inheritable(CODE_FD, False)
 os.set_inheritable(CTL_FD, False)
 _ctl = os.fdopen(CTL_FD, "w", buffering=1, encoding="utf-8")
-_ns = {"__name__": "__main__", "__builtins__": builtins}
+_ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
 if "LMC_REPLY_FD" in os.environ:
     os.set_inheritable(int(os.environ["LMC_REPLY_FD"]), False)
 _KERNEL = os.path.abspath(__file__)
 
 
-def _emit(event):
+def _emit(event: dict[str, Any]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     _ctl.write(json.dumps(event) + "\n")
     _ctl.flush()
 
 
-def _emit_image(fmt, data):
+def _emit_image(fmt: str, data: bytes) -> None:
     _emit({"image": fmt, "data": base64.b64encode(data).decode("ascii")})
 
 
@@ -46,7 +55,7 @@ _calls = [0]
 _replies = b""
 
 
-def _unbytes(value):
+def _unbytes(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"__bytes__"}:
             return base64.b64decode(value["__bytes__"])
@@ -64,7 +73,7 @@ def _unbytes(value):
     return value
 
 
-def _call(path, args, kwargs):
+def _call(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Send one computer.* call up through the agent and wait for its answer."""
     global _replies
     if _REPLY_FD < 0:
@@ -88,30 +97,30 @@ def _call(path, args, kwargs):
 
 
 class _Device:
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self._name = name
 
-    def __getattr__(self, method):
+    def __getattr__(self, method: str) -> Callable[..., Any]:
         if method.startswith("_"):
             raise AttributeError(method)
         return lambda *args, **kwargs: _call(f"{self._name}.{method}", args, kwargs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<computer.{self._name}>"
 
 
 class _Computer:
     """computer.display / mouse / keyboard / clipboard: calls travel to the session's devices."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         for name in ("display", "mouse", "keyboard", "clipboard"):
             setattr(self, name, _Device(name))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<computer: display, mouse, keyboard, clipboard>"
 
 
-def _show_figures():
+def _show_figures() -> None:
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None:
         return
@@ -122,7 +131,7 @@ def _show_figures():
     plt.close("all")
 
 
-def _display(value):
+def _display(value: object) -> None:
     image = sys.modules.get("PIL.Image")
     if image is not None and isinstance(value, image.Image):
         buf = io.BytesIO()
@@ -132,7 +141,7 @@ def _display(value):
     print(repr(value))
 
 
-def _user_frames(te):
+def _user_frames(te: traceback.TracebackException | None) -> None:
     """Drop this kernel's frames from a traceback, its causes and contexts."""
     seen = set()
     while te is not None and id(te) not in seen:
@@ -142,13 +151,13 @@ def _user_frames(te):
         te = te.__context__
 
 
-def _print_exception(exc):
+def _print_exception(exc: BaseException) -> None:
     te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
     _user_frames(te)
     sys.stderr.write("".join(te.format()))
 
 
-def _run_cell(source, filename):
+def _run_cell(source: str, filename: str) -> None:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     tree = ast.parse(source, filename, "exec")
     last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -162,7 +171,7 @@ def _run_cell(source, filename):
             _display(value)
 
 
-def _read_cells():
+def _read_cells() -> Iterator[str]:
     buffer = b""
     while True:
         try:
@@ -177,7 +186,7 @@ def _read_cells():
             yield cell.decode("utf-8", "surrogatepass")
 
 
-def main():
+def main() -> None:
     _ns["computer"] = _Computer()
     for number, source in enumerate(_read_cells(), 1):
         status = 0
