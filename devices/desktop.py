@@ -41,6 +41,10 @@ class DesktopConfig:
             raise DeviceUsageError(f"desktop depth must be one of {', '.join(map(str, _DEPTHS))}, got {self.depth!r}")
 
 
+#: what Xvfb prints when another server already holds the display number it was given
+_TAKEN = ("server already running", "Cannot establish any listening sockets")
+
+
 def free_display(first: int) -> int:
     """The lowest display number from `first` on with no lock file and no socket."""
     for number in range(first, first + 1000):
@@ -155,14 +159,17 @@ class VirtualDesktop:
             self._proc, self._number = proc, number
             log.info("virtual desktop :%s started (%sx%sx%s)", number, cfg.width, cfg.height, cfg.depth)
             return True
+        lost_race = self._lost_race()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+            if lost_race:  # it found the number taken and had not yet exited: try the next one
+                return False
             raise DesktopFailed(
                 f"Xvfb :{number} did not accept connections within {cfg.start_timeout} s; "
                 f"raise DesktopConfig.start_timeout on a busy machine. Xvfb said: {self._log_tail()}"
             )
-        if display_in_use(number):
+        if lost_race or display_in_use(number):
             return False
         raise DesktopFailed(f"Xvfb :{number} exited with status {proc.returncode}: {self._log_tail()}")
 
@@ -181,9 +188,14 @@ class VirtualDesktop:
                 # if the pipe is closed in between: read through the newline
                 if said.endswith(b"\n"):
                     return True
-            elif proc.poll() is not None:
+            elif proc.poll() is not None or self._lost_race():
                 return False
         return False
+
+    def _lost_race(self) -> bool:
+        """Whether Xvfb says another server holds its display number (it may take a while to exit)."""
+        path = self._dir / "xvfb.log"
+        return path.exists() and any(sign in path.read_text(errors="replace") for sign in _TAKEN)
 
     def _log_tail(self) -> str:
         path = self._dir / "xvfb.log"

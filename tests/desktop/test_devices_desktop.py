@@ -34,6 +34,22 @@ def test_two_desktops_get_their_own_displays_and_sizes() -> None:
     assert not socket_path(one.display).exists()
 
 
+def test_a_number_taken_in_a_race_moves_on_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two sessions starting at once both see a number free; the loser's Xvfb says "server already
+    # running" and may take long to exit on a busy machine: it must move on, not fail the session
+    import devices.desktop
+
+    with VirtualDesktop() as first:
+        taken = int(first.display[1:])
+        monkeypatch.setattr(devices.desktop, "display_in_use", lambda number: False)  # the race: looks free
+        second = VirtualDesktop(DesktopConfig(first_display=taken))
+        try:
+            second.start()
+            assert second.display != first.display and second.alive() and first.alive()
+        finally:
+            second.close()
+
+
 def test_a_killed_desktop_is_reported_and_restarts_on_the_same_display() -> None:
     with VirtualDesktop(DesktopConfig(width=320, height=240)) as screen:
         display, pid = screen.display, screen.pid
