@@ -28,4 +28,4 @@ class OpenBlock:
         """The end chunk of the block left open, if any."""
         if self.open is not None:
             head, self.open = self.open, None
-            yield Chunk(head.role, head.type, None, head.format, end=True)
+            yield Chunk.end_of(head.block)

@@ -190,6 +190,12 @@ class Chunk:
         return replace(self, session=session, message=message, seq=seq)
 
     @classmethod
+    def end_of(cls, block: Block) -> Chunk:
+        """The chunk that ends an open block: how every stream cut short is closed."""
+        role, type_, format_ = block
+        return cls(role, type_, None, format_, end=True)
+
+    @classmethod
     def whole(cls, message: Message) -> Chunk:
         """A single chunk that carries a complete message (start and end)."""
         return cls(

@@ -251,7 +251,7 @@ class _ChunkReader:
 
     def _close_inner(self) -> Iterator[Chunk]:
         if self.inner is not None:
-            yield Chunk(*self.inner.block[:2], None, self.inner.block[2], end=True)
+            yield Chunk.end_of(self.inner.block)
         self.inner = None
 
     def _end(self, where: str) -> Iterator[Chunk]:

@@ -155,9 +155,8 @@ def _close(assembler: Assembler) -> list[Message]:
     block = assembler.open_block
     if block is None:
         return []
-    role, type_, format_ = block
     try:
-        done = assembler.feed(Chunk(role, type_, None, format_, end=True))
+        done = assembler.feed(Chunk.end_of(block))
     except InvalidMessage:  # e.g. an image cut off before any bytes: nothing worth keeping
         return []
     return [done] if done is not None else []
@@ -196,5 +195,4 @@ class Recorder:
         """End a block left open by a stop or an abandoned stream, so the transcript stays whole."""
         block = self._assembler.open_block
         if block is not None:
-            role, type_, format_ = block
-            self.emit(Chunk(role, type_, None, format_, end=True))
+            self.emit(Chunk.end_of(block))
