@@ -22,13 +22,13 @@ again as the same class, looked up in one closed registry (`REGISTRY_MODULES`).
 from __future__ import annotations
 
 import functools
-import importlib
-import inspect
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from executors.sandbox.protocol import WireError
 from lmc.errors import LMCError
+
+if TYPE_CHECKING:  # the protocol (and what it loads) is imported when an error travels, not by `lmc --help`
+    from executors.sandbox.protocol import WireError
 
 #: the modules whose LMCError classes may cross a process boundary, and only those
 REGISTRY_MODULES = (
@@ -86,17 +86,21 @@ class WrongBackendConfig(ExecutorError, TypeError):
 @functools.cache
 def registry() -> dict[str, type[LMCError]]:
     """Kind -> class of every error that may cross a process boundary (imported on first use)."""
+    import importlib
+
     found: dict[str, type[LMCError]] = {}
     for name in REGISTRY_MODULES:
         module = importlib.import_module(name)
         for cls in vars(module).values():
-            if inspect.isclass(cls) and issubclass(cls, LMCError) and cls.__module__ == name:
+            if isinstance(cls, type) and issubclass(cls, LMCError) and cls.__module__ == name:
                 found[cls.__name__] = cls
     return found
 
 
 def to_wire(exc: BaseException) -> WireError:
     """An error as data, with the fields its class keeps (see `wire_fields`)."""
+    from executors.sandbox.protocol import WireError
+
     names = exc.wire_fields if isinstance(exc, ExecutorError) else ()
     return WireError(type(exc).__name__, str(exc), {name: getattr(exc, name) for name in names})
 
@@ -115,3 +119,9 @@ def from_wire(error: WireError) -> LMCError:
     for name, value in error.fields.items():
         setattr(exc, name, value)
     return exc  # type: ignore[no-any-return]
+
+
+def no_screen(path: str) -> str:
+    """What code that called computer.<path> is told when its session has no screen."""
+    return (f"computer.{path} needs a screen, and this session has none: start it with devices "
+            "(lmc --os, or Computer(devices=devices.Devices(':0')))")

@@ -7,8 +7,8 @@ side that holds the devices answers it here and sends the `CallReply` back.
 from __future__ import annotations
 
 from executors.base import CallHandler
-from executors.errors import to_wire
-from executors.sandbox.protocol import CallReply, CallRequest, WireError, no_screen
+from executors.errors import no_screen, to_wire
+from executors.sandbox.protocol import CallReply, CallRequest, WireError
 from lmc.codec import to_dict
 from lmc.errors import LMCError
 from lmc.messages import Chunk, Message

@@ -15,8 +15,7 @@ from typing import Any, Literal, overload
 
 from executors import Executor, RunLimits, UnknownLanguage, create
 from executors.base import SupportsFiles
-from executors.errors import ExecutorError, InvalidCode
-from executors.sandbox.protocol import no_screen
+from executors.errors import ExecutorError, InvalidCode, no_screen
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
 

@@ -34,12 +34,6 @@ from lmc.messages import Chunk
 PROTOCOL = 2
 
 
-def no_screen(path: str) -> str:
-    """What code that called computer.<path> is told when its session has no screen."""
-    return (f"computer.{path} needs a screen, and this session has none: start it with devices "
-            "(lmc --os, or Computer(devices=devices.Devices(':0')))")
-
-
 @dataclass(frozen=True, slots=True)
 class WireError:
     """An error as data: its class name (`kind`), its message, and the fields its class keeps."""

@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from executors.errors import InvalidCode
+from executors.errors import InvalidCode, no_screen
 from executors.sandbox.languages.stdin_probe import StdinProbe
-from executors.sandbox.protocol import no_screen
 from lmc.messages import Chunk
 
 #: How long an interrupted child gets to come back before it is killed and restarted.
