@@ -13,34 +13,55 @@ Every place that lists backends (CLI choices, settings, the fleet) reads
 
 from __future__ import annotations
 
-from typing import TypeAlias
+import importlib
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from executors.base import Executor
-from executors.docker.config import DockerConfig
-from executors.e2b.config import E2BConfig
 from executors.errors import UnknownBackend, WrongBackendConfig
-from executors.local import LocalConfig
 
-#: a config of any backend: the typed way to choose one
-BackendConfig: TypeAlias = LocalConfig | DockerConfig | E2BConfig
+if TYPE_CHECKING:
+    from executors.base import Executor
+    from executors.docker.config import DockerConfig
+    from executors.e2b.config import E2BConfig
+    from executors.local import LocalConfig
 
-#: backend name -> its config class (whose `create()` makes the executor)
-BACKENDS: dict[str, type[BackendConfig]] = {
-    config.backend: config for config in (LocalConfig, DockerConfig, E2BConfig)
+    #: a config of any backend: the typed way to choose one
+    BackendConfig: TypeAlias = LocalConfig | DockerConfig | E2BConfig
+
+#: THE list: backend name -> its config class, "module:Class". Loaded only when a config is
+#: needed, so reading the names (every CLI's --sandbox choices) costs no import: the local
+#: config's module also holds its executor and the agent client.
+_CONFIGS = {
+    "local": "executors.local:LocalConfig",
+    "docker": "executors.docker.config:DockerConfig",
+    "e2b": "executors.e2b.config:E2BConfig",
 }
+
+
+def __getattr__(name: str) -> Any:
+    # BACKENDS (name -> config class) and the BackendConfig union, built on first use
+    if name == "BACKENDS":
+        return {backend: config_class(backend) for backend in _CONFIGS}
+    if name == "BackendConfig":
+        from executors.docker.config import DockerConfig
+        from executors.e2b.config import E2BConfig
+        from executors.local import LocalConfig
+
+        return LocalConfig | DockerConfig | E2BConfig
+    raise AttributeError(f"module 'executors.backends' has no attribute {name!r}")
 
 
 def backend_names() -> tuple[str, ...]:
     """Names of the backends, in the order to show them: local, docker, e2b."""
-    return tuple(BACKENDS)
+    return tuple(_CONFIGS)
 
 
 def config_class(backend: str) -> type[BackendConfig]:
     """The config class of a backend by name; UnknownBackend naming the known ones."""
-    try:
-        return BACKENDS[backend]
-    except KeyError:
-        raise UnknownBackend(f"unknown sandbox {backend!r}; known: {', '.join(BACKENDS)}") from None
+    if backend not in _CONFIGS:
+        raise UnknownBackend(f"unknown sandbox {backend!r}; known: {', '.join(_CONFIGS)}")
+    module, _, name = _CONFIGS[backend].partition(":")
+    config: type[BackendConfig] = getattr(importlib.import_module(module), name)
+    return config
 
 
 def default_config(backend: str) -> BackendConfig:

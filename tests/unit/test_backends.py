@@ -51,3 +51,8 @@ def test_with_env_adds_variables_and_keeps_the_rest(config: executors.BackendCon
     assert type(changed) is type(config)
     fields = {f.name: getattr(changed, f.name) for f in dataclasses.fields(changed)}
     assert (fields.get("env") or fields.get("envs")) == {"A": "1", "B": "2"}
+
+
+def test_each_listed_config_names_its_own_backend() -> None:
+    # the list maps names to config classes by string: a typo or a renamed class must fail here
+    assert {name: config_class(name).backend for name in backend_names()} == {n: n for n in backend_names()}
