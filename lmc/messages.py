@@ -19,7 +19,7 @@ it and `seq` numbers the chunk in the stream, so a stream can be resumed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeAlias, Union, cast, get_args
+from typing import Literal, TypeAlias, Union, cast, get_args
 
 from lmc.errors import InvalidMessage
 
@@ -132,9 +132,7 @@ class Message:
 
     role: Role
     type: MessageType
-    # Any, not Content, until the callers in executors/ and orchestrator/ narrow what they read
-    # (see `text`); __post_init__ still holds every value to the Content the schema allows
-    content: Any = None
+    content: Content = None
     format: Format | None = None
     session: str = ""
     message: int = 0
@@ -169,7 +167,7 @@ class Chunk:
 
     role: Role
     type: MessageType
-    content: Any = None  # Content; Any for the same reason as Message.content
+    content: Content = None
     format: Format | None = None
     start: bool = False
     end: bool = False
