@@ -64,7 +64,7 @@ class DockerExecutor(AgentExecutor):
         if not isinstance(transport, AttachTransport) or not transport.oom_kills_since(since - 1):
             return chunk
         return replace(chunk, content=(
-            f"{chunk.content} (the sandbox ran out of memory: its limit is {self.config.memory_mb} MiB; "
+            f"{chunk.content!s} (the sandbox ran out of memory: its limit is {self.config.memory_mb} MiB; "
             "use less memory or raise DockerConfig.memory_mb)"
         ))
 

@@ -83,6 +83,6 @@ class TaskExecutor(AgentExecutor):
                 transport = self.client.transport
                 if isinstance(transport, AttachTransport) and transport.oom_kills_since(started - 1):
                     chunk = replace(chunk, content=(
-                        f"{chunk.content} (the task container ran out of memory: its limit is "
+                        f"{chunk.content!s} (the task container ran out of memory: its limit is "
                         f"{self.container.config.memory_mb} MiB)"))
             yield chunk

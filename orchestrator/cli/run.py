@@ -40,8 +40,9 @@ def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, ra
     for chunk in chunks:
         if chunk.type == "error":
             status = status or 1
-        elif chunk.type == "console" and chunk.format == "exit_code" and chunk.content:
-            status = int(chunk.content)
+        elif chunk.type == "console" and chunk.format == "exit_code" and isinstance(chunk.content, int) \
+                and chunk.content:
+            status = chunk.content
         if fmt in MACHINE_FORMATS:
             raw.write(encode_chunk(chunk, fmt))
             raw.flush()
@@ -51,14 +52,14 @@ def print_chunks(chunks: Iterable[Chunk], fmt: str, out: TextIO, err: TextIO, ra
 
 
 def _print_text(chunk: Chunk, out: TextIO, err: TextIO) -> None:
-    if chunk.type == "console" and chunk.format == "output" and chunk.content:
+    if chunk.type == "console" and chunk.format == "output" and isinstance(chunk.content, str) and chunk.content:
         out.write(chunk.content)
         out.flush()
     elif chunk.type == "image" and chunk.start:
         size = f"{len(chunk.content)} bytes" if isinstance(chunk.content, bytes) else str(chunk.content)
         err.write(f"[image: {chunk.format}, {size}; use --format json to receive it]\n")
     elif chunk.type == "error" and chunk.content:
-        err.write(f"[{chunk.format}] {chunk.content}\n")
+        err.write(f"[{chunk.format}] {chunk.content!s}\n")
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -56,6 +56,6 @@ def _long_output(message: Message) -> bool:
 
 
 def _elided(message: Message) -> Message:
-    text = message.content
+    text = message.text
     middle = len(text) - 2 * KEEP_ENDS
     return replace(message, content=text[:KEEP_ENDS] + TRIMMED_OUTPUT.format(n=middle) + text[-KEEP_ENDS:])
