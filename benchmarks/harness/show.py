@@ -84,14 +84,14 @@ def conversation(messages: list[Message], full: bool = False) -> list[str]:
         elif m.type == "console" and m.format == "output" and m.content:
             out += ["output:", *_block(str(m.content), full)]
         elif m.type == "console" and m.format == "exit_code" and m.content:
-            out.append(f"  [exit status {m.content}]")
+            out.append(f"  [exit status {m.content!s}]")
         elif m.type == "error":
             out += [f"error ({m.format}):", *_block(str(m.content), full, "  ! ")]
         elif m.type == "image":
             size = f"{len(m.content)} bytes" if isinstance(m.content, bytes) else str(m.content)
             out.append(f"{m.role} image ({m.format}, {size})")
         elif m.type == "status":
-            out.append(f"status: {m.content}")
+            out.append(f"status: {m.content!s}")
     return out
 
 

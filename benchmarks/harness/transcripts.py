@@ -80,7 +80,7 @@ class _Builder:
             self._assistant(position, message)
         elif message.type == "error" and message.format == "model":
             self.close()  # the model's own API failing is no observation of the environment
-            self._step("system", f"[error: model] {message.content}")
+            self._step("system", f"[error: model] {message.content!s}")
         elif self.agent is None:
             self._step("system", "", observation={"results": [{"content": self._output([message])}]})
         else:
@@ -144,12 +144,15 @@ class _Builder:
             suffix = Path(str(message.content)).suffix.lstrip(".").lower()
             return {"type": "image", "source": {"media_type": _MEDIA.get(suffix, "image/png"),
                                                 "path": str(message.content)}}
+        data = message.content
+        if not isinstance(data, bytes):  # the schema keeps image bytes raw; anything else is only named
+            return {"type": "text", "text": f"[{message.format} image]"}
         if self.images is None:
-            return {"type": "text", "text": f"[{message.format} image, {len(message.content)} bytes]"}
+            return {"type": "text", "text": f"[{message.format} image, {len(data)} bytes]"}
         self.images.mkdir(parents=True, exist_ok=True)
         self.written += 1
         name = f"step{len(self.steps)}-{self.written}.{message.format}"
-        (self.images / name).write_bytes(message.content)
+        (self.images / name).write_bytes(data)
         return {"type": "image", "source": {"media_type": _MEDIA[str(message.format)], "path": f"{IMAGES}/{name}"}}
 
 

@@ -3,7 +3,7 @@
 The recipe (executors/docker/recipe/build.sh and packages.txt) debootstraps Debian
 bookworm into a folder and `docker import`s it: no registry needed. The image
 is tagged `lmc-sandbox:<hash of the recipe>`, so it is built once and reused
-until the recipe changes. Our own code is not in the image (see docker_payload).
+until the recipe changes. Our own code is not in the image (see executors/docker/payload.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _recipe_dir() -> Path:
     if not all((RECIPE / name).is_file() for name in RECIPE_FILES):
         raise ImageBuildFailed(
             f"the sandbox image recipe is not at {RECIPE} (expected {', '.join(RECIPE_FILES)}); "
-            "run from a checkout of lmc, or set DockerConfig.image to an image you built"
+            "reinstall lmc (its wheel ships the recipe), or set DockerConfig.image to an image you built"
         )
     return RECIPE
 

@@ -15,7 +15,7 @@ from typing import Any
 def register(sub: Any) -> None:
     """Add the `image` and `sandbox` subcommands."""
     image = sub.add_parser("image", help="build or inspect the docker sandbox image",
-                           description="The image docker sandboxes run, built offline from deploy/sandbox.")
+                           description="The image docker sandboxes run, built offline from executors/docker/recipe.")
     image_sub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
     build = image_sub.add_parser("build", help="build the sandbox image unless it is present (needs root)")
     build.add_argument("--force", action="store_true", help="rebuild even if the image is present")
