@@ -39,7 +39,10 @@ def test_a_forked_childs_error_and_exit_status_are_its_own(computer: Computer) -
     messages = computer.run("python", code, timeout=60)
     assert "ValueError: in the child" in text(messages) and text(messages).endswith("status 1\n")
     assert errors(messages) == []
-    exits = "pid = os.fork()\nif pid == 0:\n    sys.exit(3)\nprint('status', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"
+    exits = (
+        "pid = os.fork()\nif pid == 0:\n    sys.exit(3)\n"
+        "print('status', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"
+    )
     assert text(computer.run("python", exits, timeout=60)) == "status 3\n"
     assert text(computer.run("python", "print('after')")) == "after\n"
 

@@ -33,9 +33,9 @@ _ctl = os.fdopen(CTL_FD, "w", buffering=1, encoding="utf-8")
 # the cells run in a module that is sys.modules["__main__"], so what pickle looks up by name there
 # (a cell's functions sent to a multiprocessing pool) is found, and spawn does not re-run this file
 _main = type(sys)("__main__")
-_main.__builtins__ = builtins
 sys.modules["__main__"] = _main
 _ns: dict[str, Any] = _main.__dict__
+_ns["__builtins__"] = builtins
 if "LMC_REPLY_FD" in os.environ:
     os.set_inheritable(int(os.environ["LMC_REPLY_FD"]), False)
 _KERNEL = os.path.abspath(__file__)
