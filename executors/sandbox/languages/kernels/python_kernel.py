@@ -32,6 +32,7 @@ os.set_inheritable(CTL_FD, False)
 _ctl = os.fdopen(CTL_FD, "w", buffering=1, encoding="utf-8")
 # the cells run in a module that is sys.modules["__main__"], so what pickle looks up by name there
 # (a cell's functions sent to a multiprocessing pool) is found, and spawn does not re-run this file
+sys.modules["lmc_python_kernel"] = sys.modules["__main__"]  # this file, as lmc_inline_backend finds it
 _main = type(sys)("__main__")
 sys.modules["__main__"] = _main
 _ns: dict[str, Any] = _main.__dict__
