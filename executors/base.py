@@ -50,6 +50,15 @@ class Transport(ABC):
         """Why the agent went away, for error messages (e.g. "exited with status 1")."""
         return "ended unexpectedly"
 
+    def outside_cause(self, since: float) -> str | None:
+        """What outside the code ended the agent since `since` (a time.time()); None if nothing did.
+
+        The code runs as the agent's user and can kill it (`kill -9 -1`); None says the sandbox
+        outlived its agent untouched, so the code did (executors/agent_loss.py). A backend that
+        cannot tell names that, and the loss counts as infrastructure.
+        """
+        return f"the {type(self).__name__} cannot tell whether the sandbox is intact"
+
 
 class Executor(ABC):
     """Runs code in one sandbox. Thread-safe `stop()`; one `run()` at a time."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 from executors import relay
+from executors.agent_loss import agent_lost
 from executors.base import CallHandler, Executor, LanguageInfo, Transport
 from executors.blocks import OpenBlock
-from executors.errors import AgentError, from_wire
+from executors.errors import AgentError, AgentExited, from_wire
 from executors.sandbox.languages.base import RunLimits, error_chunk
 from executors.sandbox.protocol import (
     AgentMessage,
@@ -72,7 +74,7 @@ class AgentClient:
     def _recv(self, transport: Transport) -> AgentMessage:
         payload = transport.recv()
         if payload is None:
-            raise AgentError(f"the {self.backend} sandbox agent {transport.describe_exit()}")
+            raise AgentExited(f"the {self.backend} sandbox agent {transport.describe_exit()}")
         return decode(payload)
 
     def _send(self, transport: Transport, request: Request) -> None:
@@ -118,6 +120,7 @@ class AgentClient:
             rid = self._new_id()
             self._running = rid
             block = OpenBlock()
+            started = time.time()
             try:
                 self._send(transport, RunRequest(rid, language, code, limits.timeout, limits.max_output,
                                                  limits.input_timeout))
@@ -127,14 +130,10 @@ class AgentClient:
                 raise
             except (OSError, AgentError) as exc:
                 log.warning("%s agent lost: %s", self.backend, exc)
+                lost = agent_lost(self.backend, transport, exc, started)  # before drop() removes the evidence
                 self.drop()
                 yield from block.close()
-                yield error_chunk(  # infrastructure, not the code: kind "sandbox"
-                    "sandbox",
-                    f"the {self.backend} sandbox agent died while running the code ({exc}); all state "
-                    "(variables, files outside the workspace, working directory) was lost and a fresh "
-                    "sandbox starts on the next run",
-                )
+                yield lost
             finally:
                 self._running = None
 

@@ -8,6 +8,7 @@
         ├── InvalidCode (ValueError)           the code cannot be sent (e.g. contains NUL)
         ├── LanguageLoadError (ImportError)    a registered language plugin failed to import
         ├── AgentError                         the in-sandbox agent broke its protocol or died
+        │   └── AgentExited                        its output ended: it exited or was killed
         └── SandboxError                       a backend (local process, Docker, E2B) failed
             └── SandboxUnavailable             the backend cannot be reached at all
 
@@ -65,6 +66,10 @@ class LanguageLoadError(ExecutorError, ImportError):
 
 class AgentError(ExecutorError):
     """The in-sandbox agent broke its protocol or died."""
+
+
+class AgentExited(AgentError):
+    """The agent's output ended: it exited or was killed (by the code it ran, or from outside)."""
 
 
 class SandboxError(ExecutorError):

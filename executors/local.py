@@ -68,6 +68,14 @@ class PipeTransport(Transport):
         code = self.proc.wait(timeout=5)
         return f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
+    def outside_cause(self, since: float) -> str | None:
+        """None when a signal ended the agent: the code, which runs as its user on this machine, sent it."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "the agent closed its output but still runs"
+        return None if code < 0 else f"the agent exited with status {code}"
+
     def close(self) -> None:
         """Close the pipes; the agent exits at end of input; kill it if it lingers."""
         for stream in (self.stdin, self.stdout):

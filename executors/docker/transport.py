@@ -110,6 +110,30 @@ class AttachTransport(Transport):
             return f"ended and its container {self.short_id} could not be inspected ({exc})"
         return explain_state(state, self.short_id, self.memory_mb)
 
+    def outside_cause(self, since: float) -> str | None:
+        """What ended the agent from outside: its container removed or killed, out of memory, Docker gone.
+
+        None when the container is there, was not killed from outside (no `kill` event: `docker
+        kill`, `docker stop`, the daemon) and not for memory: the code in it ended its agent.
+        """
+        docker = import_docker()
+        try:
+            state = self.api.inspect_container(self.container_id)["State"]
+            events = self.api.events(
+                since=f"{since:.6f}", until=f"{time.time():.6f}", decode=True,
+                filters={"container": self.container_id, "event": ["kill", "oom"]},
+            )
+            actions = {event.get("Action") or event.get("status") for event in events}
+        except docker.errors.NotFound:
+            return f"its container {self.short_id} was removed (docker rm, or a prune)"
+        except (docker.errors.DockerException, OSError) as exc:
+            return f"its container {self.short_id} could not be inspected ({exc})"
+        if state.get("OOMKilled") or "oom" in actions:
+            return f"its container {self.short_id} ran out of memory (limit {self.memory_mb} MiB)"
+        if "kill" in actions:
+            return f"its container {self.short_id} was killed from outside (docker kill, docker stop or the daemon)"
+        return None
+
     def oom_kills_since(self, since: float) -> int:
         """How many processes the kernel killed for lack of memory in this container since a time."""
         docker = import_docker()

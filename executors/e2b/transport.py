@@ -85,6 +85,14 @@ class CommandTransport(Transport):
         tail = "".join(self._stderr).strip()
         return f"{self._exit}; its stderr ended with: {tail[-500:]}" if tail else self._exit
 
+    def outside_cause(self, since: float) -> str | None:
+        """None while the E2B sandbox still runs: the code in it ended its agent."""
+        try:
+            running = bool(self.sandbox.is_running())
+        except Exception as exc:  # noqa: BLE001 - any SDK failure means the sandbox cannot be vouched for
+            return f"the e2b sandbox could not be reached ({map_error(exc, 'checking the sandbox')})"
+        return None if running else "the e2b sandbox is gone"
+
     def close(self) -> None:
         """Give the agent a moment to exit on its own (it frees its languages), then kill it."""
         self._reader.join(timeout=2)

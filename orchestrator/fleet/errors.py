@@ -13,7 +13,8 @@ Failure classes (SessionResult.failure):
     None         the session ran to its end; its evaluation says how well the model did
     "budget"     the model used up its steps, tokens, cost or wall time (the model's failure)
     "environment" the task's environment image could not be built or found: not retried
-    "infra"      sandbox died, setup failed, X server crashed: never the model's; retried
+    "infra"      sandbox lost from outside, setup failed, X server crashed: never the model's; retried
+                 (code that kills its own sandbox's agent is the model's: executors/agent_loss.py)
     "model_api"  the model's API kept failing (unreachable, rate limited): retried
     "config"     missing key, unknown model, bad settings: retrying cannot help
     "verifier"   the evaluation itself broke (e.g. no reward written): the task's fault

@@ -7,7 +7,7 @@
 
 Admission control: at most `max_sessions` sessions run at once, and at most
 `sandbox.per_node` sandboxes live on one node. Infrastructure failures (a sandbox
-died, setup failed, an X server crashed) and model-API failures are retried up to
+lost from outside, setup failed, an X server crashed) and model-API failures are retried up to
 `max_retries` times and reported in `SessionResult.retried`, never as the model's
 failure. With `ray=True` the sessions run in `workers` Ray actors (threads inside
 each, so a session costs no actor start-up), spread over the cluster's nodes.

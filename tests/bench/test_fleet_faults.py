@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -15,65 +13,58 @@ from benchmarks.harness import results
 from benchmarks.harness.report import write_report
 from benchmarks.harness.runner import RunConfig, run_bench
 from devices.desktop import DesktopConfig
+from lmc.assembly import assemble
+from lmc.codec import decode_chunk
+from lmc.framing import read_frame
+from lmc.messages import Message
 from orchestrator.fleet.errors import FleetConfigError
 from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SessionSpec
+from orchestrator.fleet.sandbox import SandboxConfig
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.settings import Settings
 
 MARK = "4.713"  # a sleep length no other process on the machine uses
-#: how the agent shows in a command line: a docker sandbox's boot, or a task container's (see executors.runtime)
-AGENT_MODULES = ("executors.sandbox.agent import", "executors.runtime.inside.agent import")
 
 
-def _ancestors(pid: int) -> list[int]:
-    chain = []
-    while pid > 1:
-        chain.append(pid)
-        with open(f"/proc/{pid}/stat") as stat:
-            pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-    return chain
+def remove_sandbox_once(stop: threading.Event) -> list[str]:
+    """In a thread: when a container runs `sleep MARK`, remove it from outside (docker rm -f), once."""
+    import docker
 
+    api = docker.from_env().api
+    removed: list[str] = []
 
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def kill_sandbox_once(stop: threading.Event) -> list[int]:
-    """In a thread: when a process runs `sleep MARK`, SIGKILL the sandbox agent above it, once."""
-    killed: list[int] = []
+    def running_mark(container_id: str) -> bool:
+        try:
+            return any(f"sleep {MARK}" in " ".join(p) for p in api.top(container_id).get("Processes") or [])
+        except docker.errors.APIError:  # a container that stopped meanwhile
+            return False
 
     def watch() -> None:
-        while not stop.is_set() and not killed:
-            for entry in os.listdir("/proc"):
-                if entry.isdigit() and _cmdline(int(entry)).strip() == f"sleep {MARK}":
-                    agents = [p for p in _ancestors(int(entry)) if any(m in _cmdline(p) for m in AGENT_MODULES)]
-                    if agents:
-                        os.kill(agents[0], signal.SIGKILL)
-                        killed.append(agents[0])
-                        return
-            time.sleep(0.05)
+        while not stop.is_set() and not removed:
+            for container in api.containers():
+                if running_mark(container["Id"]):
+                    api.remove_container(container["Id"], force=True)
+                    removed.append(container["Id"])
+                    return
+            time.sleep(0.2)
 
     threading.Thread(target=watch, daemon=True).start()
-    return killed
+    return removed
 
 
-@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
-def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callable[..., Path], tmp_path: Path,
-                                                           sandbox: str) -> None:
-    # a container's processes show in the host's /proc too, so one watcher kills either kind of sandbox
+@pytest.mark.docker
+def test_removed_sandbox_is_classified_retried_and_reported(task_factory: Callable[..., Path],
+                                                            tmp_path: Path) -> None:
+    # infrastructure lost under the trial: its container removed from outside
     task_factory("slow", solve=f"sleep {MARK}\necho ok > done.txt")
     stop = threading.Event()
-    killed = kill_sandbox_once(stop)
+    removed = remove_sandbox_once(stop)
     try:
-        config = RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("oracle",), sandbox=sandbox)
+        config = RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("oracle",), sandbox="docker")
         rows = list(run_bench(config))
     finally:
         stop.set()
-    assert killed, "the fault was never injected"
+    assert removed, "the fault was never injected"
     [row] = rows
     assert row.reward == 1.0 and row.failure is None
     assert row.attempts == 2
@@ -84,6 +75,42 @@ def test_killed_sandbox_is_classified_retried_and_reported(task_factory: Callabl
     assert "| oracle | 1 | 1 | 0 | 0 | 100.0% [20.7-100.0%] | 1.000 | 1 |" in md.read_text()
     page = report.read_text()
     assert "<td>oracle</td><td>slow</td><td>2</td><td class='text'>infra: " in page
+
+
+#: code that kills its own sandbox's agent; locally `kill -9 -1` would take this test down too
+SELF_KILL = {"local": "kill -KILL $PPID", "docker": "kill -9 -1"}
+
+
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_a_model_that_kills_its_sandbox_fails_the_trial_once_not_infra(task_factory: Callable[..., Path],
+                                                                       tmp_path: Path, sandbox: str) -> None:
+    task_factory("selfkill")
+    with ScriptedServer(default=text("Done.")) as server:
+        server.add(tool_call("shell", SELF_KILL[sandbox]))
+        config = RunConfig(suite=tmp_path / "suite", output=tmp_path / "out", models=("openai/killer",),
+                           sandbox=sandbox, api_base=server.url, api_key="x", max_retries=2)
+        [row] = list(run_bench(config))
+    assert (row.failure, row.reward, row.attempts, row.retried) == (None, 0.0, 1, []), row
+    assert row.transcript is not None
+    told = [m for m in _transcript(tmp_path / "out", row.transcript) if m.type == "error"]
+    assert [m.format for m in told] == ["crashed"] and "killed by the code it ran" in str(told[0].content)
+
+
+@pytest.mark.parametrize("sandbox", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_a_fleet_session_whose_code_kills_its_sandbox_is_not_retried(tmp_path: Path, sandbox: str) -> None:
+    with ScriptedServer(default=text("done")) as server:
+        server.add(tool_call("shell", SELF_KILL[sandbox]))
+        spec = SessionSpec("selfkill", "go", _fleet_settings(server, tmp_path))
+        [result] = list(Fleet(FleetConfig(sandbox=SandboxConfig(sandbox))).run([spec]))
+    assert (result.failure, result.attempts, result.retried) == (None, 1, ()), result
+    assert result.transcript is not None
+    told = [m for m in _transcript(tmp_path, result.transcript) if m.type == "error"]
+    assert [m.format for m in told] == ["crashed"]
+
+
+def _transcript(root: Path, path: str) -> list[Message]:
+    with open(root / path if not Path(path).is_absolute() else path, "rb") as stream:
+        return assemble(decode_chunk(c) for c in iter(lambda: read_frame(stream), None))
 
 
 def test_retries_run_out_into_an_infra_failure_not_a_model_failure(tmp_path: Path) -> None:

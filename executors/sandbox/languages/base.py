@@ -9,7 +9,10 @@ code goes in NUL-terminated on one, the child's stdout and stderr share another
 (so their order is kept, as in a terminal) and the child reports events as JSON
 lines on a control pipe: `{"done": status}` when the code finished and
 `{"image": "png", "data": base64}` for images. The child's stdin is a pipe
-nobody writes to, so a read from it is detected instead of hanging forever.
+nobody writes to, so a read from it is detected instead of hanging forever: a
+read() blocked on it is seen from outside (`StdinProbe`), and a kernel whose
+reads wait in an event loop instead (node) says so itself with `{"stdin": true}`
+/ `{"stdin": false}` events; such a wait is interrupted cleanly.
 """
 
 from __future__ import annotations
@@ -144,6 +147,8 @@ class ProcessLanguage:
         self.relay: Relay | None = None
         self._running = False
         self._stop_kind: str | None = None
+        #: the kernel said its code reads stdin from its event loop (a wait no probe sees)
+        self._stdin_reading = False
 
     # -- what subclasses provide -------------------------------------------------
     def command(self, code_fd: int, ctl_fd: int) -> list[str]:
@@ -180,6 +185,7 @@ class ProcessLanguage:
         for fd in (self._code_w, self._out_r, self._ctl_r, self._stdin_w, self._reply_w):
             os.set_inheritable(fd, False)
         self._probe = StdinProbe(self._proc.pid, self._stdin_w)
+        self._stdin_reading = False
 
     def prestart(self) -> None:
         """Start the child now rather than at the first run."""
@@ -213,6 +219,10 @@ class ProcessLanguage:
             os.killpg(proc.pid, signal.SIGINT)
         except ProcessLookupError:
             pass
+
+    def _waiting_for_input(self) -> bool:
+        """Whether the code waits on stdin: its kernel said so, or a process is blocked reading it."""
+        return self._stdin_reading or (self._probe is not None and self._probe.waiting())
 
     # -- running -----------------------------------------------------------------
     def run(self, code: str, limits: RunLimits) -> Iterator[Chunk]:
@@ -276,6 +286,8 @@ class _Run:
                 yield Chunk("computer", "image", raw, event["image"], start=True, end=True)
             elif "call" in event:
                 yield from self._call(event)
+            elif "stdin" in event:
+                self.lang._stdin_reading = bool(event["stdin"])
             elif "done" in event:
                 self.status = int(event["done"])
 
@@ -333,10 +345,10 @@ class _Run:
             if stopped_at is None:
                 if limits.timeout is not None and now - started >= limits.timeout:
                     lang.stop("timeout")
-                elif now - last_output >= limits.input_timeout and lang._probe and lang._probe.waiting():
+                elif now - last_output >= limits.input_timeout and lang._waiting_for_input():
                     lang.stop("input_required")
-                    if not lang.interrupts_reads:
-                        stopped_at = now - STOP_GRACE  # go straight to the kill below
+                    if not lang.interrupts_reads and not lang._stdin_reading:
+                        stopped_at = now - STOP_GRACE  # a blocked read(): go straight to the kill below
                 if lang._stop_kind is not None and stopped_at is None:
                     stopped_at = now
             if stopped_at is not None and now - stopped_at >= STOP_GRACE:

@@ -1,8 +1,9 @@
 """Tell whether a language's process group is blocked reading the stdin pipe we hold.
 
 Linux only: `/proc/PID/syscall` names the syscall a blocked process sits in and
-its first argument (the fd). A process of the group that is inside read() on an
-fd that is our stdin pipe is waiting for input nobody will type. Where
+its first argument (the fd). A process of the group one of whose threads is
+inside read() on an fd that is our stdin pipe is waiting for input nobody will
+type (a thread: node reads files, /dev/stdin included, on its thread pool). Where
 `/proc/PID/syscall` is unreadable, `wchan` = pipe_read on fd 0 being our pipe
 serves as the (weaker) fallback.
 """
@@ -46,7 +47,14 @@ class StdinProbe:
 
     def _reading(self, pid: int) -> bool:
         try:
-            with open(f"/proc/{pid}/syscall") as f:
+            tasks = [f"/proc/{pid}/task/{tid}" for tid in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            tasks = [f"/proc/{pid}"]
+        return any(self._task_reading(pid, task) for task in tasks)
+
+    def _task_reading(self, pid: int, task: str) -> bool:
+        try:
+            with open(f"{task}/syscall") as f:
                 parts = f.read().split()
             if parts and parts[0].isdigit() and int(parts[0]) in self.reads:
                 return self._is_pipe(pid, int(parts[1], 16))
@@ -54,7 +62,7 @@ class StdinProbe:
         except (OSError, ValueError, IndexError):
             pass
         try:
-            with open(f"/proc/{pid}/wchan") as f:
+            with open(f"{task}/wchan") as f:
                 blocked = f.read().strip() in ("pipe_read", "pipe_wait")
             return blocked and self._is_pipe(pid, 0)
         except OSError:
@@ -67,7 +75,7 @@ class StdinProbe:
             return False
 
     def waiting(self) -> bool:
-        """True when some process of the group is blocked reading our stdin pipe."""
+        """True when some thread of the group's processes is blocked reading our stdin pipe."""
         if not self.pipe.startswith("pipe:"):
             return False
         return any(self._reading(pid) for pid in self._members())

@@ -14,4 +14,4 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas  # n
 
 def show(*args: object, **kwargs: object) -> None:
     """Send every open figure to the agent, then close them."""
-    sys.modules["__main__"]._show_figures()
+    sys.modules["lmc_python_kernel"]._show_figures()

@@ -3,6 +3,8 @@
 argv: CODE_FD CTL_FD. Code arrives NUL-terminated on CODE_FD; each cell runs in
 one namespace; output goes to stdout/stderr (the agent's output pipe); events go
 to CTL_FD as JSON lines: {"image": fmt, "data": base64} and {"done": status}.
+A child the code forks (os.fork, multiprocessing) lets go of CODE_FD and CTL_FD at once and
+exits when it gets back to the kernel loop, so only this process ever serves cells.
 """
 
 from __future__ import annotations
@@ -28,15 +30,43 @@ CODE_FD, CTL_FD = int(sys.argv[1]), int(sys.argv[2])
 os.set_inheritable(CODE_FD, False)
 os.set_inheritable(CTL_FD, False)
 _ctl = os.fdopen(CTL_FD, "w", buffering=1, encoding="utf-8")
-_ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+# the cells run in a module that is sys.modules["__main__"], so what pickle looks up by name there
+# (a cell's functions sent to a multiprocessing pool) is found, and spawn does not re-run this file
+sys.modules["lmc_python_kernel"] = sys.modules["__main__"]  # this file, as lmc_inline_backend finds it
+_main = type(sys)("__main__")
+sys.modules["__main__"] = _main
+_ns: dict[str, Any] = _main.__dict__
+_ns["__builtins__"] = builtins
 if "LMC_REPLY_FD" in os.environ:
     os.set_inheritable(int(os.environ["LMC_REPLY_FD"]), False)
 _KERNEL = os.path.abspath(__file__)
+_PID = os.getpid()  # a forked child of the user's code has another pid and must never serve cells
+
+
+def _detach_forked_child() -> None:
+    """In a child the user's code forked: let go of the kernel's pipes, so it cannot take cells or events."""
+    for fd in (CODE_FD, CTL_FD, _REPLY_FD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _leave_if_forked(status: int) -> None:
+    """A forked child that got back to the kernel loop ends here (as a plain script's child would)."""
+    if os.getpid() != _PID:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _emit(event: dict[str, Any]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
+    if os.getpid() != _PID:  # a forked child has no control pipe: say so rather than drop an image
+        sys.stderr.write(f"[lmc: {', '.join(event)} from a forked child process is not shown; "
+                         "show it from the main process]\n")
+        return
     _ctl.write(json.dumps(event) + "\n")
     _ctl.flush()
 
@@ -78,6 +108,8 @@ def _call(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     global _replies
     if _REPLY_FD < 0:
         raise ComputerError("computer.* is not available in this process")
+    if os.getpid() != _PID:
+        raise ComputerError("computer.* is not available in a forked child process; call it from the main process")
     _calls[0] += 1
     cid = _calls[0]
     _emit({"call": path, "args": list(args), "kwargs": kwargs, "cid": cid})
@@ -187,6 +219,7 @@ def _read_cells() -> Iterator[str]:
 
 
 def main() -> None:
+    os.register_at_fork(after_in_child=_detach_forked_child)
     _ns["computer"] = _Computer()
     for number, source in enumerate(_read_cells(), 1):
         status = 0
@@ -203,8 +236,10 @@ def main() -> None:
             except BaseException as exc:
                 _print_exception(exc)
                 status = 1
+            _leave_if_forked(status)
             _emit({"done": status})
         except KeyboardInterrupt:
+            _leave_if_forked(130)
             _emit({"done": 130})
 
 
