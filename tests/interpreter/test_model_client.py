@@ -42,7 +42,7 @@ def test_http_500_is_retried_then_succeeds(server: ScriptedServer) -> None:
 
 def test_rate_limit_after_all_retries_is_rate_limited(server: ScriptedServer) -> None:
     server.add(*[http_error(429)] * 3)
-    with pytest.raises(RateLimited, match="after 2 retries"):
+    with pytest.raises(RateLimited, match=r"after 3 requests \(1 \+ 2 retries\)"):
         list(_client(server, max_retries=2).stream([{"role": "user", "content": "hi"}]))
     assert server.served == 3
 
