@@ -56,12 +56,13 @@ def test_same_failure_from_different_code_counts_too(
 
 
 def test_a_model_that_changes_approach_after_the_warning_goes_on(
-        server: ScriptedServer, make_settings: Callable[..., Any], computer: Any) -> None:
+        server: ScriptedServer, make_settings: Callable[..., Any], computer: Any, tmp_path: Path) -> None:
+    target = tmp_path / "banana.txt"
     server.add(*[tool_call("python", BROKEN)] * REPEATS,
-               tool_call("python", "open('banana.txt', 'w').write('banana'); print('written')"),
+               tool_call("python", f"open({str(target)!r}, 'w').write('banana'); print('written')"),
                text("Done: banana.txt holds banana."))
     messages = Interpreter(make_settings(max_steps=20), computer=computer).chat("go")
-    assert messages[-1].content == "complete"
+    assert messages[-1].content == "complete" and target.read_text() == "banana"
     assert len(_notes(messages, "repeating yourself")) == 1
 
 
