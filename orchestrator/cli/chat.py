@@ -93,13 +93,16 @@ def list_conversations(args: argparse.Namespace) -> int:
 
 
 def _os_interpreter(settings: Any, resume: str | None, desktop: str) -> Any:
-    from orchestrator.session.os_mode import os_interpreter
+    from orchestrator.session.os_mode import os_interpreter, screen_notice
     from orchestrator.session.store import ConversationStore
 
     if resume is None:
-        return os_interpreter(settings, desktop)
-    messages = ConversationStore(settings.data_dir).load(resume)
-    return os_interpreter(settings, desktop, conversation=resume, messages=messages)
+        interpreter = os_interpreter(settings, desktop)
+    else:
+        messages = ConversationStore(settings.data_dir).load(resume)
+        interpreter = os_interpreter(settings, desktop, conversation=resume, messages=messages)
+    print(screen_notice(interpreter), file=sys.stderr)  # how the model sees the screen, before it starts
+    return interpreter
 
 
 def run_chat(args: argparse.Namespace, task: str | None) -> int:
