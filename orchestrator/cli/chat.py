@@ -135,7 +135,11 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
 
     Ctrl-C is a signal handler that calls stop(), not a KeyboardInterrupt: raised
     inside the chat's generator, the exception would close it, and the turn would
-    end without its "stopped" status (seen as a flaky test).
+    end without its "stopped" status (seen as a flaky test). The handler hands
+    stop() to a thread: run inline, it would interrupt the main thread wherever it
+    is, possibly holding a lock that stop() needs. The chat waits for the model on
+    a queue, so the stop acts within a fraction of a second even while the model
+    is silent mid-stream.
     """
     import signal
     import threading
@@ -144,7 +148,10 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
 
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: interpreter.stop())
+        def on_interrupt(*_: object) -> None:
+            threading.Thread(target=interpreter.stop, name="ctrl-c-stop", daemon=True).start()
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         for chunk in interpreter.chat(message, stream=True):
             view.show(chunk)
