@@ -56,6 +56,8 @@ def test_unreachable_server_is_model_unavailable() -> None:
     with pytest.raises(ModelUnavailable) as info:
         list(client.stream([{"role": "user", "content": "hi"}]))
     assert isinstance(info.value, ConnectionError)
+    message = str(info.value)  # what failed, and the requests really made (it said "failed after 4 retries")
+    assert "could not connect" in message and "2 requests (1 + 1 retries)" in message and "--api-base" in message
 
 
 def test_missing_key_names_env_var_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
