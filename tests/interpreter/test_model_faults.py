@@ -24,6 +24,7 @@ from orchestrator.errors import ModelUnavailable, SettingsError
 from orchestrator.fleet.fleet import Budget, Fleet, SessionSpec
 from orchestrator.models.litellm_client import ModelClient, ModelConfig
 from orchestrator.models.scripted_server import ScriptedServer, drop, http_error, malformed, stall, text
+from orchestrator.models.testing import ScriptedModel
 from orchestrator.session.interpreter import Interpreter
 from orchestrator.settings import Settings
 
@@ -78,6 +79,15 @@ def test_stop_cancels_a_model_silent_mid_stream(server: ScriptedServer, make_set
     assert said and said[0].content == "Let me think about this"  # what came is kept, whole
     server.add(text("back"))  # the conversation stays usable
     assert interpreter.chat("again")[-1].content == "complete"
+
+
+def test_stop_cancels_any_model_silent_mid_stream(make_settings: Callable[..., Any], computer: Any) -> None:
+    model = ScriptedModel([stall("Let me think", STALL, chunk_size=100), drop("Half a rep")])
+    interpreter = Interpreter(make_settings(), computer=computer, model=model)
+    chunks, took = _chat_until_silent(interpreter, interpreter.stop)
+    assert took < PROMPTLY and chunks[-1].content == "stopped"
+    with pytest.raises(ModelUnavailable, match="stream broke mid-reply"):
+        interpreter.chat("again")
 
 
 def test_deadline_ends_a_silent_stream_as_timeout(server: ScriptedServer, make_settings: Callable[..., Any],
