@@ -113,3 +113,14 @@ def test_cli_shows_the_stuck_status(tmp_path: Path) -> None:
             capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert "(stuck" in done.stdout, done.stdout[-2000:]
     assert "repeating yourself" in done.stdout
+
+
+def test_bench_grades_a_stuck_trial_as_the_models_failure_not_an_error(tmp_path: Path) -> None:
+    from benchmarks.harness.results import session_outcome
+    from orchestrator.fleet.spec import SessionResult
+
+    def stuck(reward: float) -> SessionResult:
+        return SessionResult("t", "stuck", "stuck", "", 1, 4, 0, 0, 0.0, 1.0, {"reward": reward})
+
+    assert session_outcome(stuck(0.0)) == "failed"  # graded: it was "errored" (not counted) before
+    assert session_outcome(stuck(1.0)) == "passed"  # the task was done before the model got stuck
