@@ -244,7 +244,9 @@ class Interpreter:
             for code, recorded in [(c, True) for c in asked.codes] + [(c, False) for c in asked.calls]:
                 if not recorded:  # a tool call's code goes in right before its output, keeping pairs intact
                     yield from self._recorder.emit_message(code)
-                if repetition.before_run(code):
+                if repetition.before_run(code):  # told once already: not run again, and the chat ends
+                    yield from self._recorder.emit_message(
+                        Message("computer", "error", prompts.NOT_RUN_AGAIN, "interrupted"))
                     yield from self._status(STUCK)
                     return
                 ran = len(self.messages)

@@ -41,6 +41,7 @@ def test_same_broken_code_is_told_once_then_stopped_as_stuck(
     assert messages[-1].type == "status" and messages[-1].content == "stuck"
     assert len(_notes(messages, "repeating yourself")) == 1
     assert _runs(messages) == REPEATS  # the code asked for after the warning is not run again
+    assert messages[-2].type == "error" and "Not run" in str(messages[-2].content)  # its call still has a result
     assert len(server.requests) == REPEATS + 1
     told = server.requests[REPEATS]["messages"]  # the model was told before it asked again
     assert any("repeating yourself" in str(m.get("content")) for m in told)
