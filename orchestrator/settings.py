@@ -53,6 +53,7 @@ class ModelFields(TypedDict, total=False):
     max_retries: int
     retry_delay: float
     request_timeout: float
+    stream_idle_timeout: float
 
 
 class SettingsFields(ModelFields, total=False):

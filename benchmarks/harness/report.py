@@ -81,6 +81,8 @@ def _what(row: TrialRow) -> str:
         what = f"reward {row.reward:g}" if row.reward is not None else "not passed"
         if row.failure == "budget":
             what += f"; ran out of budget ({row.status})" if row.status else "; ran out of budget"
+        elif row.failure == "stuck":
+            what += "; stopped: the model kept repeating itself"
         return what + (f"; {row.detail}" if row.detail else "")
     return f"{row.error_class}: {row.detail or 'no detail recorded'}"
 

@@ -39,7 +39,7 @@ def outcome_of(reward: float | None, failure: str | None) -> str:
 def session_outcome(result: SessionResult) -> str:
     """The outcome of a Fleet session of the harness (for the Fleet's progress display)."""
     reward = result.evaluation.get("reward")
-    if result.failure not in (None, "budget") or not isinstance(reward, (int, float)):
+    if result.failure in ERRORED or not isinstance(reward, (int, float)):
         return outcome_of(None, result.failure)
     return outcome_of(float(reward), result.failure)
 

@@ -23,7 +23,7 @@ from benchmarks.harness.task import Task
 from benchmarks.harness.transcripts import export
 from benchmarks.harness.trial import TrialHooks, TrialOptions
 from benchmarks.harness.trial.record import load as load_record
-from orchestrator.fleet.errors import FleetConfigError
+from orchestrator.fleet.errors import ERRORED, FleetConfigError
 from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
 from orchestrator.settings import Settings
 
@@ -123,7 +123,7 @@ def _row(task: Task, model: str, trial: int, result: SessionResult, run_dir: Pat
     record = load_record(folder)
     failure, detail = result.failure, result.detail
     reward: float | None = None
-    if failure in (None, "budget"):
+    if failure not in ERRORED:  # the model's own failures (budget, stuck) are graded
         if "reward" in result.evaluation:
             reward = float(result.evaluation["reward"])
         else:  # graded trials always carry a reward; if one does not, say so rather than score it 0

@@ -93,13 +93,16 @@ def list_conversations(args: argparse.Namespace) -> int:
 
 
 def _os_interpreter(settings: Any, resume: str | None, desktop: str) -> Any:
-    from orchestrator.session.os_mode import os_interpreter
+    from orchestrator.session.os_mode import os_interpreter, screen_notice
     from orchestrator.session.store import ConversationStore
 
     if resume is None:
-        return os_interpreter(settings, desktop)
-    messages = ConversationStore(settings.data_dir).load(resume)
-    return os_interpreter(settings, desktop, conversation=resume, messages=messages)
+        interpreter = os_interpreter(settings, desktop)
+    else:
+        messages = ConversationStore(settings.data_dir).load(resume)
+        interpreter = os_interpreter(settings, desktop, conversation=resume, messages=messages)
+    print(screen_notice(interpreter), file=sys.stderr)  # how the model sees the screen, before it starts
+    return interpreter
 
 
 def run_chat(args: argparse.Namespace, task: str | None) -> int:
@@ -132,7 +135,11 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
 
     Ctrl-C is a signal handler that calls stop(), not a KeyboardInterrupt: raised
     inside the chat's generator, the exception would close it, and the turn would
-    end without its "stopped" status (seen as a flaky test).
+    end without its "stopped" status (seen as a flaky test). The handler hands
+    stop() to a thread: run inline, it would interrupt the main thread wherever it
+    is, possibly holding a lock that stop() needs. The chat waits for the model on
+    a queue, so the stop acts within a fraction of a second even while the model
+    is silent mid-stream.
     """
     import signal
     import threading
@@ -141,7 +148,10 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
 
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: interpreter.stop())
+        def on_interrupt(*_: object) -> None:
+            threading.Thread(target=interpreter.stop, name="ctrl-c-stop", daemon=True).start()
+
+        previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         for chunk in interpreter.chat(message, stream=True):
             view.show(chunk)

@@ -12,6 +12,7 @@ Failure classes (SessionResult.failure):
 
     None         the session ran to its end; its evaluation says how well the model did
     "budget"     the model used up its steps, tokens, cost or wall time (the model's failure)
+    "stuck"      the model kept repeating itself after being told once (the model's failure)
     "environment" the task's environment image could not be built or found: not retried
     "infra"      sandbox lost from outside, setup failed, X server crashed: never the model's; retried
                  (code that kills its own sandbox's agent is the model's: executors/agent_loss.py)
@@ -35,7 +36,7 @@ from orchestrator.errors import (
 #: failure classes the Fleet retries
 RETRIED = ("infra", "model_api")
 #: every failure class, in report order
-FAILURES = ("budget", "environment", "infra", "model_api", "config", "verifier", "error")
+FAILURES = ("budget", "stuck", "environment", "infra", "model_api", "config", "verifier", "error")
 #: failure classes that mean the trial errored (it was not graded): never a score of 0
 ERRORED = ("environment", "infra", "model_api", "config", "verifier", "error")
 

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 _IMPORTS = threading.Lock()
 
 #: the conversation's last status -> failure class (None: the model finished on its own)
-_STATUS_FAILURE = {"complete": None, "max_steps": "budget", "budget": "budget", "timeout": "budget"}
+_STATUS_FAILURE = {"complete": None, "max_steps": "budget", "budget": "budget", "timeout": "budget",
+                   "stuck": "stuck"}
 
 
 class MeteredModel:

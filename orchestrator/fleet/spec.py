@@ -73,7 +73,7 @@ class SessionResult:
     """How one session ended (after retries)."""
 
     id: str  #: the SessionSpec's id
-    status: str  #: the conversation's last status (complete, max_steps, budget, timeout) or "failed"
+    status: str  #: the conversation's last status (complete, max_steps, budget, timeout, stuck) or "failed"
     failure: str | None  #: None or a class from fleet_errors.FAILURES
     detail: str  #: what failed, in words ("" when nothing did)
     attempts: int  #: 1 + retries used

@@ -14,16 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from orchestrator.errors import (
-    ContextOverflow,
-    MissingAPIKey,
-    ModelAuthError,
-    ModelError,
-    ModelUnavailable,
-    RateLimited,
-    SettingsError,
-    UnknownModel,
-)
+from orchestrator.errors import MissingAPIKey, SettingsError, UnknownModel
 from orchestrator.models.base import (
     Mode,
     ModelEvent,
@@ -35,6 +26,9 @@ from orchestrator.models.base import (
     Usage,
 )
 from orchestrator.models.guard import check_request_allowed
+from orchestrator.models.litellm_errors import TRANSIENT, Progress, idle_limit, map_error, total_timeout
+
+__all__ = ["DEFAULT_CONTEXT_WINDOW", "MODES", "ModelClient", "ModelConfig", "load_litellm", "map_error"]
 
 log = logging.getLogger(__name__)
 
@@ -81,45 +75,17 @@ class ModelConfig:
     retry_delay: float = 0.5
     """First backoff delay in seconds, doubled per retry."""
     request_timeout: float = 600.0
-    """Seconds to wait for a response."""
+    """Seconds for a whole reply, from the request to its last chunk."""
+    stream_idle_timeout: float = 120.0
+    """Seconds without any data from the model (before its first chunk or between two) before it is given up."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise SettingsError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
-
-
-
-_TRANSIENT = (
-    "APIConnectionError",
-    "Timeout",
-    "InternalServerError",
-    "ServiceUnavailableError",
-    "BadGatewayError",
-    "RateLimitError",
-)
-
-
-def map_error(exc: Exception, config: ModelConfig, lib: ModuleType) -> ModelError:
-    """The one place where a litellm exception becomes ours."""
-    model, e = str(config.model), lib.exceptions
-    if isinstance(exc, e.ContextWindowExceededError):
-        return ContextOverflow(f"the prompt exceeds {model}'s context window: {exc}", model=model)
-    if isinstance(exc, e.AuthenticationError):
-        return ModelAuthError(
-            f"{model}'s provider refused the API key ({exc.message}); check --api-key or the provider's "
-            "key variable", model=model)
-    if isinstance(exc, e.NotFoundError):
-        return UnknownModel(f"the provider does not know model {model!r} ({exc.message}); "
-                            "check the name with the provider's model list", model=model)
-    if isinstance(exc, e.RateLimitError):
-        return RateLimited(f"{model} is still rate limited after {config.max_retries} retries; "
-                           "wait, or lower the load", model=model)
-    if isinstance(exc, tuple(getattr(e, n) for n in _TRANSIENT)):
-        where = config.api_base or "its provider"
-        return ModelUnavailable(f"{model} at {where} failed after {config.max_retries} retries "
-                                f"({type(exc).__name__}: {exc}); is the server up?", model=model)
-    message = getattr(exc, "message", str(exc))
-    return ModelError(f"{model} failed: {type(exc).__name__}: {message}", model=model)
+        for name in ("request_timeout", "stream_idle_timeout"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise SettingsError(f"{name} must be more than 0 seconds, got {value!r}")
 
 
 class ModelClient:
@@ -209,12 +175,17 @@ class ModelClient:
 
     def stream(self, messages: OpenAIMessages, tools: OpenAITools | None = None) -> Iterator[ModelEvent]:
         """Ask the model; yield text deltas as they come, then tool calls, then usage."""
-        lib = self.lib
-        response = self._open(messages, tools)
+        lib, cfg = self.lib, self.config
+        started = time.monotonic()
+        response, requests = self._open(messages, tools)
         calls: dict[int, dict[str, str]] = {}
         usage = None
+        chunks = 0
         try:
             for chunk in response:
+                chunks += 1
+                if time.monotonic() - started > cfg.request_timeout:
+                    raise total_timeout(cfg, Progress(requests, chunks))
                 usage = getattr(chunk, "usage", None) or usage
                 if not chunk.choices:
                     continue
@@ -226,7 +197,9 @@ class ModelClient:
                     if piece:
                         yield ToolCallDelta(index, calls[index]["name"], piece)
         except _api_error() as exc:
-            raise map_error(exc, self.config, lib) from exc
+            raise map_error(exc, cfg, lib, Progress(requests, chunks)) from exc
+        finally:
+            _close(response)  # a stream abandoned by its reader frees its connection
         for index in sorted(calls):
             c = calls[index]
             yield ToolCall(c["id"] or f"call_{index}", c["name"], c["arguments"])
@@ -234,35 +207,61 @@ class ModelClient:
         completion = int(getattr(usage, "completion_tokens", 0) or 0)
         yield Usage(prompt, completion, self.cost(prompt, completion))
 
-    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> Any:
-        """Start a streamed completion, retrying rate limits and transient failures with backoff."""
-        check_request_allowed(self.name, self.config.api_base)
-        lib, cfg = self.lib, self.config
+    def request_options(self) -> dict[str, Any]:
+        """Keyword arguments of every completion request beyond the messages (a subclass may add some)."""
+        import httpx
+
+        cfg = self.config
+        # Why an httpx.Timeout: a float is applied to every read, so a silent stream waited the whole
+        # request_timeout; the read timeout is the idle limit, the total is checked per chunk in stream().
+        idle = idle_limit(cfg)
+        timeout = httpx.Timeout(idle, read=idle)
         kwargs: dict[str, Any] = dict(
-            model=self.name, messages=messages, stream=True, temperature=cfg.temperature,
-            stream_options={"include_usage": True}, timeout=cfg.request_timeout, num_retries=0)
+            model=self.name, stream=True, temperature=cfg.temperature,
+            stream_options={"include_usage": True}, timeout=timeout, num_retries=0)
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
         if cfg.api_key:
             kwargs["api_key"] = cfg.api_key
-        if tools:
-            kwargs["tools"] = tools
         if cfg.max_output_tokens:
             kwargs["max_tokens"] = cfg.max_output_tokens
-        retryable = tuple(getattr(lib.exceptions, n) for n in _TRANSIENT)
+        return kwargs
+
+    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> tuple[Any, int]:
+        """Start a streamed completion, retrying rate limits and transient failures with backoff.
+
+        Returns the stream and how many requests it took.
+        """
+        check_request_allowed(self.name, self.config.api_base)
+        lib, cfg = self.lib, self.config
+        kwargs = {**self.request_options(), "messages": messages}
+        if tools:
+            kwargs["tools"] = tools
+        retryable = tuple(getattr(lib.exceptions, n) for n in TRANSIENT)
         for attempt in range(cfg.max_retries + 1):
             try:
-                return lib.completion(**kwargs)
+                return lib.completion(**kwargs), attempt + 1
             except retryable as exc:
                 if attempt == cfg.max_retries:
-                    raise map_error(exc, cfg, lib) from exc
+                    raise map_error(exc, cfg, lib, Progress(attempt + 1)) from exc
                 delay = cfg.retry_delay * (2**attempt)
                 log.warning("model %s: %s; retry %d/%d in %.1fs", self.name, type(exc).__name__,
                             attempt + 1, cfg.max_retries, delay)
                 time.sleep(delay)
             except _api_error() as exc:
-                raise map_error(exc, cfg, lib) from exc
+                raise map_error(exc, cfg, lib, Progress(attempt + 1)) from exc
         raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _close(response: Any) -> None:
+    """Close a litellm stream's HTTP response if it has one (litellm's wrapper does not close itself)."""
+    inner = getattr(response, "completion_stream", None)
+    close = getattr(inner, "close", None) or getattr(response, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as exc:  # closing is best effort: the reply is already over or abandoned
+            log.debug("closing the model stream: %s", exc)
 
 
 def _api_error() -> type[Exception]:

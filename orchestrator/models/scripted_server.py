@@ -6,12 +6,13 @@ Interpreter or a Fleet end to end with it, without a model or a key.
 
 A script (orchestrator/models/script.py, shared with the in-process ScriptedModel)
 is a list of replies, served in order, one per `POST /v1/chat/completions`.
-Each reply is plain text (markdown), one or more tool calls, or an injected HTTP
-error; streamed as server-sent events when the request asks for `stream: true`,
+Each reply is plain text (markdown), one or more tool calls, an injected HTTP
+error, or a stream fault after some text (`stall`, `drop`, `malformed`); streamed
+as server-sent events when the request asks for `stream: true`,
 as one JSON body otherwise. Every request body is recorded so a test can assert
 what the model was sent (messages, tools, images).
 
-    from orchestrator.models.scripted_server import ScriptedServer, text, tool_call, http_error
+    from orchestrator.models.scripted_server import ScriptedServer, text, tool_call, http_error, stall
 
     with ScriptedServer([http_error(500), tool_call("python", "print(2 + 2)"), text("Done.")]) as srv:
         litellm.completion(model="openai/scripted", api_base=srv.url, api_key="x", messages=...)
@@ -25,6 +26,7 @@ context trimming can be tested against the real error path.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -36,15 +38,19 @@ from typing import Any
 from orchestrator.models.script import (
     Reply,
     ToolCall,
+    drop,
     estimated_usage,
     http_error,
+    malformed,
     prompt_tokens,
     raw_tool_call,
+    stall,
     text,
     tool_call,
 )
 
-__all__ = ["Reply", "ScriptedServer", "ToolCall", "http_error", "raw_tool_call", "text", "tool_call"]
+__all__ = ["Reply", "ScriptedServer", "ToolCall", "drop", "http_error", "malformed", "raw_tool_call", "stall",
+           "text", "tool_call"]
 
 
 @dataclass
@@ -55,6 +61,7 @@ class _State:
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    closing: threading.Event = field(default_factory=threading.Event)  # ends stalls when the server closes
 
     def next_reply(self, body: dict[str, Any]) -> Reply:
         with self.lock:
@@ -131,8 +138,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply.status, {"error": error})
         elif body.get("stream"):
             self._stream(reply, body)
+        elif reply.fault is not None:
+            self._whole_fault(reply, body)
         else:
             self._send_json(200, self._whole(reply, body))
+
+    def _whole_fault(self, reply: Reply, body: dict[str, Any]) -> None:
+        """A fault in a non-streamed reply: late, never sent, or not JSON."""
+        if reply.fault == "drop":
+            self._cut()
+            return
+        if reply.fault == "stall":
+            self.state.closing.wait(reply.stall)
+            self._send_json(200, self._whole(reply, body))
+            return
+        data = b"{not json"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _cut(self) -> None:
+        """Drop the connection as a crashed server would: no end of stream, no response."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _whole(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
@@ -157,6 +188,13 @@ class _Handler(BaseHTTPRequestHandler):
                 "created": int(time.time()), "model": body.get("model", "scripted")}
         for delta in _deltas(reply):
             self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        if reply.fault == "drop":
+            self._cut()
+            return
+        if reply.fault == "stall":
+            self.state.closing.wait(reply.stall)
+        if reply.fault == "malformed":
+            self._write_chunk(b"data: {not json\n\n")
         finish = "tool_calls" if reply.tool_calls else "stop"
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage"):
@@ -222,7 +260,8 @@ class ScriptedServer:
         return self
 
     def close(self) -> None:
-        """Stop serving and release the port."""
+        """Stop serving and release the port (stalled replies end)."""
+        self._state.closing.set()
         if self._started:
             self._httpd.shutdown()
             self._started = False

@@ -82,6 +82,11 @@ class InProcessModel:
             raise ContextOverflow(f"the prompt exceeds {self.name}'s window of {self._window} tokens",
                                   model=self.name)
         yield from _events(reply, self._mode)
+        if reply.fault == "stall":
+            time.sleep(reply.stall)  # silent mid-stream, as the scripted server plays it
+        elif reply.fault is not None:
+            raise ModelUnavailable(f"{self.name}'s stream broke mid-reply (scripted fault {reply.fault!r})",
+                                   model=self.name)
         usage = estimated_usage(reply, messages)
         yield Usage(usage["prompt_tokens"], usage["completion_tokens"], 0.0)
 

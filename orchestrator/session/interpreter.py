@@ -8,9 +8,12 @@
 With auto_run off, a confirmation chunk comes before each code block; the
 caller answers with `interpreter.approve()` / `decline()` (or `send(True)` on
 the generator, or an `approve=` callback) before pulling the next chunk.
-Undecided means declined. A chat stops when the model stops asking for code,
-at `max_steps` model calls, or at the token / cost budget; a `server` status
-message says which.
+Undecided means declined. A chat stops when the model stops asking for code
+("complete"), at `max_steps` model calls, at the token / cost budget ("budget"),
+at `stop()` ("stopped", within a fraction of a second even while the model is
+silent mid-stream), at the `deadline` ("timeout"), or when the model keeps
+repeating itself after being told once ("stuck", see session/stuck.py); a
+`server` status message says which.
 
 `model=` takes any `orchestrator.models.base.Model` (e.g. a ScriptedModel from
 orchestrator.models.testing). With `ray`, the conversation is hosted by a Ray
@@ -36,8 +39,10 @@ from orchestrator.errors import ContextOverflow, SettingsError
 from orchestrator.models.base import Model, Usage
 from orchestrator.session import prompts
 from orchestrator.session.context import fit_to_window
+from orchestrator.session.pump import cancellable
 from orchestrator.session.reply import Asked, Reply
 from orchestrator.session.store import ConversationStore, Recorder, new_id
+from orchestrator.session.stuck import REPEATS, STUCK, Repetition
 from orchestrator.settings import Settings, resolve
 
 if TYPE_CHECKING:
@@ -218,6 +223,7 @@ class Interpreter:
 
     def _steps(self, approve: Approver | None) -> Generator[Chunk, object, None]:
         spent = Usage(0, 0, 0.0)
+        repetition = Repetition()
         for step in range(self.settings.max_steps):
             self._steps_used = step
             over = self._over_budget(spent)
@@ -226,22 +232,53 @@ class Interpreter:
                 return
             asked = yield from self._ask(spent)
             spent = asked.usage
-            if self._stopping.is_set():
-                yield from self._status("stopped")
+            ended = self._ended()
+            if ended:
+                yield from self._status(ended)
                 return
-            if not asked.codes and not asked.calls and not asked.notes:
+            if asked.cut and (yield from self._repeating(repetition.after_cut(), prompts.LOOPING)):
+                return
+            if not asked.codes and not asked.calls and not asked.notes and not asked.cut:
                 yield from self._status("complete")
                 return
             for code, recorded in [(c, True) for c in asked.codes] + [(c, False) for c in asked.calls]:
                 if not recorded:  # a tool call's code goes in right before its output, keeping pairs intact
                     yield from self._recorder.emit_message(code)
+                if repetition.before_run(code):  # told once already: not run again, and the chat ends
+                    yield from self._recorder.emit_message(
+                        Message("computer", "error", prompts.NOT_RUN_AGAIN, "interrupted"))
+                    yield from self._status(STUCK)
+                    return
+                ran = len(self.messages)
                 yield from self._execute(code, approve)
-                if self._stopping.is_set():
-                    yield from self._status("stopped")
+                ended = self._ended()
+                if ended:
+                    yield from self._status(ended)
+                    return
+                verdict = repetition.after_run(code, self.messages[ran:])
+                if (yield from self._repeating(verdict, prompts.REPEATING.format(times=REPEATS))):
                     return
             for note in asked.notes:
                 yield from self._recorder.emit_message(Message("computer", "error", note, "usage"))
         yield from self._status("max_steps")
+
+    def _ended(self) -> str | None:
+        """"stopped" after stop(), "timeout" past the deadline, else None."""
+        if self._stopping.is_set():
+            return "stopped"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return "timeout"
+        return None
+
+    def _repeating(self, verdict: str | None, note: str) -> Generator[Chunk, object, bool]:
+        """Tell the model it repeats itself (once), or stop the chat as stuck; True when it stopped."""
+        if verdict == "warn":
+            log.info("conversation %s: the model repeats itself; telling it once", self.id)
+            yield from self._recorder.emit_message(Message("computer", "error", note, "usage"))
+        elif verdict == "stop":
+            yield from self._status(STUCK)
+            return True
+        return False
 
     def _over_budget(self, spent: Usage) -> str | None:
         s = self.settings
@@ -289,10 +326,12 @@ class Interpreter:
         for attempt, shrink in enumerate(shrinks):
             reply = Reply(self._recorder, self.computer.languages, model.mode)
             try:
-                for event in model.stream(self._prompt(shrink), tools):
-                    if self._stopping.is_set():
-                        break
+                events = model.stream(self._prompt(shrink), tools)
+                for event in cancellable(events, self._stopping, self.deadline):
                     yield from reply.take(event)
+                    if reply.cut:  # the model loops in its own text: stop reading it
+                        log.info("conversation %s: the model's reply repeats itself; cut", self.id)
+                        break
                 yield from reply.finish()
                 break
             except ContextOverflow:
@@ -300,7 +339,7 @@ class Interpreter:
                     raise
                 log.warning("the model says the prompt is too long; fitting it to %d%% of the window",
                             int(shrinks[attempt + 1] * 100))
-        return Asked(reply.codes, reply.calls, reply.notes, spent + reply.usage)
+        return Asked(reply.codes, reply.calls, reply.notes, spent + reply.usage, cut=reply.cut)
 
     def _execute(self, code: Message, approve: Approver | None) -> Generator[Chunk, object, None]:
         """Confirm (unless auto_run) and run one code message, streaming the computer's output."""

@@ -3,8 +3,11 @@
 The session gets a screen, either a fresh virtual desktop (Xvfb) or the host's,
 and its Computer reaches it as `computer.*` from sandboxed code. After every
 action a screenshot is shown to a vision model (old ones are pruned first when
-the context fills). `icon=` targets are located by the session's own vision
-model. Code still asks for confirmation unless -y; Ctrl-C stops it.
+the context fills); a text-only model (the embedded one) is shown the screen's
+words with their positions instead (OCR), is told so in its prompt, and the CLI
+says so when it starts (`screen_notice`). `icon=` targets are located by the
+session's own vision model. Code still asks for confirmation unless -y; Ctrl-C
+stops it.
 """
 
 from __future__ import annotations
@@ -38,15 +41,52 @@ Start programs from the shell in the background (e.g. `xterm &`); they appear on
 Work in small steps: act, then look at the screenshot you get after each code block, then act again.
 When the task is done, say so in one sentence and stop writing code."""
 
+#: OS_PROMPT's lines about seeing the screen, for a model that cannot see images.
+TEXT_ONLY = (
+    ("computer.display.view() shows you the screen; ", ""),
+    ("look at the screenshot you get after each code block",
+     "read the screen's text you get after each code block (you cannot see images: every word on the screen "
+     "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks)"),
+)
+#: At most this many words of the screen are shown to a text-only model after a step.
+OCR_WORDS = 400
+
 DESKTOPS = ("virtual", "host")
 
 
+def os_prompt(vision: bool) -> str:
+    """OS mode's instructions, for a model that sees screenshots or one that reads the screen's text."""
+    prompt = OS_PROMPT
+    if not vision:
+        for old, new in TEXT_ONLY:
+            prompt = prompt.replace(old, new)
+    return prompt
+
+
+def screen_text(boxes: list[Any]) -> str:
+    """The words on the screen as rows of `text@x,y` (their centers), top to bottom, for a text-only model."""
+    words = [b.to_dict() if hasattr(b, "to_dict") else dict(b) for b in boxes][:OCR_WORDS]
+    if not words:
+        return "Screen text (OCR): no text on the screen.\n"
+    rows: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: (int(w["top"]), int(w["left"]))):
+        if rows and abs(int(rows[-1][0]["top"]) - int(word["top"])) <= max(4, int(word["height"]) // 2):
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    lines = [" ".join(f"{w['text']}@{int(w['left']) + int(w['width']) // 2},{int(w['top']) + int(w['height']) // 2}"
+                      for w in sorted(row, key=lambda w: int(w["left"]))) for row in rows]
+    return "Screen text (OCR) after this step, as text@x,y:\n" + "\n".join(lines) + "\n"
+
+
 class ScreenComputer(Computer):
-    """A Computer with a screen: after every run, a screenshot joins the stream (for vision models)."""
+    """A Computer with a screen: after every run, a screenshot (vision models) or the screen's text joins the stream."""
 
     def __init__(self, sandbox: Any = "local", *, host: Any, screenshots: bool = True, config: Any = None) -> None:
         super().__init__(sandbox, config=config, devices=host)
         self.screenshots = screenshots
+        #: without screenshots, show the screen's words and positions after each run (a text-only model)
+        self.ocr = False
 
     def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:
         """Run code, then (screenshots on) show the screen as it is now."""
@@ -55,15 +95,19 @@ class ScreenComputer(Computer):
 
     def _then_screen(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
         yield from chunks
-        if not self.screenshots:
+        if not self.screenshots and not self.ocr:
             return
+        what = "display.view" if self.screenshots else "display.get_text"
         try:
-            shot = self.devices.call("display.view", [], {})
+            seen = self.devices.call(what, [], {})
         except LMCError as exc:
-            yield error_chunk("sandbox", f"no screenshot after this step: {exc}")
+            yield error_chunk("sandbox", f"no {'screenshot' if self.screenshots else 'screen text'} after this "
+                                         f"step: {exc}")
             return
-        if isinstance(shot, Message):
-            yield Chunk.whole(shot)
+        if isinstance(seen, Message):
+            yield Chunk.whole(seen)
+        elif isinstance(seen, list):
+            yield Chunk.whole(Message("computer", "console", screen_text(seen), "output"))
 
     def close(self) -> None:
         """Free the sandbox and the screen."""
@@ -123,12 +167,20 @@ def sandbox_for(settings: Settings, host: Any) -> Any:
     return settings.sandbox  # e2b: computer.* still works; its GUI programs have no screen here
 
 
+def screen_notice(interpreter: Any) -> str:
+    """One line saying how the model sees the screen (shown when OS mode starts)."""
+    name = getattr(interpreter.model, "name", "the model")
+    if getattr(interpreter.computer, "screenshots", False):
+        return f"OS mode: {name} is shown a screenshot after each step"
+    return (f"OS mode: {name} cannot see images; it is shown the screen's text with positions (OCR) after each "
+            "step instead of screenshots (set --model to a vision model for screenshots)")
+
+
 def os_interpreter(settings: Settings, desktop: str = "virtual", **parts: Any) -> Any:
     """An Interpreter in OS mode on a virtual desktop or the host's screen."""
     from orchestrator.session.interpreter import Interpreter
 
-    extra = OS_PROMPT + ("\n\n" + settings.system_message if settings.system_message else "")
-    settings = dataclasses.replace(settings, system_message=extra)
+    user_extra = "\n\n" + settings.system_message if settings.system_message else ""
     host = screen_host(desktop)
     try:
         if desktop == "host":
@@ -137,10 +189,12 @@ def os_interpreter(settings: Settings, desktop: str = "virtual", **parts: Any) -
             enable_failsafe(host.env()["DISPLAY"])
         computer = ScreenComputer(sandbox_for(settings, host), host=host)
         interpreter = Interpreter(settings, computer=computer, **parts)
-        vision = interpreter.model.vision if settings.llm.vision is None else settings.llm.vision
-        computer.screenshots = bool(vision)
+        vision = bool(interpreter.model.vision if settings.llm.vision is None else settings.llm.vision)
+        interpreter.settings = dataclasses.replace(settings, system_message=os_prompt(vision) + user_extra)
+        computer.screenshots, computer.ocr = vision, not vision
         if vision:
             host.set_icon_locator(VisionLocator(interpreter.model))
+        log.info("%s", screen_notice(interpreter))
     except BaseException:
         host.close()
         raise

@@ -138,6 +138,15 @@ def code_from_text(text: str) -> Repair | None:
 
 
 DECLINED = "The user declined to run this code. Ask what they want instead, or try another way."
+#: Told to a model once, when it runs the same code (or fails the same way) several times in a row.
+REPEATING = ("You are repeating yourself: the same code, or the same failure, {times} times in a row. Running "
+             "it again will not help. Read the output above and change your approach (different code, another "
+             "command or language), or say what blocks you and stop. If you repeat it again, you are stopped.")
+#: The result of the code a warned model asked for yet again: it is not run, and the chat stops as stuck.
+NOT_RUN_AGAIN = "Not run: this is the code you were told you keep repeating. The chat stopped."
+#: Told to a model once, when its reply repeated one piece of text over and over and was cut off.
+LOOPING = ("Your last reply repeated the same text over and over, so it was cut off. Write something new: the "
+           "next step, or a short answer. If you loop again, you are stopped.")
 
 
 _ARGS_HEAD = re.compile(r'\s*\{\s*"language"\s*:\s*"(?P<language>[^"\\]+)"\s*,\s*"code"\s*:\s*"')

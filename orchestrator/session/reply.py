@@ -9,15 +9,18 @@ from lmc.messages import Chunk, Message
 from orchestrator.models.base import Mode, ModelEvent, TextDelta, ToolCall, ToolCallDelta, Usage
 from orchestrator.session import prompts
 from orchestrator.session.store import Recorder
+from orchestrator.session.stuck import LOOP_TAIL, looping_tail
 
 
 class Asked:
     """What one model call produced."""
 
-    def __init__(self, codes: list[Message], calls: list[Message], notes: list[str], usage: Usage) -> None:
+    def __init__(self, codes: list[Message], calls: list[Message], notes: list[str], usage: Usage, *,
+                 cut: bool = False) -> None:
         self.codes = codes  # code already in the transcript (markdown blocks, repaired text)
         self.calls = calls  # tool calls' code, recorded when it runs
         self.notes, self.usage = notes, usage
+        self.cut = cut  # the reply looped in its own text and was cut off
 
 
 class Reply:
@@ -38,6 +41,9 @@ class Reply:
         self.dropped: list[Message] = []  # streamed code that the finished call turned out not to be
         self.usage = Usage(0, 0, 0.0)
         self._first = len(self.messages)
+        self._tail = ""  # the end of the reply's text, to notice a loop
+        #: the reply repeated one piece of text over and over: its reader stops reading it
+        self.cut = False
 
     def _language(self, name: str | None) -> str:
         return name or "python"  # a bare fence: Open Interpreter's models mean Python
@@ -47,6 +53,8 @@ class Reply:
         if isinstance(event, TextDelta):
             self.started = True
             self.text.append(event.text)
+            self._tail = (self._tail + event.text)[-LOOP_TAIL:]
+            self.cut = self.cut or looping_tail(self._tail)
             if self.blocks is not None:
                 for chunk in self.blocks.feed(event.text):
                     yield self.recorder.emit(chunk)

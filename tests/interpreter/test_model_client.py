@@ -42,7 +42,7 @@ def test_http_500_is_retried_then_succeeds(server: ScriptedServer) -> None:
 
 def test_rate_limit_after_all_retries_is_rate_limited(server: ScriptedServer) -> None:
     server.add(*[http_error(429)] * 3)
-    with pytest.raises(RateLimited, match="after 2 retries"):
+    with pytest.raises(RateLimited, match=r"after 3 requests \(1 \+ 2 retries\)"):
         list(_client(server, max_retries=2).stream([{"role": "user", "content": "hi"}]))
     assert server.served == 3
 
@@ -56,6 +56,8 @@ def test_unreachable_server_is_model_unavailable() -> None:
     with pytest.raises(ModelUnavailable) as info:
         list(client.stream([{"role": "user", "content": "hi"}]))
     assert isinstance(info.value, ConnectionError)
+    message = str(info.value)  # what failed, and the requests really made (it said "failed after 4 retries")
+    assert "could not connect" in message and "2 requests (1 + 1 retries)" in message and "--api-base" in message
 
 
 def test_missing_key_names_env_var_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
