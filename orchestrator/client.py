@@ -47,8 +47,7 @@ def _events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
         if not line:
             if data:
                 yield event, json.loads("\n".join(data))
-            event = "message"
-    data: list[str] = []
+            event, data = "message", []
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
