@@ -89,7 +89,6 @@ class OISession:
             await self.send({"auth": True})
             return
         if data.get("start"):
-            await self._interrupt()
             self.parts, self.kind = [], str(data.get("type") or "message")
         if data.get("type") is not None:
             self.kind = str(data["type"])
@@ -100,7 +99,11 @@ class OISession:
             await self._finish("".join(self.parts))
 
     async def _interrupt(self) -> None:
-        """A new user message stops the response in progress (declining code that waits), as in OI."""
+        """A new user message stops the response in progress (declining code that waits), as in OI.
+
+        OI stops it when the message starts; here when it ends, so that a `go` command (which
+        also starts with a start chunk) reaches the code waiting for it.
+        """
         if self.running is not None and not self.running.done():
             await asyncio.to_thread(self.conversation().item.stop)
             await self.running
@@ -117,6 +120,7 @@ class OISession:
             return
         if self.kind != "message":
             raise BadRequest(f"a user chunk of type {self.kind!r}; send type 'message' or 'command'")
+        await self._interrupt()
         self.running = asyncio.create_task(self._respond(entry, text))
 
     async def _respond(self, entry: Entry[Conversation], text: str) -> None:
