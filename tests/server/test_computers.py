@@ -13,10 +13,10 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import Served, frames_until_status, printed
 from lmc.codec import decode_chunk, to_dict
 from orchestrator.client import RemoteComputer
 from orchestrator.server.errors import BadRequest, NotFound, TooLarge
+from tests.server.helpers import Served, frames_until_status, printed
 
 #: a stop must end the run within this many seconds; the code would otherwise run 120 s
 STOP_DEADLINE = 30.0

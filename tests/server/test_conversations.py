@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
-from conftest import Served, frames_until_status, printed
 from orchestrator.client import RemoteConversation
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.server.errors import BackendFailed, NothingPending
+from tests.server.helpers import Served, frames_until_status, printed
 
 STOP_DEADLINE = 30.0
-
-
-@pytest.fixture
-def model() -> Iterator[ScriptedServer]:
-    """A scripted OpenAI-compatible model server on 127.0.0.1."""
-    with ScriptedServer() as server:
-        yield server
 
 
 def conversation(served: Served, model: ScriptedServer, **settings: Any) -> RemoteConversation:

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Served, frames_until_status, printed, server_env, start, stop, url_in
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -21,6 +20,7 @@ from orchestrator.server.app import create_app
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
+from tests.server.helpers import Served, frames_until_status, printed, server_env, start, stop, url_in
 
 WRONG = "not-a-token-of-this-server"
 

@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from conftest import Served
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
+from tests.server.helpers import Served
 
 COMPLETE = {"role": "server", "type": "status", "content": "complete"}
-
-
-@pytest.fixture
-def model() -> Iterator[ScriptedServer]:
-    """A scripted OpenAI-compatible model server on 127.0.0.1."""
-    with ScriptedServer() as server:
-        yield server
 
 
 def _conversation(served: Served, model: ScriptedServer, auto_run: bool) -> str:
