@@ -90,12 +90,20 @@ class Connection:
 
 
 class _Remote:
-    """A server-side object by path; closing deletes it."""
+    """A server-side object, made by POST to its collection; closing deletes it."""
 
-    def __init__(self, connection: Connection, path: str, info: dict[str, Any]) -> None:
-        self.connection, self.info = connection, info
-        self.id: str = info["id"]
-        self.path = f"{path}/{self.id}"
+    def __init__(self, url: str, token: str, collection: str, body: dict[str, Any],
+                 idle_timeout: float | None) -> None:
+        self.connection = Connection(url, token)
+        if idle_timeout is not None:
+            body["idle_timeout"] = idle_timeout
+        try:
+            self.info: dict[str, Any] = self.connection.call("POST", collection, body).json()
+        except BaseException:
+            self.connection.close()
+            raise
+        self.id: str = self.info["id"]
+        self.path = f"{collection}/{self.id}"
 
     def keepalive(self) -> None:
         """Count as used now, so the server's idle timeout starts again."""
@@ -124,16 +132,7 @@ class RemoteComputer(_Remote):
 
     def __init__(self, url: str, token: str, backend: str = "local", *, config: dict[str, Any] | None = None,
                  idle_timeout: float | None = None) -> None:
-        connection = Connection(url, token)
-        body: dict[str, Any] = {"backend": backend, "config": config or {}}
-        if idle_timeout is not None:
-            body["idle_timeout"] = idle_timeout
-        try:
-            info = connection.call("POST", "/computers", body).json()
-        except BaseException:
-            connection.close()
-            raise
-        super().__init__(connection, "/computers", info)
+        super().__init__(url, token, "/computers", {"backend": backend, "config": config or {}}, idle_timeout)
 
     @overload
     def run(self, language: str, code: str, *, stream: Literal[False] = False, timeout: float | None = None,
@@ -169,16 +168,7 @@ class RemoteConversation(_Remote):
 
     def __init__(self, url: str, token: str, *, model: str, idle_timeout: float | None = None,
                  **settings: Any) -> None:
-        connection = Connection(url, token)
-        body: dict[str, Any] = {"model": model, **settings}
-        if idle_timeout is not None:
-            body["idle_timeout"] = idle_timeout
-        try:
-            info = connection.call("POST", "/conversations", body).json()
-        except BaseException:
-            connection.close()
-            raise
-        super().__init__(connection, "/conversations", info)
+        super().__init__(url, token, "/conversations", {"model": model, **settings}, idle_timeout)
 
     @overload
     def chat(self, message: str, *, stream: Literal[False] = False) -> list[Message]: ...

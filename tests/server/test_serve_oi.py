@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,6 +24,15 @@ def _conversation(served: Served, model: ScriptedServer, auto_run: bool) -> str:
             "auto_run": auto_run}
     made: str = httpx.post(f"{served.url}/conversations", json=body, headers=served.headers()).json()["id"]
     return made
+
+
+@contextlib.contextmanager
+def _join(served: Served, conversation: str, token: str) -> Iterator[ClientConnection]:
+    """An OI client on a conversation, authenticated the OI way: `{"auth": token}` first."""
+    with connect(f"{served.ws}/?conversation={conversation}") as ws:
+        ws.send(json.dumps({"auth": token}))
+        assert json.loads(ws.recv(timeout=30)) == {"auth": True}
+        yield ws
 
 
 def _send_user(ws: ClientConnection, kind: str, content: str) -> None:
@@ -47,9 +58,7 @@ def _output(chunks: list[dict[str, Any]]) -> str:
 def test_an_oi_client_chats_approves_with_go(served: Served, model: ScriptedServer) -> None:
     model.add(tool_call("python", "print(6 * 7)"), text("It is 42."))
     conversation = _conversation(served, model, auto_run=False)
-    with connect(f"{served.ws}/?conversation={conversation}") as ws:
-        ws.send(json.dumps({"auth": served.tokens[0]}))
-        assert json.loads(ws.recv(timeout=30)) == {"auth": True}
+    with _join(served, conversation, served.tokens[0]) as ws:
         _send_user(ws, "message", "What is 6 times 7?")
         first = _until_complete(ws)  # ends at the confirmation: the client's turn
         assert first[-1]["type"] == "confirmation"
@@ -66,9 +75,7 @@ def test_an_oi_client_chats_approves_with_go(served: Served, model: ScriptedServ
 def test_an_oi_client_stops_a_running_response(served: Served, model: ScriptedServer) -> None:
     model.add(tool_call("python", "import time\nprint('started', flush=True)\ntime.sleep(120)"), text("unused"))
     conversation = _conversation(served, model, auto_run=True)
-    with connect(f"{served.ws}/?conversation={conversation}") as ws:
-        ws.send(json.dumps({"auth": served.tokens[0]}))
-        assert json.loads(ws.recv(timeout=30)) == {"auth": True}
+    with _join(served, conversation, served.tokens[0]) as ws:
         _send_user(ws, "message", "Sleep")
         seen: list[dict[str, Any]] = []
         while "started" not in _output(seen):
@@ -83,9 +90,7 @@ def test_an_oi_client_stops_a_running_response(served: Served, model: ScriptedSe
 
 def test_an_oi_client_of_another_token_cannot_join(served: Served, model: ScriptedServer) -> None:
     conversation = _conversation(served, model, auto_run=False)
-    with connect(f"{served.ws}/?conversation={conversation}") as ws:
-        ws.send(json.dumps({"auth": served.tokens[1]}))
-        assert json.loads(ws.recv(timeout=30)) == {"auth": True}
+    with _join(served, conversation, served.tokens[1]) as ws:
         _send_user(ws, "message", "hello")
         error = json.loads(ws.recv(timeout=30))
         assert error["role"] == "server" and error["type"] == "error"
