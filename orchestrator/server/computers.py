@@ -45,6 +45,12 @@ from orchestrator.server.streaming import Pump
 CREATE_FIELDS: dict[str, type | tuple[type, ...]] = {"backend": str, "config": dict, "idle_timeout": (int, float)}
 RUN_FIELDS: dict[str, type | tuple[type, ...]] = {"language": str, "code": str, "timeout": (int, float),
                                                   "max_output": int}
+#: config fields that reach into the server's machine or its secrets (host folders and variables, the
+#: Docker daemon, the X display, where the E2B key is sent, another sandbox): not for remote clients
+HOST_FIELDS: dict[str, frozenset[str]] = {
+    "docker": frozenset({"workspace", "forward_env", "docker_host", "display"}),
+    "e2b": frozenset({"upload", "api_url", "sandbox_url", "domain", "sandbox_id"}),
+}
 #: the end of every run streamed on a WebSocket
 COMPLETE = Chunk.whole(Message("server", "status", "complete"))
 
@@ -54,7 +60,12 @@ def backend_config(backend: str, given: dict[str, Any]) -> Any:
     if backend not in backend_names():
         raise BadRequest(f"unknown backend {backend!r}; known: {', '.join(backend_names())}")
     cls = config_class(backend)
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    host = HOST_FIELDS.get(backend, frozenset())
+    refused = sorted(set(given) & host)
+    if refused:
+        raise BadRequest(f"the {backend} config field {refused[0]!r} reaches into the server's machine and "
+                         f"cannot be set over the network; leave out: {', '.join(sorted(host))}")
+    names = {f.name for f in dataclasses.fields(cls) if f.init} - host
     unknown = sorted(set(given) - names)
     if unknown:
         raise BadRequest(f"unknown {backend} config field {unknown[0]!r}; known: {', '.join(sorted(names))}")

@@ -84,6 +84,12 @@ def _entry(request: Request) -> Entry[Conversation]:
 async def create(request: Request) -> Response:
     """Start a conversation (the model and the sandbox start on the first message)."""
     data = await json_body(request, CREATE_FIELDS, required=("model",))
+    if data.get("api_base") is not None and data.get("api_key") is None:
+        raise BadRequest("give api_key with api_base: the server's own keys go only to the providers' "
+                         "own URLs, never to an api_base a client chose")
+    if data["model"].endswith(".gguf"):
+        raise BadRequest(f"model {data['model']!r} is a file on the server; name a hosted model "
+                         "(e.g. openai/gpt-4o) with its api_base and api_key")
     server = state(request)
     timeout = idle_timeout(data, server.config.idle_timeout)
     fields = {k: v for k, v in data.items() if k != "idle_timeout"}
