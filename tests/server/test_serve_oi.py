@@ -96,3 +96,17 @@ def test_an_oi_client_of_another_token_cannot_join(served: Served, model: Script
         assert error["role"] == "server" and error["type"] == "error"
         assert f"no conversation '{conversation}'" in error["content"]
         assert json.loads(ws.recv(timeout=30)) == COMPLETE
+
+
+def test_a_new_message_declines_the_pending_code(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "print('ran')"), text("Fine, nothing then."))
+    conversation = _conversation(served, model, auto_run=False)
+    with _join(served, conversation, served.tokens[0]) as ws:
+        _send_user(ws, "message", "Run something")
+        assert _until_complete(ws)[-1]["type"] == "confirmation"
+        _send_user(ws, "message", "Never mind")
+        declined = _until_complete(ws)
+        assert any(c.get("type") == "error" and "declined" in c.get("content", "") for c in declined), declined
+        answer = _until_complete(ws)
+        assert "Fine, nothing then." in "".join(c.get("content") or "" for c in answer if c.get("type") == "message")
+        assert "ran" not in _output(declined + answer)
