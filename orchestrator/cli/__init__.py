@@ -30,12 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     from orchestrator.cli import chat as chat_cli
     from orchestrator.cli import image as image_cli
     from orchestrator.cli import run as run_cli
+    from orchestrator.cli import serve as serve_cli
 
     chat_cli.add_chat_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cli.register(sub)
     chat_cli.register_subcommands(sub)
     image_cli.register(sub)
+    serve_cli.register(sub)
     for register in _plugged_commands():
         register(sub)
     parser.set_defaults(handler=lambda args: chat_cli.run_chat(args, None))

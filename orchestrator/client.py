@@ -1,0 +1,195 @@
+"""Clients of `lmc serve`: a remote Computer and a remote conversation, over HTTP and SSE.
+
+    from orchestrator.client import RemoteComputer, RemoteConversation
+
+    with RemoteComputer("http://127.0.0.1:8765", token, backend="docker") as computer:
+        computer.run("python", "print(2 + 2)")              # the output messages
+        for chunk in computer.run("shell", "ls", stream=True): ...
+
+    with RemoteConversation(url, token, model="openai/gpt-4o", api_key=key) as chat:
+        for chunk in chat.chat("How many files are here?", stream=True):
+            if chunk.type == "confirmation":
+                chat.approve()
+
+Server errors are raised as the classes of `orchestrator.server.errors` (NotFound,
+BadRequest, Busy...), with the server's message. Needs httpx (`pip install 'lmc[serve]'`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, overload
+
+import httpx
+
+from lmc.assembly import assemble
+from lmc.messages import Chunk, Message
+from orchestrator.server.errors import ServerError, from_body
+from orchestrator.server.wire import chunk_from_json, message_from_json
+
+__all__ = ["Connection", "RemoteComputer", "RemoteConversation"]
+
+
+def _error(response: httpx.Response) -> ServerError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    return from_body(body, response.status_code)
+
+
+def _events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """(event, data) pairs of a server-sent event stream."""
+    event = "message"
+    data: list[str] = []
+    for line in lines:
+        if not line:
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+class Connection:
+    """A server's URL and a token: the requests every remote object makes."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 300.0) -> None:
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=httpx.Timeout(timeout))
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+             content: bytes | None = None) -> httpx.Response:
+        """One request; the server's error raised as ours."""
+        response = self.http.request(method, path, json=body, content=content)
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def stream(self, path: str, body: dict[str, Any]) -> Iterator[Chunk]:
+        """POST, then the chunks of the SSE answer; an `error` event is raised."""
+        with self.http.stream("POST", path, json=body, timeout=httpx.Timeout(30.0, read=None)) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _error(response)
+            for event, data in _events(response.iter_lines()):
+                if event == "chunk":
+                    yield chunk_from_json(data)
+                elif event == "error":
+                    raise from_body(data)
+                elif event == "done":
+                    return
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
+
+
+class _Remote:
+    """A server-side object, made by POST to its collection; closing deletes it."""
+
+    def __init__(self, url: str, token: str, collection: str, body: dict[str, Any],
+                 idle_timeout: float | None) -> None:
+        self.connection = Connection(url, token)
+        if idle_timeout is not None:
+            body["idle_timeout"] = idle_timeout
+        try:
+            self.info: dict[str, Any] = self.connection.call("POST", collection, body).json()
+        except BaseException:
+            self.connection.close()
+            raise
+        self.id: str = self.info["id"]
+        self.path = f"{collection}/{self.id}"
+
+    def keepalive(self) -> None:
+        """Count as used now, so the server's idle timeout starts again."""
+        self.connection.call("POST", f"{self.path}/keepalive")
+
+    def stop(self) -> None:
+        """Interrupt what is running."""
+        self.connection.call("POST", f"{self.path}/stop")
+
+    def close(self) -> None:
+        """Delete it on the server and close the connection."""
+        try:
+            self.connection.call("DELETE", self.path)
+        finally:
+            self.connection.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RemoteComputer(_Remote):
+    """A Computer on an `lmc serve` server; `run` mirrors Computer.run."""
+
+    def __init__(self, url: str, token: str, backend: str = "local", *, config: dict[str, Any] | None = None,
+                 idle_timeout: float | None = None) -> None:
+        super().__init__(url, token, "/computers", {"backend": backend, "config": config or {}}, idle_timeout)
+
+    @overload
+    def run(self, language: str, code: str, *, stream: Literal[False] = False, timeout: float | None = None,
+            max_output: int | None = None) -> list[Message]: ...
+
+    @overload
+    def run(self, language: str, code: str, *, stream: Literal[True], timeout: float | None = None,
+            max_output: int | None = None) -> Iterator[Chunk]: ...
+
+    def run(self, language: str, code: str, *, stream: bool = False, timeout: float | None = None,
+            max_output: int | None = None) -> list[Message] | Iterator[Chunk]:
+        """Run code; the output messages, or (stream=True) the chunks as they come."""
+        body: dict[str, Any] = {"language": language, "code": code}
+        if timeout is not None:
+            body["timeout"] = timeout
+        if max_output is not None:
+            body["max_output"] = max_output
+        chunks = self.connection.stream(f"{self.path}/run", body)
+        return chunks if stream else assemble(chunks)
+
+    def write(self, path: str, content: bytes) -> str:
+        """Write a file in the sandbox (relative to its workspace); its absolute path there."""
+        written: str = self.connection.call("PUT", f"{self.path}/files/{path}", content=content).json()["path"]
+        return written
+
+    def read(self, path: str) -> bytes:
+        """The bytes of a file in the sandbox."""
+        return self.connection.call("GET", f"{self.path}/files/{path}").content
+
+
+class RemoteConversation(_Remote):
+    """A conversation on an `lmc serve` server; `chat` mirrors Interpreter.chat."""
+
+    def __init__(self, url: str, token: str, *, model: str, idle_timeout: float | None = None,
+                 **settings: Any) -> None:
+        super().__init__(url, token, "/conversations", {"model": model, **settings}, idle_timeout)
+
+    @overload
+    def chat(self, message: str, *, stream: Literal[False] = False) -> list[Message]: ...
+
+    @overload
+    def chat(self, message: str, *, stream: Literal[True]) -> Iterator[Chunk]: ...
+
+    def chat(self, message: str, *, stream: bool = False) -> list[Message] | Iterator[Chunk]:
+        """Send a message; the chunks as they come (stream=True), or the new messages at the end."""
+        chunks = self.connection.stream(f"{self.path}/messages", {"content": message})
+        return chunks if stream else assemble(chunks)
+
+    def approve(self) -> None:
+        """Run the code of the confirmation just received."""
+        self.connection.call("POST", f"{self.path}/approve")
+
+    def decline(self) -> None:
+        """Do not run the code of the confirmation just received."""
+        self.connection.call("POST", f"{self.path}/decline")
+
+    @property
+    def messages(self) -> list[Message]:
+        """The transcript so far."""
+        return [message_from_json(m) for m in self.connection.call("GET", f"{self.path}/messages").json()]

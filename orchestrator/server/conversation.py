@@ -1,0 +1,64 @@
+"""One conversation served to remote clients: an Interpreter whose approvals come from other requests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from lmc.messages import Chunk, Message
+from orchestrator.server.errors import NothingPending
+from orchestrator.session.interpreter import Interpreter
+
+
+class Conversation:
+    """An Interpreter whose chat runs on a thread and waits, at each confirmation, for `decide` or `stop`."""
+
+    def __init__(self, interpreter: Interpreter) -> None:
+        self.interpreter = interpreter
+        #: the code waiting for approve/decline, if any
+        self.pending: Message | None = None
+        self._decided = threading.Event()
+        self._decision = False
+        self._stopping = False
+        self._lock = threading.Lock()
+
+    def chat(self, text: str) -> Iterator[Chunk]:
+        """The chunks of one chat; blocks after a confirmation until it is decided or stopped."""
+        self._stopping = False
+        for chunk in self.interpreter.chat(text, stream=True):
+            code = chunk.content if chunk.type == "confirmation" and chunk.end else None
+            if isinstance(code, Message):
+                with self._lock:  # pending before the client can see the confirmation and answer it
+                    self._decided.clear()
+                    self._decision = False
+                    self.pending = code
+                    if self._stopping:
+                        self._decided.set()
+            yield chunk
+            if isinstance(code, Message):
+                self._decided.wait()
+                with self._lock:
+                    self.pending = None
+                    approve = self._decision and not self._stopping
+                (self.interpreter.approve if approve else self.interpreter.decline)()
+
+    def decide(self, approve: bool) -> None:
+        """Run (True) or skip (False) the pending code; NothingPending if none waits."""
+        with self._lock:
+            if self.pending is None or self._decided.is_set():
+                raise NothingPending("no code is waiting for a decision; approve or decline after a "
+                                     "'confirmation' chunk (conversations created with auto_run false)")
+            self._decision = approve
+            self._decided.set()
+
+    def stop(self) -> None:
+        """Stop the chat: decline the pending code, interrupt the running code or the model."""
+        with self._lock:
+            self._stopping = True
+            self._decided.set()
+        self.interpreter.stop()
+
+    def close(self) -> None:
+        """Stop and free the interpreter's sandbox and model server."""
+        self.stop()
+        self.interpreter.close()

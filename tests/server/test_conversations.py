@@ -1,0 +1,100 @@
+"""Conversations over `lmc serve` with a scripted model over real HTTP: stream, approve, decline,
+stop, transcript, delete; through the client (SSE) and a WebSocket."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from orchestrator.client import RemoteConversation
+from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
+from orchestrator.server.errors import BackendFailed, NothingPending
+from tests.server.helpers import Served, frames_until_status, printed
+
+STOP_DEADLINE = 30.0
+
+
+def conversation(served: Served, model: ScriptedServer, **settings: Any) -> RemoteConversation:
+    """A remote conversation with the scripted model (tools mode), auto_run off unless given."""
+    values = {"api_base": model.url, "api_key": "sk-test", "mode": "tools", "auto_run": False, **settings}
+    return RemoteConversation(served.url, served.tokens[0], model="openai/scripted", **values)
+
+
+def test_approve_runs_the_code_and_the_transcript_has_it(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "print(6 * 7)"), text("It is 42."))
+    with conversation(served, model) as chat:
+        with pytest.raises(NothingPending):
+            chat.approve()
+        seen = []
+        for chunk in chat.chat("What is 6 times 7?", stream=True):
+            seen.append(chunk)
+            if chunk.type == "confirmation":
+                assert chunk.content is not None and chunk.content.content == "print(6 * 7)"  # type: ignore[union-attr]
+                chat.approve()
+        output = "".join(str(c.content) for c in seen if c.format == "output" and c.content)
+        assert output == "42\n"
+        assert (seen[-1].role, seen[-1].type, seen[-1].content) == ("server", "status", "complete")
+        transcript = chat.messages
+        assert [m.type for m in transcript] == ["message", "code", "confirmation", "console", "message", "status"]
+        assert transcript[0].content == "What is 6 times 7?" and transcript[4].content == "It is 42."
+        assert model.requests[-1]["messages"][-1]["role"] == "tool"  # the model got the output back
+    assert httpx.get(f"{served.url}/conversations/{chat.id}", headers=served.headers()).status_code == 404
+
+
+def test_decline_skips_the_code(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "print('ran')"), text("As you wish."))
+    with conversation(served, model) as chat:
+        seen = []
+        for chunk in chat.chat("Run something", stream=True):
+            seen.append(chunk)
+            if chunk.type == "confirmation":
+                chat.decline()
+        assert not any(c.content == "ran\n" for c in seen)
+        assert any(c.type == "error" and c.format == "interrupted" for c in seen)
+        assert "declined" in json.dumps(model.requests[-1]["messages"][-1])
+
+
+def test_stop_ends_a_chat_whose_code_runs(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "import time\nprint('started', flush=True)\ntime.sleep(120)"), text("unused"))
+    with conversation(served, model, auto_run=True) as chat:
+        seen: list[Any] = []
+        stopped_at = None
+        for chunk in chat.chat("Sleep", stream=True):
+            seen.append(chunk)
+            if stopped_at is None and "started" in "".join(str(c.content) for c in seen if c.format == "output"):
+                stopped_at = time.monotonic()
+                chat.stop()
+        assert stopped_at is not None and time.monotonic() - stopped_at < STOP_DEADLINE
+        assert (seen[-1].type, seen[-1].content) == ("status", "stopped")
+        assert len(model.requests) == 1  # stopped: the model was not asked again
+
+
+def test_a_conversation_over_a_websocket(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "print(2 + 2)"), text("Four."))
+    with conversation(served, model) as chat:
+        with connect(f"{served.ws}/conversations/{chat.id}/ws", additional_headers=served.headers()) as ws:
+            ws.send(json.dumps({"content": "2 + 2?"}))
+            frames = [json.loads(ws.recv(timeout=60))]
+            while frames[-1].get("type") != "confirmation":
+                frames.append(json.loads(ws.recv(timeout=60)))
+            ws.send(json.dumps({"content": "again"}))  # one chat at a time
+            assert json.loads(ws.recv(timeout=60))["error"] == "busy"
+            ws.send(json.dumps({"command": "approve"}))
+            frames = frames_until_status(ws)
+            assert printed(frames) == "4\n" and frames[-1]["content"] == "complete"
+            ws.send(json.dumps({"command": "fly"}))
+            assert json.loads(ws.recv(timeout=60)) == {
+                "error": "bad_request", "message": "unknown command 'fly'; known: stop, approve, decline"}
+
+
+def test_a_model_that_fails_is_a_clear_error(served: Served, model: ScriptedServer) -> None:
+    with conversation(served, model, api_base="http://192.0.2.1:9/v1") as chat:  # not this machine: refused
+        with pytest.raises(BackendFailed, match="ModelRequestRefused") as failed:
+            chat.chat("hello")
+        assert "Traceback" not in str(failed.value)
+        assert [m.type for m in chat.messages] == ["message"]  # the conversation stays usable
