@@ -12,8 +12,8 @@ from pathlib import Path
 
 from benchmarks.harness import results
 from benchmarks.harness.runner import TRIALS, trial_id
-from benchmarks.harness.trial import ATTEMPTS
 from benchmarks.harness.transcripts import load
+from benchmarks.harness.trial import ATTEMPTS
 from tests.bench.conftest import write_task
 
 ROOT = Path(__file__).resolve().parents[2]
