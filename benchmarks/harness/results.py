@@ -100,8 +100,11 @@ class TrialRow:
         return self.failure or "ungraded"
 
 
-def _repair_tail(path: Path) -> None:
-    """Make the file end in a newline: drop a half-written last row, or finish a whole one."""
+def repair(path: Path) -> None:
+    """Make a results file end in a newline: cut a half-written last row back to the last whole line
+    (saying which bytes were dropped), or finish a whole row that lacks its newline."""
+    if not path.is_file():
+        return
     with open(path, "rb") as stream:
         data = stream.read()
     if not data or data.endswith(b"\n"):
@@ -117,20 +120,27 @@ def _repair_tail(path: Path) -> None:
         with open(path, "ab") as out:
             out.write(b"\n")
         return
-    log.warning("%s: dropping a half-written last row (%d bytes) left by an interrupted run", path, len(tail))
+    log.warning("%s: dropping a half-written last row left by an interrupted run (%d bytes from offset %d: %s); "
+                "its trial runs again", path, len(tail), cut, _excerpt(tail))
     with open(path, "r+b") as out:
         out.truncate(cut)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _excerpt(tail: bytes | str, keep: int = 60) -> str:
+    text = repr(tail[:keep])
+    return text + (f" ... ({len(tail) - keep} more)" if len(tail) > keep else "")
 
 
 def append(path: Path, row: TrialRow) -> None:
     """Append one row and flush it, so an interrupted run keeps what finished.
 
-    A run killed mid-write leaves half a line; it is removed first, so the new row starts a line of
-    its own instead of gluing onto it.
+    A run killed mid-write leaves half a line; it is removed first (repair), so the new row starts a
+    line of its own instead of gluing onto it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_file():
-        _repair_tail(path)
+    repair(path)
     with open(path, "a") as out:
         out.write(json.dumps(dataclasses.asdict(row)) + "\n")
         out.flush()
@@ -144,7 +154,7 @@ def _row(data: dict[str, Any], names: set[str]) -> TrialRow:
 
 
 def read(path: str | Path) -> list[TrialRow]:
-    """Every row of a results file (or of <folder>/results.jsonl); a torn last line is skipped."""
+    """Every row of a results file (or of <folder>/results.jsonl); a torn last line is skipped with a warning."""
     path = Path(path)
     if path.is_dir():
         path = path / FILE
@@ -152,14 +162,18 @@ def read(path: str | Path) -> list[TrialRow]:
         raise BadResults(f"no results at {path}; pass the --output folder of `lmc bench run` or its {FILE}")
     names = {f.name for f in dataclasses.fields(TrialRow)}
     rows = []
-    lines = path.read_text().splitlines()
+    text = path.read_text()
+    lines = text.splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             data: Any = json.loads(line)
         except json.JSONDecodeError:
-            if number == len(lines):  # a run killed mid-write leaves half a line
+            if number == len(lines) and not text.endswith("\n"):  # a run killed mid-write leaves half a line
+                log.warning("%s:%d: ignoring a half-written last row left by an interrupted run (%s); the next "
+                            "`lmc bench run` on this folder removes it and runs its trial again", path, number,
+                            _excerpt(line))
                 break
             raise BadResults(f"{path}:{number} is not JSON; was this file written by `lmc bench run`?") from None
         if not isinstance(data, dict) or not {"task", "model", "reward"} <= set(data):

@@ -162,6 +162,7 @@ def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRo
     """Run every (task, model, trial) not yet done; yield each row as it is appended to results.jsonl."""
     tasks = _runnable(load_suite(config.suite, list(config.tasks) or None), config.sandbox)
     out = config.output / results.FILE
+    results.repair(out)  # a row torn by a killed run is cut now, never read or built on
     done = _done(out) if config.resume else set()
     with ExitStack() as stack:
         models = _choices(config)

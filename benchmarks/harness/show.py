@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.harness import results, transcripts
 from benchmarks.harness.errors import UnknownTask
 from benchmarks.harness.results import TrialRow
+from benchmarks.harness.trial import ATTEMPTS
 from lmc.messages import Message
 from lmc.oi import from_oi
 
@@ -121,6 +122,11 @@ def _header(row: TrialRow, run_dir: Path) -> list[str]:
     lines.append(f"attempts {row.attempts}" + "".join(f"\n  retried: {why}" for why in row.retried))
     if row.trial_dir:
         lines.append(f"folder   {run_dir / row.trial_dir}")
+        kept = run_dir / row.trial_dir / ATTEMPTS
+        earlier = sorted((p for p in kept.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)) \
+            if kept.is_dir() else []
+        if earlier:  # retried attempts, and any cut short by a killed run: each with its transcript and logs
+            lines.append("earlier  " + ", ".join(str(p) for p in earlier))
     return lines
 
 

@@ -83,7 +83,7 @@ def engine_floor(runs: int) -> list[float]:
         api.start(created["Id"])
         api.wait(created["Id"])
         done = time.perf_counter()
-        api.remove_container(created["Id"], force=True)
+        api.remove_container(created["Id"], force=True, v=True)  # with its tmpfs volumes
         return done
 
     return _samples(once, runs)

@@ -92,10 +92,10 @@ def untrack(container_id: str) -> None:
 
 
 def remove(api: Any, container_id: str) -> None:
-    """Kill and remove a container; one already gone is fine."""
+    """Kill and remove a container with its anonymous volumes (a sandbox's tmpfs); one already gone is fine."""
     docker = import_docker()
     try:
-        api.remove_container(container_id, force=True)
+        api.remove_container(container_id, force=True, v=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:

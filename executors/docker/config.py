@@ -18,13 +18,22 @@ from executors.docker.errors import InvalidDockerConfig
 WORKDIR = "/workspace"
 #: uid:gid the code runs as unless a workspace owned by someone else is mounted
 SANDBOX_USER = "1000:1000"
+#: the home folder of the sandbox user (uid 1000)
+SANDBOX_HOME = "/home/lmc"
 #: the host folder of X displays' sockets
 X_SOCKETS = "/tmp/.X11-unix"
 
 
 @dataclass(frozen=True)
 class DockerConfig(ExecutorConfig):
-    """How to start a docker sandbox; the defaults are the safe ones. `create()` makes a DockerExecutor."""
+    """How to start a docker sandbox; the defaults are the safe ones. `create()` makes a DockerExecutor.
+
+    Disk: code writes at most `disk_mb` (beyond it, ENOSPC "No space left on device"). Where the
+    Docker daemon can cap a container's size (overlay2 on xfs with pquota) that is one quota on
+    disk; elsewhere the root filesystem is read-only and /workspace, /tmp, /var/tmp and /home/lmc
+    are tmpfs of `disk_mb` each, whose files use the sandbox's memory (keep `disk_mb` below
+    `memory_mb`). A host `workspace` is the host's folder: its own filesystem limits it.
+    """
 
     backend = "docker"
     executor = "executors.docker.executor:DockerExecutor"
@@ -35,6 +44,8 @@ class DockerConfig(ExecutorConfig):
     memory_mb: int = 1024  #: memory limit, swap included
     cpus: float = 1.0  #: CPU limit, in cores
     pids: int = 256  #: most processes and threads at once (contains fork bombs)
+    #: MiB the code may write (a quota, or each tmpfs place; see above); more gets ENOSPC
+    disk_mb: int = 512
     #: host folder mounted read-write at /workspace, the only host mount; code runs as its owner
     #: (uid 1000 if root owns it, so then uid 1000 needs access to it)
     workspace: str | None = None
@@ -46,7 +57,7 @@ class DockerConfig(ExecutorConfig):
     display: str | None = None
 
     def __post_init__(self) -> None:
-        for name, low in (("memory_mb", 16), ("pids", 16), ("shm_mb", 1)):
+        for name, low in (("memory_mb", 16), ("pids", 16), ("shm_mb", 1), ("disk_mb", 16)):
             if getattr(self, name) < low:
                 raise InvalidDockerConfig(
                     f"DockerConfig.{name} must be at least {low}; got {getattr(self, name)!r}"

@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from executors.docker import client as docker_client
-from executors.docker.config import SANDBOX_USER, WORKDIR, DockerConfig, x_socket
+from executors.docker.config import SANDBOX_HOME, SANDBOX_USER, WORKDIR, DockerConfig, x_socket
 from executors.docker.errors import InvalidDockerConfig, docker_errors
 from executors.docker.payload import BOOT, payload
+from executors.docker.storage import create_limited, tmpfs_options
 from executors.docker.transport import AttachTransport
 
 
 def _environment(config: DockerConfig, user: str) -> dict[str, str]:
     # /home/lmc belongs to uid 1000; another uid (a workspace's owner) gets a writable home in /tmp
-    home = "/home/lmc" if user == SANDBOX_USER else "/tmp"
+    home = SANDBOX_HOME if user == SANDBOX_USER else "/tmp"
     env = {"HOME": home, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
     missing = [name for name in config.forward_env if name not in os.environ]
     if missing:
@@ -44,7 +45,8 @@ def sandbox_user(config: DockerConfig) -> str:
     return SANDBOX_USER
 
 
-def _host_config(api: Any, config: DockerConfig) -> Any:
+def _host_config(api: Any, config: DockerConfig, disk: dict[str, Any] | None = None) -> Any:
+    """The container's limits; `disk` is how its disk is limited (executors/docker/storage.py; tmpfs if None)."""
     binds = {}
     if config.workspace:
         binds[str(Path(config.workspace).resolve())] = {"bind": WORKDIR, "mode": "rw"}
@@ -62,6 +64,9 @@ def _host_config(api: Any, config: DockerConfig) -> Any:
         shm_size=config.shm_mb * 1024 * 1024,
         binds=binds or None,
         init=True,  # tini reaps the zombies a kernel's children leave behind
+        # the container's stdout is the agent's channel: not a log for the daemon to keep on the host's disk
+        log_config={"type": "none", "config": {}},
+        **(tmpfs_options(config) if disk is None else disk),
     )
 
 
@@ -72,16 +77,22 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
     image = config.image or default_tag()
     api = docker_client.client(config.docker_host).api
     user = sandbox_user(config)
-    with docker_errors(f"start a sandbox from image {image!r}"):
+    what = f"start a sandbox from image {image!r}"
+    environment = _environment(config, user)
+
+    def create(disk: dict[str, Any]) -> str:
         created = api.create_container(
             image, ["python3", "-P", "-c", BOOT], user=user, working_dir=WORKDIR,
-            environment=_environment(config, user), labels=docker_client.labels(), hostname="sandbox",
+            environment=environment, labels=docker_client.labels(), hostname="sandbox",
             # stdin_open without detach also sets StdinOnce: when our socket closes (even if this
             # process is killed) the agent reads end-of-input and exits
-            stdin_open=True, tty=False, host_config=_host_config(api, config),
+            stdin_open=True, tty=False, host_config=_host_config(api, config, disk),
         )
-        container_id = created["Id"]
-        docker_client.track(api, container_id)
+        return str(created["Id"])
+
+    container_id = create_limited(api, what, create, config)
+    docker_client.track(api, container_id)
+    with docker_errors(what):
         try:
             # attach before start: nothing the agent writes can be missed
             sock = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})

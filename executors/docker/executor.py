@@ -1,7 +1,7 @@
 """The docker backend: each sandbox is a container of the lmc sandbox image running the agent.
 
-Safe by default: no network, a non-root user, limits on memory, CPU and
-processes, all capabilities dropped, no host mounts but an explicit workspace,
+Safe by default: no network, a non-root user, limits on memory, CPU,
+processes and disk (storage.py), all capabilities dropped, no host mounts but an explicit workspace,
 no Docker socket, and no host environment variable unless named. The agent
 talks over the container's attached stdin/stdout (see transport.py); the config is in
 config.py, starting a container in container.py.

@@ -41,6 +41,7 @@ from executors.e2b.keepalive import KeepAlive
 from executors.e2b.transport import CommandTransport
 from executors.errors import SandboxError
 from executors.sandbox.languages.base import RunLimits, error_chunk
+from lmc.errors import LMCError
 from lmc.messages import Chunk
 
 log = logging.getLogger(__name__)
@@ -157,18 +158,29 @@ class E2BExecutor(AgentExecutor):
             yield error_chunk("sandbox", f"cannot start the e2b sandbox: {exc}")
             return
         assert self._keepalive is not None
+        running = self._sandbox_id  # connect() forgets a lost sandbox before run() hears of it
         block, stream = OpenBlock(), self._stream(language, code, limits)
         with self._keepalive.busy(), contextlib.closing(stream):  # closing: an abandoned run stops its code
             try:
                 yield from block.watch(stream)
             except E2BSandboxLost as exc:
-                log.warning("e2b sandbox %s lost: %s", self._sandbox_id, exc)
+                log.warning("e2b sandbox %s lost: %s", running, exc)
                 self._forget_sandbox()
                 yield from block.close()
-                yield error_chunk("sandbox", f"{exc}; all state was lost")
+                # one message whatever the phase (agent upload, start, greeting, mid-run): the cause is in exc
+                yield error_chunk("sandbox", f"E2B sandbox {running} lost: all state was lost and the next run "
+                                             f"gets a new sandbox ({exc})")
 
     def _stream(self, language: str, code: str, limits: RunLimits | None) -> Generator[Chunk, None, None]:
         if language not in self.config.interpreter_languages:
+            try:  # start the agent here, so a sandbox lost while it starts reaches run() as one lost mid-run
+                with self.client.lock:
+                    self.client.ensure()
+            except E2BSandboxLost:
+                raise
+            except LMCError as exc:
+                yield error_chunk("sandbox", f"cannot start the e2b sandbox: {exc}")
+                return
             yield from self.client.run(language, code, limits)  # yield from: close() reaches the client
             return
         from executors.e2b.interpreter import run_code

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
+
+import pytest
 
 from executors.e2b.emulator import E2BServer
 from lmc.assembly import assemble
@@ -109,6 +112,10 @@ def test_stop_after_the_sandbox_vanished_does_not_raise(make: MakeExecutor, serv
     assert kinds == ["sandbox"]
 
 
+def _lost_message(sandbox_id: str | None) -> str:
+    return f"E2B sandbox {sandbox_id} lost: all state was lost and the next run gets a new sandbox ("
+
+
 def test_sandbox_lost_while_no_agent_runs_is_reported_then_replaced(make: MakeExecutor, server: E2BServer) -> None:
     executor = make()
     crashed = assemble(executor.run("python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
@@ -116,7 +123,41 @@ def test_sandbox_lost_while_no_agent_runs_is_reported_then_replaced(make: MakeEx
     lost = executor.sandbox_id
     server.lose(lost or "")
     ((kind, text),) = _errors(assemble(executor.run("python", "print(1)")))
-    assert kind == "sandbox" and "not found" in text
+    assert kind == "sandbox" and text.startswith(_lost_message(lost)) and "not found" in text
+    assert _text(assemble(executor.run("python", "print(2)"))) == "2\n"
+    assert executor.sandbox_id not in (None, lost)
+
+
+#: the SDK call during which the sandbox vanishes, and whether it vanishes before or after it
+_PHASES = {"upload": ("files", "write_files", "before"), "start": ("commands", "run", "before"),
+           "greeting": ("commands", "run", "after")}
+
+
+@pytest.mark.parametrize("phase", list(_PHASES))
+def test_sandbox_lost_while_the_agent_starts_is_one_error_whatever_the_phase(
+    make: MakeExecutor, server: E2BServer, phase: str
+) -> None:
+    """Lost during the agent's upload, its start or before its greeting: the same report, a new sandbox next."""
+    executor = make()
+    assert _text(assemble(executor.run("python", "print(0)"))) == "0\n"
+    lost = executor.sandbox_id
+    assemble(executor.run("python", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"))
+    area, name, when = _PHASES[phase]
+    target = getattr(executor.sandbox(), area)  # the SDK's object: the loss happens exactly in this call
+    real = getattr(target, name)
+
+    def losing(*args: Any, **kwargs: Any) -> Any:
+        if when == "before":
+            server.lose(lost or "")
+        result = real(*args, **kwargs)
+        if when == "after":
+            server.lose(lost or "")
+        return result
+
+    setattr(target, name, losing)
+    ((kind, text),) = _errors(assemble(executor.run("python", "print(1)")))
+    assert kind == "sandbox" and text.startswith(_lost_message(lost)), text
+    assert executor.sandbox_id is None
     assert _text(assemble(executor.run("python", "print(2)"))) == "2\n"
     assert executor.sandbox_id not in (None, lost)
 

@@ -9,13 +9,13 @@ In the docker backend each trial runs in the task's own container (container.py)
 `--sandbox local` and `e2b` have no Docker: the task's Dockerfile is replayed in
 the sandbox's shell under a per-trial folder (shell.py). Everything a trial
 leaves (build log, agent logs, verifier output, reward, trial.json) goes to
-`<run>/trials/<trial id>/`.
+`<run>/trials/<trial id>/`; an earlier attempt of the trial (retried, or cut short by a killed run
+and run again on resume) is moved whole, transcript and logs, to `<trial id>/attempts/<n>/`.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,24 @@ from orchestrator.fleet.spec import SandboxPlan
 log = logging.getLogger(__name__)
 
 VERIFIER_MODES = ("shared", "separate")
+#: the folder of a trial's folder where its earlier attempts are kept, as attempts/1, attempts/2...
+ATTEMPTS = "attempts"
+
+
+def set_aside(folder: Path) -> Path | None:
+    """Move what an earlier attempt left in a trial's folder to attempts/<n> (n from 1); where it went."""
+    left = [p for p in folder.iterdir() if p.name != ATTEMPTS] if folder.is_dir() else []
+    if not left:
+        return None
+    kept = folder / ATTEMPTS
+    kept.mkdir(exist_ok=True)
+    number = 1 + max((int(p.name) for p in kept.iterdir() if p.name.isdigit()), default=0)
+    dest = kept / str(number)
+    dest.mkdir()
+    for path in left:
+        path.rename(dest / path.name)
+    log.info("trial folder %s: the earlier attempt's files are kept in %s", folder, dest)
+    return dest
 
 
 @dataclass(frozen=True)
@@ -57,8 +75,8 @@ class TrialHooks:
 
     def open(self, backend: str, desktop_env: dict[str, str]) -> SandboxPlan:
         """Start the environment (the model's server first, if it is a pseudo-model)."""
-        shutil.rmtree(self.folder, ignore_errors=True)  # a retried attempt starts clean
-        self.folder.mkdir(parents=True)
+        set_aside(self.folder)  # a retried or resumed attempt starts clean; the earlier one is kept
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.record = TrialRecord()
         if backend == "docker":
             from benchmarks.harness.trial.container import ContainerTrial
