@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,9 +26,12 @@ import pytest
 from lmc import codec
 from lmc.messages import Chunk
 from orchestrator.computer import Computer
+from orchestrator.fleet.fleet import FleetConfig
+from orchestrator.fleet.spec import SessionSpec
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 from orchestrator.ray.errors import SessionLost
 from orchestrator.ray.executor_actor import RayExecutor, executor_actor
+from orchestrator.ray.fleet_workers import run_on_ray, start_workers, stop_workers
 from orchestrator.ray.sessions import RemoteSession, connect
 from orchestrator.session.interpreter import Interpreter
 from orchestrator.settings import Settings, resolve
@@ -193,3 +197,39 @@ def test_lmc_chat_ray_with_its_actor_killed_says_so_in_one_line(tmp_path: Path) 
     assert re.match(r"lmc: the orchestrator actor died or cannot be reached \(.+\); the chat in progress was "
                     r"lost \(the conversation is saved up to here\)", lines[0]), lines[0]
     assert not _running(pid)  # the sandbox went with its session (and with lmc's own Ray)
+
+
+def test_a_fleet_worker_killed_mid_session_fails_that_session_as_infra(ray_session: Any, tmp_path: Path) -> None:
+    ray = ray_session
+    marker = tmp_path / "running"
+    code = f"open({str(marker)!r}, 'w').close()\nimport time\ntime.sleep(600)"
+
+    def settings(srv: ScriptedServer) -> Settings:
+        return Settings(model="openai/scripted", api_base=srv.url, api_key="x", mode="tools", data_dir=tmp_path,
+                        context_window=32768, retry_delay=0.01, max_retries=1)
+
+    with ScriptedServer([tool_call("python", code)], default=text("x")) as slow, \
+            ScriptedServer(default=text("done")) as quick:
+        specs = [SessionSpec("slow", "go", settings(slow)), SessionSpec("quick", "go", settings(quick))]
+        workers = start_workers(FleetConfig(ray=True, workers=2, max_sessions=2))
+        killed = threading.Event()
+
+        def kill_when_running() -> None:  # "slow" went to the first worker (round-robin)
+            deadline = time.monotonic() + 120
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ray.kill(workers[0])
+            killed.set()
+
+        killer = threading.Thread(target=kill_when_running, daemon=True)
+        killer.start()
+        try:
+            results = {r.id: r for r in run_on_ray(workers, specs, 2)}
+        finally:
+            killer.join(timeout=130)
+            stop_workers(workers)
+    assert killed.is_set() and marker.exists()
+    assert (results["slow"].status, results["slow"].failure) == ("failed", "infra")
+    assert re.match(r"session slow: the fleet worker running it died .*ray\.kill.*; the other sessions go on",
+                    results["slow"].detail), results["slow"].detail
+    assert (results["quick"].status, results["quick"].failure) == ("complete", None)
