@@ -125,10 +125,17 @@ class DeviceHost:
 
 
 def create_device_actor(config: DeviceHostConfig | None = None, *, name: str | None = None) -> Any:
-    """A Ray actor running a DeviceHost, placed on a node that advertises the `display` resource."""
+    """A Ray actor running a DeviceHost, placed on a node that advertises the `display` resource.
+
+    Not restarted by Ray (`max_restarts=0`): a restarted actor would start another desktop, whose
+    screen and windows are not the ones the session's code and the model were working on; the
+    session's next computer.* call fails instead. No task is retried: a click or a key press is
+    not idempotent.
+    """
     import ray
 
-    options: dict[str, Any] = {"resources": {"display": 1}, "num_cpus": 0, "max_concurrency": 1}
+    options: dict[str, Any] = {"resources": {"display": 1}, "num_cpus": 0, "max_concurrency": 1,
+                               "max_restarts": 0, "max_task_retries": 0}
     if name is not None:
         options["name"] = name
     return ray.remote(DeviceHost).options(**options).remote(config)

@@ -11,6 +11,13 @@ A run streams agent-protocol messages (executors/sandbox/protocol.py), encoded:
 `ChunkReply` (a chunk of the run), `CallRequest` (code called computer.<path>;
 answer with reply(), a `CallReply`) and `ErrorReply` (the run failed; the error
 is raised again on the client as its own class).
+
+Actor death, both ways. A sandbox opened from inside an actor (an orchestrator actor's
+session) is owned by that actor: the executor actor asks each owner every `REAP_INTERVAL`
+seconds whether it is still the same live process, and when it is not (killed, crashed,
+restarted) stops the sandbox's run and closes the sandbox. When the executor actor dies, the
+client's run raises ExecutorActorLost and its next run opens a fresh sandbox in a new executor
+actor.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from executors import create, relay
 from executors.base import Executor, LanguageInfo
@@ -38,11 +47,16 @@ from executors.sandbox.protocol import (
 from lmc.codec import message_from_dict
 from lmc.errors import LMCError
 from lmc.messages import Chunk
+from orchestrator.ray.errors import ExecutorActorLost, mapped
 
 log = logging.getLogger(__name__)
 
 #: seconds a relayed computer.* call may wait for the client's answer
 REPLY_TIMEOUT = 300.0
+#: seconds between two checks that the owners of this actor's sandboxes still live
+REAP_INTERVAL = 2.0
+#: seconds an owner may take to answer that check; a busy owner is asked again, never reaped for it
+OWNER_TIMEOUT = 30.0
 
 
 class UnknownSandbox(ExecutorError, KeyError):
@@ -83,11 +97,61 @@ class _Relay:
         return result
 
 
+class Owner(Protocol):
+    """Whoever opened a sandbox; the sandbox lives only as long as it does."""
+
+    key: str  #: one owner, however many sandboxes it holds (asked once per round)
+
+    def alive(self) -> bool | None:
+        """True: still there; False: gone for good; None: cannot tell now (ask again later)."""
+
+
+def _worker_of(_actor: object) -> str:
+    """Run in an owner actor: the id of its current worker process (a restart changes it)."""
+    import ray
+
+    return str(ray.get_runtime_context().get_worker_id())
+
+
+@dataclass(frozen=True)
+class ActorOwner:
+    """An actor that owns sandboxes, as one incarnation: a restarted actor is a new owner."""
+
+    handle: Any  #: the actor's handle
+    worker: str  #: its worker id when it opened the sandbox
+    key: str  #: its actor id
+
+    def alive(self) -> bool | None:
+        """Ask the actor which worker it runs in: dead or another worker means gone."""
+        import ray
+        from ray.exceptions import ActorDiedError, RayError
+
+        try:
+            worker = ray.get(self.handle.__ray_call__.remote(_worker_of), timeout=OWNER_TIMEOUT)
+        except ActorDiedError:
+            return False
+        except RayError:  # restarting, unreachable for now or slow: no verdict yet
+            return None
+        return bool(worker == self.worker)
+
+
+def this_owner() -> ActorOwner | None:
+    """The actor this code runs in, as the owner of the sandboxes it opens (None in a driver)."""
+    import ray
+
+    ctx = ray.get_runtime_context()
+    actor = ctx.get_actor_id()
+    if actor is None:
+        return None
+    return ActorOwner(ctx.current_actor, ctx.get_worker_id(), actor)
+
+
 class SandboxHost:
-    """The sandboxes of one node, by id."""
+    """The sandboxes of one node, by id, each closed with its owner (see `reap`)."""
 
     def __init__(self) -> None:
         self.sandboxes: dict[str, tuple[Executor, _Relay]] = {}
+        self.owners: dict[str, Owner] = {}
         self.ids = itertools.count(1)
         self.lock = threading.Lock()
 
@@ -97,14 +161,16 @@ class SandboxHost:
         except KeyError:
             raise UnknownSandbox(f"no sandbox {sid!r} in this executor actor; open one first") from None
 
-    def open(self, backend: str = "local", config: Any = None) -> str:
-        """Create a sandbox of a backend (started lazily, on its first run); its id."""
+    def open(self, backend: str = "local", config: Any = None, owner: Owner | None = None) -> str:
+        """Create a sandbox of a backend (started lazily, on its first run), closed when `owner` is gone."""
         executor = create(backend, config)
         calls = _Relay()
         executor.call_handler = calls
         with self.lock:
             sid = f"{backend}-{next(self.ids)}"
             self.sandboxes[sid] = (executor, calls)
+            if owner is not None:
+                self.owners[sid] = owner
         return sid
 
     def languages(self, sid: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -153,6 +219,7 @@ class SandboxHost:
         """Free a sandbox."""
         with self.lock:
             executor, _ = self.sandboxes.pop(sid, (None, None))
+            self.owners.pop(sid, None)
         if executor is not None:
             executor.close()
 
@@ -160,9 +227,48 @@ class SandboxHost:
         """How many sandboxes are open."""
         return len(self.sandboxes)
 
+    def reap(self) -> list[str]:
+        """Stop and close every sandbox whose owner is gone (each owner asked once); their ids."""
+        with self.lock:
+            owned = list(self.owners.items())
+        verdicts: dict[str, bool | None] = {}
+        gone = []
+        for sid, owner in owned:
+            if owner.key not in verdicts:
+                verdicts[owner.key] = owner.alive()
+            if verdicts[owner.key] is False:
+                gone.append(sid)
+        for sid in gone:
+            log.warning("the owner of sandbox %s is gone: stopping its run and closing it", sid)
+            with self.lock:
+                held = self.sandboxes.get(sid)
+            if held is not None:
+                held[0].stop()
+            self.close(sid)
+        return gone
+
 
 class ExecutorActor(SandboxHost):
-    """Ray shell of SandboxHost (threaded: every call runs in a thread of its own)."""
+    """Ray shell of SandboxHost (threaded: every call runs in a thread of its own), reaping every few seconds.
+
+    Detached (it outlives the job that started it: it is the node's) and never restarted by Ray
+    (no `max_restarts`): a restarted actor would come back without the sandboxes its clients
+    hold, so they would fail anyway; instead a client that finds it dead raises ExecutorActorLost
+    once and its next run makes a new actor (by name) and a fresh sandbox. No task is retried
+    (`max_task_retries=0`): a run is not idempotent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._closing = threading.Event()
+        threading.Thread(target=self._reap_forever, name="reap-owners", daemon=True).start()
+
+    def _reap_forever(self) -> None:
+        while not self._closing.wait(REAP_INTERVAL):
+            try:
+                self.reap()
+            except Exception:  # a failed round must not end the reaping
+                log.exception("checking the sandboxes' owners failed")
 
 
 def executor_actor(node_id: str | None = None) -> Any:
@@ -177,56 +283,90 @@ def executor_actor(node_id: str | None = None) -> Any:
         namespace="lmc",
         get_if_exists=True,
         lifetime="detached",
+        max_restarts=0,  # see ExecutorActor's doc
         num_cpus=0,
         max_concurrency=1000,
         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
     ).remote()
 
 
+#: what a client is told when its executor actor died
+_LOST = ("the sandbox and its state (variables, files) are gone; the next run starts a new executor "
+         "actor and a fresh sandbox")
+
+
 class RayExecutor(Executor):
-    """An executor whose sandbox lives in an executor actor."""
+    """An executor whose sandbox lives in an executor actor (a new actor and sandbox after it dies)."""
 
     def __init__(self, backend: str = "local", config: Any = None, actor: Any = None) -> None:
         import ray
 
-        self.backend = backend
-        self.actor = actor if actor is not None else executor_actor()
+        self.backend, self.config = backend, config
         self._ray = ray
-        self.sid: str = self._wait(self.actor.open.remote(backend, config))
+        self.actor = actor if actor is not None else executor_actor()
+        self.sid: str | None = None
+        self._open()
+
+    def _open(self) -> str:
+        with self._mapped():
+            self.sid = self._ray.get(self.actor.open.remote(self.backend, self.config, this_owner()))
+        assert self.sid is not None
+        return self.sid
+
+    def _live(self) -> str:
+        """The sandbox's id; after the executor actor died, a fresh sandbox in a new one."""
+        if self.sid is not None:
+            return self.sid
+        log.warning("the executor actor was lost; opening a fresh %s sandbox in a new one", self.backend)
+        self.actor = executor_actor()
+        return self._open()
+
+    @contextmanager
+    def _mapped(self) -> Iterator[None]:
+        """Ray's failures as lmc errors; the actor gone means the sandbox is too (`_live` makes new ones)."""
+        try:
+            with mapped("the executor actor", _LOST, ExecutorActorLost):
+                yield
+        except ExecutorActorLost:
+            self.sid = None
+            raise
 
     def _wait(self, ref: Any) -> Any:
         """The result of an actor call; an error of ours raised in the actor comes back as its own class."""
-        try:
+        with self._mapped():
             return self._ray.get(ref)
-        except self._ray.exceptions.RayTaskError as exc:
-            if isinstance(exc.cause, LMCError):  # Ray wraps it; the caller wants the error itself
-                raise from_wire(to_wire(exc.cause)) from None
-            raise
 
     def languages(self) -> list[LanguageInfo]:
         """The sandbox's languages."""
-        pairs = self._wait(self.actor.languages.remote(self.sid))
+        pairs = self._wait(self.actor.languages.remote(self._live()))
         return [LanguageInfo(name, tuple(aliases)) for name, aliases in pairs]
 
     def run(self, language: str, code: str, limits: RunLimits | None = None) -> Iterator[Chunk]:
         """Stream the run's chunks, answering computer.* calls with this side's call_handler."""
-        for ref in self.actor.run.remote(self.sid, language, code, limits):
-            item = decode(self._wait(ref))
-            if isinstance(item, ChunkReply):
-                yield item.chunk
-            elif isinstance(item, CallRequest):
-                answer, image = relay.answer(self.call_handler, item)
-                self.actor.reply.remote(self.sid, encode(answer))
-                if image is not None:
-                    yield image
-            elif isinstance(item, ErrorReply):
-                raise from_wire(item.error)
+        sid = self._live()
+        with self._mapped():
+            for ref in self.actor.run.remote(sid, language, code, limits):
+                item = decode(self._ray.get(ref))
+                if isinstance(item, ChunkReply):
+                    yield item.chunk
+                elif isinstance(item, CallRequest):
+                    answer, image = relay.answer(self.call_handler, item)
+                    self.actor.reply.remote(sid, encode(answer))
+                    if image is not None:
+                        yield image
+                elif isinstance(item, ErrorReply):
+                    raise from_wire(item.error)
 
     def stop(self) -> None:
         """Interrupt the running code."""
-        self.actor.stop.remote(self.sid)
+        if self.sid is not None:
+            self.actor.stop.remote(self.sid)
 
     def close(self) -> None:
-        """Free the sandbox in the actor."""
-        self._wait(self.actor.close.remote(self.sid))
-
+        """Free the sandbox in the actor (nothing to free when the actor is gone)."""
+        if self.sid is None:
+            return
+        try:
+            self._wait(self.actor.close.remote(self.sid))
+        except ExecutorActorLost as exc:
+            log.info("close: %s", exc)

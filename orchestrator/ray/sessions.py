@@ -18,8 +18,9 @@ import importlib
 import logging
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal, Protocol
 
 from lmc import codec
@@ -28,6 +29,7 @@ from lmc.messages import Chunk, Message
 from orchestrator.errors import SessionBusy, SessionNotFound, SettingsError
 from orchestrator.models.base import Model
 from orchestrator.ray.cluster import ensure_ray
+from orchestrator.ray.errors import SessionLost, mapped
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -226,78 +228,193 @@ class OrchestratorActor:
 
 
 def remote_actor_class() -> Any:
-    """OrchestratorActor as a Ray actor class (Ray imported here, not at module import)."""
+    """OrchestratorActor as a Ray actor class (Ray imported here, not at module import).
+
+    Restarts: a crashed actor process comes back (`max_restarts`) under the same name, empty;
+    its clients notice their session is gone (SessionLost) and the next chat reopens it from the
+    conversation saved on disk. Tasks are never retried (`max_task_retries=0`): a chat calls the
+    model and runs code, and running it twice is not safe. `ray.kill` ends it for good; the next
+    `connect` starts a new one.
+    """
     import ray
 
     # Why num_cpus=0: the actor mostly waits on I/O; sessions are asyncio tasks, not CPU reservations.
-    options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 1000}
+    options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 1000, "max_restarts": ORCHESTRATOR_RESTARTS,
+                               "max_task_retries": 0}
     return ray.remote(**options)(OrchestratorActor)
 
 
+#: How often a crashed orchestrator actor is restarted in place (bounded: a crash loop must end).
+ORCHESTRATOR_RESTARTS = 3
+
 #: Handles this process holds, by (Ray job, actor name). Ray ends a non-detached actor when the last handle
 #: to it goes, so without this every Interpreter closing would take the shared actor (and its warm imports)
-#: along. The job id keys out handles of an earlier ray.init in the same process.
+#: along. The job id keys out handles of an earlier ray.init in the same process; a handle whose actor died
+#: is dropped by the next `connect`.
 _HANDLES: dict[tuple[str, str], Any] = {}
+
+_ACTOR = "the orchestrator actor"
+
+
+def _alive(ray: ModuleType, name: str, handle: Any) -> bool:
+    """Whether `name` still names `handle`'s actor (a local lookup, no call to the actor).
+
+    Ray frees a name when its actor dies for good; a restarting actor keeps it.
+    """
+    try:
+        current = ray.get_actor(name)
+    except ValueError:
+        return False
+    return bool(current._actor_id == handle._actor_id)
 
 
 def connect(settings: Settings, name: str = "lmc-orchestrator", factory: InterpreterFactory | None = None
             ) -> Any:
-    """A handle to the named orchestrator actor, started if it is not running yet (kept for this process)."""
+    """A handle to the named orchestrator actor, started if it is not running yet (kept for this process).
+
+    A cached handle whose actor has died is dropped and a new actor started in its place.
+    """
     ray = ensure_ray(settings.ray_address)
     key = (ray.get_runtime_context().get_job_id(), name)
+    cached = _HANDLES.get(key)
+    if cached is not None and not _alive(ray, name, cached):
+        log.warning("%s %r has died; starting a new one", _ACTOR, name)
+        del _HANDLES[key]
     if key not in _HANDLES:
-        actor = remote_actor_class().options(name=name, get_if_exists=True)
-        _HANDLES[key] = actor.remote(settings, factory or RAY_FACTORY)
+        with mapped(f"{_ACTOR} {name!r}", "check that Ray is up (`ray status`) and try again"):
+            actor = remote_actor_class().options(name=name, get_if_exists=True)
+            _HANDLES[key] = actor.remote(settings, factory or RAY_FACTORY)
     return _HANDLES[key]
 
 
-class RemoteSession:
-    """Client side of one session hosted in an orchestrator actor; same chat API as Interpreter."""
+#: Gives a live orchestrator actor (e.g. `connect` with the caller's settings and factory).
+Reconnect = Callable[[], Any]
 
-    def __init__(self, actor: Any, session: str) -> None:
+
+class RemoteSession:
+    """Client side of one session hosted in an orchestrator actor; same chat API as Interpreter.
+
+    When the actor dies mid-chat the chat raises SessionLost; with `reconnect` the next chat
+    reopens the conversation (as saved on disk) in a live actor, without it every later call
+    raises SessionLost.
+    """
+
+    def __init__(self, actor: Any, session: str, reconnect: Reconnect | None = None) -> None:
         self.actor = actor
         self.id = session
         self.messages: list[Message] = []
+        self._reconnect = reconnect
+        self._reopen: tuple[Settings | None, SessionParts | None] | None = None
+        self.lost = False  #: the hosting actor died; the next chat reopens the session (with reconnect)
 
     @classmethod
     def open(cls, actor: Any, conversation: str | None = None, settings: Settings | None = None,
-             parts: SessionParts | None = None) -> RemoteSession:
+             parts: SessionParts | None = None, reconnect: Reconnect | None = None) -> RemoteSession:
         """Open (or resume) a session on the actor, with the caller's parts (check_sendable first)."""
-        import ray
-
         if parts is not None:
             check_sendable(parts)
-        session = cls(actor, ray.get(actor.open.remote(conversation, settings, parts)))
-        session.messages = [codec.decode_message(b) for b in ray.get(actor.messages.remote(session.id))]
+        session = cls(actor, "", reconnect)
+        session._open(conversation, settings, parts)
         return session
+
+    @classmethod
+    def start(cls, settings: Settings, conversation: str | None = None, parts: SessionParts | None = None,
+              factory: InterpreterFactory | None = None) -> RemoteSession:
+        """Open a session on this process's orchestrator actor, reconnecting after the actor dies."""
+        def reconnect() -> Any:
+            return connect(settings, factory=factory)
+
+        return cls.open(reconnect(), conversation, settings, parts, reconnect)
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        """One call to the actor, Ray's failures mapped; the session is lost when the actor is."""
+        import ray
+
+        try:
+            with mapped(_ACTOR, self._next_step(), SessionLost):
+                return ray.get(method.remote(*args))
+        except SessionLost:
+            self.lost = True
+            raise
+
+    def _next_step(self) -> str:
+        if self._reconnect is None:
+            return "its sessions are gone; open a new session"
+        return ("the chat in progress was lost (the conversation is saved up to here); "
+                "the next chat reopens it in a new orchestrator actor")
+
+    def _open(self, conversation: str | None, settings: Settings | None, parts: SessionParts | None) -> None:
+        self.id = self._call(self.actor.open, conversation, settings, parts)
+        self._reopen = (settings, parts)
+        self.messages[:] = [codec.decode_message(b) for b in self._call(self.actor.messages, self.id)]
+        self.lost = False
+
+    def _revive(self) -> None:
+        """Reopen a lost session (from its saved conversation) in a live actor."""
+        if self._reconnect is None or self._reopen is None:
+            raise SessionLost(f"{_ACTOR} hosting session {self.id!r} died; its sessions are gone; "
+                              "open a new session")
+        log.warning("session %s lost its orchestrator actor; reopening it", self.id)
+        self.actor = self._reconnect()
+        self._open(self.id, *self._reopen)
 
     def chat(self, message: Message | None, *, decide: Callable[[Message], bool | None]
              ) -> Generator[Chunk, object, None]:
         """Stream a chat; after a confirmation chunk, `decide(code)` (or a sent bool) answers it."""
-        import ray
-
+        if self.lost:
+            self._revive()
         assembler = Assembler()
         if message is not None:
             self.messages.append(message)
         encoded = codec.encode(message) if message is not None else None
-        for ref in self.actor.chat.remote(self.id, encoded):
-            chunk = codec.decode_chunk(ray.get(ref))
+        for data in self._chunks(encoded):
+            chunk = codec.decode_chunk(data)
             done = assembler.feed(chunk)
             if done is not None:
                 self.messages.append(done)
             sent = yield chunk
             if chunk.type == "confirmation" and isinstance(chunk.content, Message):
                 answer = sent if isinstance(sent, bool) else decide(chunk.content)
-                ray.get(self.actor.decide.remote(self.id, bool(answer)))
+                self._call(self.actor.decide, self.id, bool(answer))
+
+    def _chunks(self, encoded: bytes | None) -> Iterator[bytes]:
+        """The chat's encoded chunks, Ray's failures mapped.
+
+        A session the actor does not host (it restarted since the last chat, so nothing of this
+        chat ran) is reopened once and the chat sent again.
+        """
+        import ray
+
+        for attempt in (1, 2):
+            received = False
+            try:
+                with mapped(_ACTOR, self._next_step(), SessionLost):
+                    for ref in self.actor.chat.remote(self.id, encoded):
+                        data = ray.get(ref)
+                        received = True
+                        yield data
+                return
+            except SessionLost:
+                self.lost = True
+                raise
+            except SessionNotFound:
+                if received or attempt == 2 or self._reconnect is None:
+                    raise
+                self.lost = True
+                self._revive()
 
     def stop(self) -> None:
-        """Stop the session's running work."""
-        import ray
-
-        ray.get(self.actor.stop.remote(self.id))
+        """Stop the session's running work (nothing to stop when its actor is gone)."""
+        try:
+            self._call(self.actor.stop, self.id)
+        except SessionLost as exc:
+            log.info("stop: %s", exc)
 
     def close(self) -> None:
-        """End the session on the actor."""
-        import ray
-
-        ray.get(self.actor.close.remote(self.id))
+        """End the session on the actor (nothing to end when its actor is gone)."""
+        if self.lost:
+            return
+        try:
+            self._call(self.actor.close, self.id)
+        except SessionLost as exc:
+            log.info("close: %s", exc)

@@ -195,10 +195,9 @@ class Interpreter:
                      ) -> Generator[Chunk, object, None]:
         """The chat hosted by a Ray orchestrator actor; the transcript is mirrored here."""
         if self._remote is None:
-            from orchestrator.ray.sessions import RemoteSession, connect
+            from orchestrator.ray.sessions import RemoteSession
 
-            actor = connect(self.settings, factory=ray_hosted)
-            self._remote = RemoteSession.open(actor, self.id, self.settings, self._given.parts())
+            self._remote = RemoteSession.start(self.settings, self.id, self._given.parts(), ray_hosted)
             self._remote.messages[:0] = [m for m in self.messages if m not in self._remote.messages]
             self.messages = self._remote.messages
         items = _user_messages(message)
