@@ -1,7 +1,8 @@
 """The `lmc` command: a thin layer over the Python API.
 
 Only here do exceptions become a one-line message and an exit code:
-0 ok, 1 the code or the model failed, 2 a usage error, 3 a backend failed.
+0 ok, 1 the code or the model failed, 2 a usage error, 3 a backend failed, 4 `lmc chat TASK`
+ended unfinished (stuck, max_steps, a budget, a timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from executors.errors import ExecutorError, SandboxError
 from lmc.errors import LMCError
 
 EXIT_USAGE, EXIT_BACKEND = 2, 3
+#: `lmc chat TASK` ended without finishing: stuck, max_steps, a budget or a timeout
+EXIT_UNFINISHED = 4
 #: entry-point group of subcommands that plug in (`lmc bench` is one): `register(subparsers)`
 COMMANDS = "lmc.commands"
 

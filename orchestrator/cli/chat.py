@@ -55,7 +55,10 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
 
 def register_subcommands(subparsers: Any) -> None:
     """Add `chat TASK` and `conversations` to the CLI's subcommands (each sets `handler`)."""
-    chat = subparsers.add_parser("chat", help="run one task and exit")
+    chat = subparsers.add_parser(
+        "chat", help="run one task and exit",
+        epilog="exit codes: 0 complete, 1 the model or the chat failed, 2 a usage error, "
+               "4 unfinished (stuck, max_steps, a budget, timeout), 130 stopped")
     chat.add_argument("task", help="what the model should do")
     add_chat_arguments(chat, suppress=True)
     chat.set_defaults(handler=lambda args: run_chat(args, args.task))
@@ -152,8 +155,11 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
             threading.Thread(target=interpreter.stop, name="ctrl-c-stop", daemon=True).start()
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
+    status = "complete"
     try:
         for chunk in interpreter.chat(message, stream=True):
+            if chunk.type == "status" and isinstance(chunk.content, str):
+                status = chunk.content
             view.show(chunk)
     except LMCError as exc:
         view.fail(exc)
@@ -162,7 +168,21 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         view.done()
-    return 0
+    return turn_exit_code(status)
+
+
+def turn_exit_code(status: str) -> int:
+    """`lmc chat TASK`'s exit code for how the turn ended.
+
+    0 when the model finished (complete), 130 when stopped (Ctrl-C), and EXIT_UNFINISHED for
+    every other end (stuck, max_steps, a token/cost budget, timeout): a script running one
+    task must be able to tell "done" from "gave up", which exit 0 hid.
+    """
+    from orchestrator.cli import EXIT_UNFINISHED
+
+    if status == "complete":
+        return 0
+    return 130 if status == "stopped" else EXIT_UNFINISHED
 
 
 def _interactive(interpreter: Any, view: _View) -> int:

@@ -120,6 +120,13 @@ def test_large_output_is_truncated_with_a_marker(computer: Computer) -> None:
     assert errors(computer.run("python", "print(1)")) == []
 
 
+def test_output_just_over_a_small_limit_arrives_whole_without_a_marker(computer: Computer) -> None:
+    # 150 characters against a limit of 100: the kept tail (at least 200) holds the rest, so
+    # nothing is omitted and no "0 characters omitted" note may appear.
+    out = text(computer.run("python", "print('y' * 149)", max_output=100))
+    assert out == "y" * 149 + "\n" and "truncated" not in out
+
+
 def test_a_megabyte_of_output_arrives_whole(computer: Computer) -> None:
     out = text(computer.run("python", "print('x' * 1_000_000)", max_output=2_000_000))
     assert out == "x" * 1_000_000 + "\n"

@@ -114,6 +114,7 @@ def test_cli_shows_the_stuck_status(tmp_path: Path) -> None:
             capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
     assert "(stuck" in done.stdout, done.stdout[-2000:]
     assert "repeating yourself" in done.stdout
+    assert done.returncode == 4, "a stuck task is unfinished, not a success (exit 4)"
 
 
 def test_bench_grades_a_stuck_trial_as_the_models_failure_not_an_error(tmp_path: Path) -> None:

@@ -123,6 +123,8 @@ class OutputLimiter:
             return None
         kept = self.tail[-min(self.TAIL, max(self.limit // 4, 200)) :]
         dropped = self.cut + len(self.tail) - len(kept)
+        if not dropped:  # a small limit whose kept tail holds the whole rest: nothing was cut
+            return kept
         return f"\n[... output truncated: {dropped} characters omitted ...]\n{kept}"
 
 
