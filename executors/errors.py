@@ -79,6 +79,10 @@ class SandboxError(ExecutorError):
 class SandboxUnavailable(SandboxError):
     """The backend cannot be reached (not installed, daemon down, no key)."""
 
+    #: whether trying again can help; False for a missing or rejected credential, which a
+    #: retry only repeats (the fleet counts those as "config", not infrastructure)
+    retryable: bool = True
+
 
 class UnknownBackend(ExecutorError, ValueError):
     """The caller named a sandbox backend that does not exist or is not installed."""

@@ -41,6 +41,8 @@ class E2BSandboxLost(SandboxError):
 class E2BKeyMissing(SandboxUnavailable, ValueError):
     """No E2B API key was configured."""
 
+    retryable = False
+
     def __init__(self) -> None:
         super().__init__(
             f"no E2B API key found - get one at {KEYS_URL} and set the E2B_API_KEY environment "
@@ -50,6 +52,8 @@ class E2BKeyMissing(SandboxUnavailable, ValueError):
 
 class E2BAuthError(SandboxUnavailable, PermissionError):
     """E2B rejected the API key."""
+
+    retryable = False
 
 
 class E2BQuotaExceeded(SandboxUnavailable):

@@ -17,7 +17,7 @@ Failure classes (SessionResult.failure):
     "infra"      sandbox lost from outside, setup failed, X server crashed: never the model's; retried
                  (code that kills its own sandbox's agent is the model's: executors/agent_loss.py)
     "model_api"  the model's API kept failing (unreachable, rate limited): retried
-    "config"     missing key, unknown model, bad settings: retrying cannot help
+    "config"     missing key (model or sandbox), unknown model, bad settings: retrying cannot help
     "verifier"   the evaluation itself broke (e.g. no reward written): the task's fault
     "error"      an unexpected exception: a bug somewhere, reported with its type
 """
@@ -65,7 +65,7 @@ def classify(exc: BaseException) -> str:
     """The failure class of an exception raised while a session ran."""
     # imported here: executors and devices stay unloaded until a session really runs
     from devices.errors import DeviceError
-    from executors.errors import AgentError, SandboxError
+    from executors.errors import AgentError, SandboxError, SandboxUnavailable
 
     if isinstance(exc, VerifierFailed):
         return "verifier"
@@ -75,6 +75,8 @@ def classify(exc: BaseException) -> str:
         return "config"
     if isinstance(exc, ModelError):
         return "model_api"
+    if isinstance(exc, SandboxUnavailable) and not exc.retryable:
+        return "config"  # a missing or rejected sandbox credential (E2B key): a retry repeats it
     if isinstance(exc, (SessionSetupFailed, SandboxError, AgentError, OSError)):
         return "infra"
     if isinstance(exc, DeviceError) and exc.kind == "sandbox":

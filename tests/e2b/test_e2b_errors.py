@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -133,3 +134,21 @@ def test_bad_config_says_what_was_expected(field: str, value: object, expected: 
     with pytest.raises(E2BConfigError) as info:
         E2BConfig(**{field: value})  # type: ignore[arg-type]
     assert str(info.value).startswith(expected) and isinstance(info.value, ValueError)
+
+
+def test_a_fleet_with_a_rejected_e2b_key_is_a_config_failure_tried_once(tmp_path: Path) -> None:
+    # A rejected key is the same on every try: it was retried as infrastructure before.
+    from orchestrator.fleet.fleet import Fleet, FleetConfig, SessionSpec
+    from orchestrator.fleet.sandbox import SandboxConfig
+    from orchestrator.models.scripted_server import ScriptedServer, text
+    from orchestrator.settings import Settings
+    from tests.support.e2b_backend import config, server
+
+    with ScriptedServer(default=text("done")) as model:
+        settings = Settings(model="openai/scripted", api_base=model.url, api_key="x", mode="tools",
+                            data_dir=tmp_path, retry_delay=0.01, max_retries=1)
+        sandboxes = SandboxConfig("e2b", e2b=config(server(), api_key="e2b_wrong"))
+        [result] = list(Fleet(FleetConfig(sandbox=sandboxes, max_retries=2)).run(
+            [SessionSpec("badkey", "hi", settings)]))
+    assert (result.failure, result.attempts, result.retried) == ("config", 1, ()), result
+    assert "rejected the API key" in result.detail
