@@ -50,6 +50,10 @@ class Transport(ABC):
         """Why the agent went away, for error messages (e.g. "exited with status 1")."""
         return "ended unexpectedly"
 
+    def abort(self) -> None:
+        """End an unresponsive sandbox now, from any thread: a `recv` blocked on it returns or raises OSError."""
+        self.close()
+
 
 class Executor(ABC):
     """Runs code in one sandbox. Thread-safe `stop()`; one `run()` at a time."""

@@ -85,6 +85,11 @@ class CommandTransport(Transport):
         tail = "".join(self._stderr).strip()
         return f"{self._exit}; its stderr ended with: {tail[-500:]}" if tail else self._exit
 
+    def abort(self) -> None:
+        """End a blocked recv now (whether or not E2B answers), then kill the agent."""
+        self._items.put(None)
+        self.close()
+
     def close(self) -> None:
         """Give the agent a moment to exit on its own (it frees its languages), then kill it."""
         self._reader.join(timeout=2)
