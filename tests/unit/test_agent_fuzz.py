@@ -140,7 +140,7 @@ def _is_valid(payload: bytes) -> bool:
     return True
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(requests, values).map(lambda v: msgpack.packb(v, use_bin_type=True)) | st.binary(max_size=40))
 def test_fuzzed_requests_each_get_an_error_and_the_agent_keeps_serving(agent: Agent, payload: bytes) -> None:
     if _is_valid(payload):

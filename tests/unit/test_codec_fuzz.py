@@ -32,7 +32,7 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=4)
     | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=3) | st.binary(max_size=3) | ints,
                       inner, max_size=8),
-    max_leaves=24,
+    max_leaves=12,
 )
 
 
@@ -44,19 +44,19 @@ def _decodes_or_refuses(data: object) -> None:
             pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.binary(max_size=96))
 def test_random_bytes_raise_only_lmc_errors(data: bytes) -> None:
     _decodes_or_refuses(data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(values)
 def test_random_msgpack_structures_raise_only_lmc_errors(value: object) -> None:
     _decodes_or_refuses(msgpack.packb(value, use_bin_type=True, strict_types=False))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.fixed_dictionaries(
     {"role": st.sampled_from(WORDS) | leaves, "type": st.sampled_from(WORDS) | leaves},
     optional={name: values for name in ("format", "content", "start", "end", "seq", "session", "message")},
