@@ -164,3 +164,12 @@ def test_a_broken_frame_ends_the_agent_with_an_explanation() -> None:
         assert lone.payload() is None  # then it exits
     finally:
         lone.close()
+
+
+def test_a_refusals_fields_set_only_what_its_class_keeps() -> None:
+    from executors.errors import UnknownLanguage, from_wire
+
+    rebuilt = from_wire(p.WireError("UnknownLanguage", "unknown language 'x'",
+                                    {"name": "x", "known": ["python"], "args": 5, "__class__": 1, "extra": 2}))
+    assert isinstance(rebuilt, UnknownLanguage) and (rebuilt.name, rebuilt.known) == ("x", ["python"])
+    assert rebuilt.args == ("unknown language 'x'",) and not hasattr(rebuilt, "extra")
