@@ -210,12 +210,13 @@ class AgentClient:
             except _Refused as refused:
                 raise refused.error from None
             except (OSError, AgentError) as exc:
-                log.warning("%s agent lost: %s", self.backend, exc)
+                reason = self._expired or str(exc)  # a send cut by the deadline fails with EPIPE: say why
+                log.warning("%s agent lost: %s", self.backend, reason)
                 self.drop()
                 yield from block.close()
                 yield error_chunk(  # infrastructure, not the code: kind "sandbox"
                     "sandbox",
-                    f"the {self.backend} sandbox was dropped while running the code: {exc}. All state "
+                    f"the {self.backend} sandbox was dropped while running the code: {reason}. All state "
                     "(variables, files outside the workspace, working directory) was lost and a fresh "
                     "sandbox starts on the next run",
                 )
