@@ -28,12 +28,13 @@ def agent_lost(backend: str, transport: Transport, exc: BaseException, since: fl
     """The error chunk for an agent lost (`exc`) while running code started at `since` (time.time()).
 
     Only an agent that ended (its output closed, or a write to it failed) can have been ended
-    by the code; one that broke the protocol is a `sandbox` error whoever made it do so.
+    by the code; one that broke the protocol, or that the host dropped at its deadline, is a
+    `sandbox` error whoever made it do so.
     """
     if not isinstance(exc, (AgentExited, OSError)):
-        cause: str | None = "it broke the agent protocol"
-    else:
-        cause = _outside_cause(transport, since)
+        # a malformed or out-of-turn frame, or no answer by the host's deadline: the host dropped it
+        return error_chunk("sandbox", f"the {backend} sandbox was dropped while running the code: {exc}; {LOST}")
+    cause = _outside_cause(transport, since)
     if cause is None:
         log.info("%s agent ended by the code it ran: %s", backend, exc)
         return error_chunk("crashed", (

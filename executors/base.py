@@ -59,6 +59,10 @@ class Transport(ABC):
         """
         return f"the {type(self).__name__} cannot tell whether the sandbox is intact"
 
+    def abort(self) -> None:
+        """End an unresponsive sandbox now, from any thread: a `recv` blocked on it returns or raises OSError."""
+        self.close()
+
 
 class Executor(ABC):
     """Runs code in one sandbox. Thread-safe `stop()`; one `run()` at a time."""

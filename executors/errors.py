@@ -125,8 +125,10 @@ def from_wire(error: WireError) -> LMCError:
         return ExecutorError(f"{error.kind}: {error.message}")
     exc: Any = cls.__new__(cls)
     Exception.__init__(exc, error.message)
-    for name, value in error.fields.items():
-        setattr(exc, name, value)
+    kept = cls.wire_fields if issubclass(cls, ExecutorError) else ()
+    for name in kept:  # only the fields the class keeps: the rest came from an untrusted peer
+        if name in error.fields:
+            setattr(exc, name, error.fields[name])
     return exc  # type: ignore[no-any-return]
 
 

@@ -76,6 +76,10 @@ class PipeTransport(Transport):
             return "the agent closed its output but still runs"
         return None if code < 0 else f"the agent exited with status {code}"
 
+    def abort(self) -> None:
+        """Kill the agent: a blocked read sees the end of its output (closing the pipe under it would not)."""
+        self.proc.kill()
+
     def close(self) -> None:
         """Close the pipes; the agent exits at end of input; kill it if it lingers."""
         for stream in (self.stdin, self.stdout):

@@ -39,7 +39,7 @@ def to_dict(item: Message | Chunk) -> dict[str, Any]:
     return out
 
 
-def _fields(data: object) -> dict[str, Any]:
+def _fields(data: object, nested: bool = False) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidMessage("message", "a map of fields", type(data).__name__)
     unknown = set(data) - _KNOWN
@@ -50,7 +50,11 @@ def _fields(data: object) -> dict[str, Any]:
             raise InvalidMessage(name, "present", None)
     content = data.get("content")
     if isinstance(content, dict):
-        content = message_from_dict(content)
+        # only a confirmation holds a message (the code awaiting approval), and that one holds text:
+        # one level, so a hostile peer's deep nesting is refused here, not by a RecursionError
+        if nested:
+            raise InvalidMessage("content", "text, bytes or an int inside a nested message", "a map")
+        content = _message(content, nested=True)
     fields = {
         "role": data["role"],
         "type": data["type"],
@@ -68,7 +72,11 @@ def _fields(data: object) -> dict[str, Any]:
 
 def message_from_dict(data: object) -> Message:
     """Validate a plain dict into a Message; raise InvalidMessage naming the bad field."""
-    fields = _fields(data)
+    return _message(data, nested=False)
+
+
+def _message(data: object, nested: bool) -> Message:
+    fields = _fields(data, nested)
     assert isinstance(data, dict)
     for flag in ("start", "end", "seq"):
         if flag in data:
@@ -100,6 +108,8 @@ def _unpack(data: bytes) -> object:
         return msgpack.unpackb(data, raw=False)
     except (ValueError, msgpack.UnpackException) as exc:
         raise FramingError(f"not a msgpack LMC item ({exc}); is the other side speaking LMC?") from exc
+    except TypeError as exc:  # not bytes at all: a caller's mistake, named as such
+        raise FramingError(f"expected msgpack bytes, got {type(data).__name__} ({exc})") from exc
 
 
 def decode_chunk(data: bytes) -> Chunk:

@@ -93,6 +93,11 @@ class CommandTransport(Transport):
             return f"the e2b sandbox could not be reached ({map_error(exc, 'checking the sandbox')})"
         return None if running else "the e2b sandbox is gone"
 
+    def abort(self) -> None:
+        """End a blocked recv now (whether or not E2B answers), then kill the agent."""
+        self._items.put(None)
+        self.close()
+
     def close(self) -> None:
         """Give the agent a moment to exit on its own (it frees its languages), then kill it."""
         self._reader.join(timeout=2)

@@ -17,7 +17,7 @@ import threading
 import traceback
 from typing import Any, BinaryIO, TypeGuard
 
-from executors.errors import ExecutorError, InvalidCode, UnknownLanguage, to_wire
+from executors.errors import ExecutorError, UnknownLanguage, to_wire
 from executors.sandbox.languages import BUILTINS, discover, load
 from executors.sandbox.languages.base import Language, Prestartable, Relaying, RunLimits, error_chunk
 from executors.sandbox.protocol import (
@@ -37,10 +37,13 @@ from executors.sandbox.protocol import (
     WireError,
     decode,
     encode,
+    request_id,
 )
-from lmc.errors import LMCError
+from lmc.errors import FramingError, LMCError
 from lmc.framing import frame, read_frame
 
+#: prctl option that clears the dumpable flag (linux/prctl.h)
+PR_SET_DUMPABLE = 4
 #: seconds a computer.* call may take on the host (OCR, a vision model) before the code gets an error
 CALL_TIMEOUT = 300.0
 
@@ -124,8 +127,9 @@ class Agent:
         elif isinstance(request, CloseRequest):
             return False
         else:
-            error = WireError("AgentError", f"the agent does not take {request.op!r} messages")
-            self.writer.send(ErrorReply(None, error))
+            error = WireError("AgentError", f"the agent does not take {request.op!r} messages; it takes "
+                              "languages, run, stop, reply and close")
+            self.writer.send(ErrorReply(getattr(request, "id", None), error))
         return True
 
     def _prestart(self, name: str) -> None:
@@ -141,16 +145,17 @@ class Agent:
             print(f"lmc agent: could not prestart python: {exc}", file=sys.stderr)
         while (request := self.runs.get()) is not None:
             rid = request.id
+            end: AgentMessage = Done(rid)
             try:
                 self._run(request)
-            except InvalidCode as exc:  # the caller's code cannot be run as given: the caller's error
-                self.writer.send(ErrorReply(rid, to_wire(exc)))
+            except ExecutorError as exc:  # the code cannot be run as given (InvalidCode, UnknownLanguage)
+                end = ErrorReply(rid, to_wire(exc))  # ends the run: no Done follows an ErrorReply
             except Exception as exc:  # a bug of ours: report it as data, keep serving
                 text = "".join(traceback.format_exception(exc))
                 self.writer.send(ChunkReply(rid, error_chunk("internal", text)))
             finally:
                 self.current = None
-                self.writer.send(Done(rid))
+                self.writer.send(end)
 
     def _language(self, name: str) -> Language:
         """The running instance of a language, started on first use; UnknownLanguage if none is named so."""
@@ -161,11 +166,7 @@ class Agent:
 
     def _run(self, request: RunRequest) -> None:
         rid = request.id
-        try:
-            language = self._language(request.language)
-        except ExecutorError as exc:
-            self.writer.send(ErrorReply(rid, to_wire(exc)))
-            return
+        language = self._language(request.language)
         limits = RunLimits(request.timeout, request.max_output, request.input_timeout)
         self.current = (rid, language)
         if self._relays(language):
@@ -208,21 +209,62 @@ class Agent:
 
 
 def serve(stdin: BinaryIO, out_fd: int) -> None:
-    """Serve requests from stdin until it closes or a close request arrives."""
+    """Serve requests from stdin until it closes or a close request arrives.
+
+    A request that is not one of the protocol's (wrong types, a missing field, an unknown op)
+    is answered with an ErrorReply and none of it runs; the agent keeps serving. Only a broken
+    frame ends it (a bad length prefix leaves no way to find the next frame), after saying so.
+    """
     writer = FrameWriter(out_fd)
     agent = Agent(writer)
     writer.send(Hello(PROTOCOL, os.getpid()))
+    hide_channel()  # after the hello (the python prestart overlaps it), before any code can run
     try:
-        while (payload := read_frame(stdin)) is not None:
+        while (payload := _next_frame(stdin, writer)) is not None:
             try:
                 request = decode(payload)
-            except LMCError as exc:  # a host of another version, or a corrupt channel
-                writer.send(ErrorReply(None, to_wire(exc)))
-                break
-            if not agent.handle(request):
-                break
+            except LMCError as exc:  # a host of another version, or something else writing to our stdin
+                writer.send(ErrorReply(request_id(payload), to_wire(exc)))
+                continue
+            try:
+                if not agent.handle(request):
+                    break
+            except Exception as exc:  # a bug of ours: said, and the agent keeps serving
+                text = "".join(traceback.format_exception(exc))
+                writer.send(ErrorReply(getattr(request, "id", None), WireError("AgentError", text)))
     finally:
         agent.close()
+
+
+def hide_channel() -> None:
+    """Make the agent non-dumpable (Linux), so code running as the same user cannot open its pipes.
+
+    Sandboxed code runs as the agent's user and could otherwise open /proc/<agent>/fd/N and
+    write forged frames to the host or read its requests. A non-dumpable process's /proc
+    entries need CAP_SYS_PTRACE, which Docker sandboxes do not have; a local agent run by root
+    stays reachable by root's code (the local backend isolates nothing). Children are not
+    affected: exec makes each language's process dumpable again.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # here: ~3 ms that only this call needs
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    except (OSError, AttributeError) as exc:  # no libc prctl (musl builds have it; others may not)
+        print(f"lmc agent: could not hide the channel from sandboxed code: {exc}", file=sys.stderr)
+
+
+def _next_frame(stdin: BinaryIO, writer: FrameWriter) -> bytes | None:
+    """The next request frame; None at the end of input or, said to the host, a broken frame."""
+    try:
+        return read_frame(stdin)
+    except FramingError as exc:
+        print(f"lmc agent: {exc}; exiting", file=sys.stderr)
+        writer.send(ErrorReply(None, to_wire(exc)))
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,20 +18,26 @@ Agent -> host:
     ChunkReply(id, chunk)             LMC chunks of run `id`, in order
     CallRequest(id, cid, path, args, kwargs)   code of run `id` called computer.<path>(...)
     Done(id)                          run `id` is over
-    ErrorReply(id, error)             the request failed; `error` is rebuilt by executors.errors
+    ErrorReply(id, error)             request `id` failed or was refused (it ends the request: no
+                                      Done follows); `error` is rebuilt by executors.errors; id None
+                                      when the refused request had no usable id
+
+Both sides treat what arrives as untrusted: `decode` checks every field's type, and a
+message that fits no class, or a field of the wrong type, is an `InvalidMessage`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 from lmc.codec import chunk_from_dict, pack, to_dict, unpack
-from lmc.errors import InvalidMessage
+from lmc.errors import InvalidMessage, LMCError
 from lmc.messages import Chunk
 
-#: version the agent announces in its Hello
-PROTOCOL = 2
+#: version the agent announces in its Hello (3: an ErrorReply ends a run, no Done follows it)
+PROTOCOL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,25 +159,114 @@ _TYPES: dict[str, type[Any]] = {cls.op: cls for cls in (
     LanguagesRequest, RunRequest, StopRequest, CallReply, CloseRequest,
     Hello, LanguagesReply, ChunkReply, CallRequest, Done, ErrorReply,
 )}
-#: each message class's field names, computed once: `dataclasses.fields()` per message cost
-#: a measurable share of a warm run (two messages each way per Computer.run)
-_NAMES: dict[type[Any], tuple[str, ...]] = {cls: tuple(f.name for f in fields(cls)) for cls in _TYPES.values()}
 
 
 def _error_to_dict(error: WireError) -> dict[str, Any]:
     return {"kind": error.kind, "message": error.message, "fields": error.fields}
 
 
-def _error_from_dict(data: Any) -> WireError:
-    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-        raise InvalidMessage("error", "a map with kind, message and fields", data)
-    return WireError(data["kind"], str(data.get("message", "")), dict(data.get("fields") or {}))
+# -- checks: every field of a message that arrives is checked before a class is built, so a peer
+# -- that sends the wrong type (a hostile sandbox, a corrupt channel) gets InvalidMessage, never a
+# -- TypeError deep inside, and nothing of a malformed request is acted on
+
+def _int(name: str, value: Any) -> int:
+    if type(value) is not int:  # bool is an int subclass, and no id or count
+        raise InvalidMessage(name, "an int", value)
+    return value
+
+
+def _optional_int(name: str, value: Any) -> int | None:
+    return None if value is None else _int(name, value)
+
+
+def _count(name: str, value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidMessage(name, "an int >= 0", value)
+    return value
+
+
+def _seconds(name: str, value: Any) -> float:
+    if type(value) not in (int, float) or not value >= 0:  # `not >=` also refuses NaN
+        raise InvalidMessage(name, "a number of seconds >= 0", value)
+    return value  # type: ignore[no-any-return]
+
+
+def _optional_seconds(name: str, value: Any) -> float | None:
+    return None if value is None else _seconds(name, value)
+
+
+def _str(name: str, value: Any) -> str:
+    if type(value) is not str:
+        raise InvalidMessage(name, "text", value)
+    return value
+
+
+def _list(name: str, value: Any) -> list[Any]:
+    if type(value) is not list:
+        raise InvalidMessage(name, "a list", value)
+    return value
+
+
+def _map(name: str, value: Any) -> dict[str, Any]:
+    if type(value) is not dict or not all(type(key) is str for key in value):
+        raise InvalidMessage(name, "a map with text keys", value)
+    return value
+
+
+def _any(name: str, value: Any) -> Any:
+    return value
+
+
+def _chunk(name: str, value: Any) -> Chunk:
+    return chunk_from_dict(value)
+
+
+def _error(name: str, value: Any) -> WireError:
+    if type(value) is not dict or type(value.get("kind")) is not str or type(value.get("message")) is not str:
+        raise InvalidMessage(name, "a map with a text kind and message, and fields", value)
+    return WireError(value["kind"], value["message"], _map(f"{name} fields", value.get("fields", {})))
+
+
+def _optional_error(name: str, value: Any) -> WireError | None:
+    return None if value is None else _error(name, value)
+
+
+def _languages(name: str, value: Any) -> list[tuple[str, tuple[str, ...]]]:
+    out = []
+    for item in _list(name, value):
+        if type(item) not in (list, tuple) or len(item) != 2:
+            raise InvalidMessage(name, "a list of [name, aliases] pairs", item)
+        aliases = _list(f"{name} aliases", item[1])
+        out.append((_str(name, item[0]), tuple(_str(f"{name} aliases", alias) for alias in aliases)))
+    return out
+
+
+Check = Callable[[str, Any], Any]
+#: field -> its check, for every field name the protocol uses (the same name means the same type)
+_FIELD_CHECKS: dict[str, Check] = {
+    "id": _int, "cid": _int, "pid": _int, "protocol": _int, "max_output": _count,
+    "language": _str, "code": _str, "path": _str, "timeout": _optional_seconds, "input_timeout": _seconds,
+    "args": _list, "kwargs": _map, "result": _any, "error": _optional_error, "chunk": _chunk,
+    "languages": _languages,
+}
+#: where a class's field differs from the common type: an ErrorReply always has an error, maybe no id
+_CLASS_CHECKS: dict[tuple[type[Any], str], Check] = {(ErrorReply, "id"): _optional_int, (ErrorReply, "error"): _error}
+#: each class's fields as (name, check, required), computed once: per-message introspection cost a
+#: measurable share of a warm run (two messages each way per Computer.run)
+_CHECKS: dict[type[Any], tuple[tuple[str, Check, bool], ...]] = {
+    cls: tuple(
+        (f.name, _CLASS_CHECKS.get((cls, f.name), _FIELD_CHECKS[f.name]),
+         f.default is MISSING and f.default_factory is MISSING)
+        for f in fields(cls)
+    )
+    for cls in _TYPES.values()
+}
 
 
 def to_wire(message: AgentMessage) -> dict[str, Any]:
     """A message as a msgpack-ready map, tagged with its `op`."""
     out: dict[str, Any] = {"op": message.op}
-    for name in _NAMES[type(message)]:
+    for name, _, _ in _CHECKS[type(message)]:
         value = getattr(message, name)
         if isinstance(value, Chunk):
             value = to_dict(value)
@@ -182,23 +277,30 @@ def to_wire(message: AgentMessage) -> dict[str, Any]:
 
 
 def from_wire(data: object) -> AgentMessage:
-    """The message a msgpack map holds; InvalidMessage when it is not one of the protocol's."""
-    if not isinstance(data, dict):
+    """The message a msgpack map holds; InvalidMessage naming the field when it is not one of the protocol's."""
+    if type(data) is not dict:
         raise InvalidMessage("agent message", "a map with an op", data)
-    cls = _TYPES.get(data.get("op"))  # type: ignore[arg-type]
+    op = data.get("op")
+    cls = _TYPES.get(op) if type(op) is str else None
     if cls is None:
-        raise InvalidMessage("op", f"one of {', '.join(sorted(_TYPES))}", data.get("op"))
-    values = {name: data[name] for name in _NAMES[cls] if name in data}
-    if "chunk" in values:
-        values["chunk"] = chunk_from_dict(values["chunk"])
-    if values.get("error") is not None:
-        values["error"] = _error_from_dict(values["error"])
-    if cls is LanguagesReply:
-        values["languages"] = [(str(name), tuple(aliases)) for name, aliases in values.get("languages", [])]
+        raise InvalidMessage("op", f"one of {', '.join(sorted(_TYPES))}", op)
+    values = {}
+    for name, check, required in _CHECKS[cls]:
+        if name in data:
+            values[name] = check(name, data[name])
+        elif required:
+            raise InvalidMessage(f"{cls.op} message", f"a {name!r} field", sorted(map(str, data)))
+    return cls(**values)  # type: ignore[no-any-return]
+
+
+def request_id(payload: bytes) -> int | None:
+    """The id a payload that failed to decode claims, if any: the refusal names the request it answers."""
     try:
-        return cls(**values)  # type: ignore[no-any-return]
-    except TypeError as exc:
-        raise InvalidMessage(f"{cls.op} message", "all its fields", sorted(data)) from exc
+        data = unpack(payload)
+    except LMCError:
+        return None
+    value = data.get("id") if type(data) is dict else None
+    return value if type(value) is int else None
 
 
 def encode(message: AgentMessage) -> bytes:

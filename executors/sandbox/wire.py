@@ -19,6 +19,14 @@ from lmc.framing import MAX_FRAME, frame, read_frame
 
 #: the `--wire` values the agent accepts
 WIRE_MODES = ("binary", "base64")
+#: the longest line a frame makes (the base64 of MAX_FRAME bytes, and a CR LF): a longer one, or
+#: that much text with no newline, is refused before it is held in memory
+MAX_LINE = 4 * ((MAX_FRAME + 2) // 3) + 2
+
+
+def _too_long(size: int, limit: int) -> FramingError:
+    return FramingError(f"a line of more than {limit} characters on the text wire ({size} so far), longer than "
+                        "any frame; something other than the agent wrote to its stdout")
 
 
 def encode_line(payload: bytes) -> bytes:
@@ -43,13 +51,17 @@ def decode_line(line: bytes | str) -> bytes:
 class LineDecoder:
     """Incremental decoder for text as it arrives: whole payloads out, partial lines kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE) -> None:
         self._buffer = ""
+        self.max_line = max_line  #: characters a line may have; FramingError beyond
 
     def feed(self, text: str) -> list[bytes]:
         """Add received text; return the payload of every line now complete, in order."""
         self._buffer += text
         *lines, self._buffer = self._buffer.split("\n")
+        for line in (*lines, self._buffer):
+            if len(line) > self.max_line:
+                raise _too_long(len(line), self.max_line)
         return [decode_line(line) for line in lines]  # a blank line is an empty payload
 
     @property
@@ -61,16 +73,19 @@ class LineDecoder:
 class LineFrameReader:
     """A byte stream of length-prefixed frames read from base64 lines (what `read_frame` wants)."""
 
-    def __init__(self, source: BinaryIO) -> None:
+    def __init__(self, source: BinaryIO, max_line: int = MAX_LINE) -> None:
         self.source = source
+        self.max_line = max_line  #: bytes a line may have; FramingError beyond
         self._buffer = bytearray()
 
     def read(self, size: int) -> bytes:
         """Up to `size` bytes of framed data; fewer only at the end of the source."""
         while len(self._buffer) < size:
-            line = self.source.readline()
+            line = self.source.readline(self.max_line + 1)
             if not line:
                 break
+            if len(line) > self.max_line:
+                raise _too_long(len(line), self.max_line)
             self._buffer += frame(decode_line(line))
         out = bytes(self._buffer[:size])
         del self._buffer[:size]
