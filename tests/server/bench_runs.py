@@ -20,8 +20,8 @@ RUN_DEADLINE = 300
 def real_run(out: Path) -> Path:
     """`lmc bench run builtin -m oracle -m null --sandbox local -t TASK -o out`."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LMC_DATA_DIR": str(out.parent / "data")}
-    done = subprocess.run([sys.executable, "-m", "orchestrator", "bench", "run", "builtin", "-m", "oracle", "-m", "null",
-                           "--sandbox", "local", "-t", TASK, "-o", str(out), "--no-progress"],
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "bench", "run", "builtin", "-m", "oracle",
+                           "-m", "null", "--sandbox", "local", "-t", TASK, "-o", str(out), "--no-progress"],
                           capture_output=True, text=True, env=env, timeout=RUN_DEADLINE)
     assert (out / results.FILE).is_file(), done.stdout + done.stderr
     return out

@@ -197,7 +197,9 @@ async function openConversation(view, id) {
       }
     } finally { send.disabled = false; controls.pending(false, false); refreshSessions().catch(showError); }
   }) }, input, send);
+  const budget = Object.entries(info.budget || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace("max_", "")} ≤ ${v}`).join(", ");
   view.append(el("h2", {}, `${info.model}`, el("span", { class: "hint" }, ` · ${info.sandbox} · ${info.auto_run ? "runs code without asking" : "asks before running code"}`)),
+    el("p", { class: "hint", id: "budget" }, `budget: ${budget || "none"} (a chat over it ends with status 'budget')`),
     el("div", { class: "toolbar" }, approve, decline, stop,
       el("button", { type: "button", onclick: guarded(async () => { await api("DELETE", `/conversations/${id}`); current = null; view.replaceChildren(); await refreshSessions(); }) }, "Delete")),
     log, form);
@@ -385,11 +387,13 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#conversation-form").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     const made = await (await api("POST", "/conversations", formFields(event.target))).json();
+    event.target.closest("details").open = false;
     await open("conversation", made.id);
   }));
   $("#computer-form").addEventListener("submit", guarded(async (event) => {
     event.preventDefault();
     const made = await (await api("POST", "/computers", formFields(event.target))).json();
+    event.target.closest("details").open = false;
     await open("computer", made.id);
   }));
   $("#compare-form").addEventListener("submit", guarded(async (event) => { event.preventDefault(); await compareRuns($("#compare-a").value, $("#compare-b").value); }));
