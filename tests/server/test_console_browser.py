@@ -76,6 +76,8 @@ def test_a_conversation_streams_is_approved_and_stopped(page: Any, console: Serv
         page.click("#new-conversation summary")
         page.fill("#conversation-form [name=model]", "openai/scripted")
         page.fill("#conversation-form [name=api_base]", model.url)
+        page.click("#conversation-form button")  # the server's own message, on the page
+        page.wait_for_selector("#error:has-text('give api_key with api_base')")
         page.fill("#conversation-form [name=api_key]", "sk-test")
         page.select_option("#conversation-form [name=mode]", "tools")
         page.select_option("#conversation-form [name=sandbox]", "local")
@@ -112,6 +114,28 @@ def test_a_computer_runs_code_from_the_page(page: Any, console: Served) -> None:
     page.click("#run")
     page.wait_for_selector(".block[data-type=console] pre:has-text('<b>not bold</b> 5')")  # text, never markup
     assert page.locator("#transcript b").count() == 0
+    page.fill("#code", "from PIL import Image\nImage.new('RGB', (32, 16), 'red')")
+    page.click("#run")
+    image = page.wait_for_selector("#transcript .block.image img")
+    page.wait_for_function("img => img.complete && img.naturalWidth === 32", arg=image)  # the PNG, inline
+
+
+def test_a_run_being_written_shows_its_new_trials_live(page: Any, console: Served, bench_dir: Path) -> None:
+    from benchmarks.harness import results
+
+    rows = results.read(bench_dir / "runs" / "first")
+    path = bench_dir / "growing" / results.FILE
+    results.append(path, rows[0])
+    log_in(page, console.tokens[0])
+    page.click(".tab[data-tab=bench]")
+    page.click("#run-list a[data-run='growing']")
+    page.wait_for_selector("#run-progress:has-text('1 trial(s)')")
+    for row in rows[1:]:
+        results.append(path, row)  # the page polls: the new trial appears without a reload
+    results.append(path, rows[0])  # a resumed run writes a trial again: shown once, as last written
+    page.wait_for_selector("#run-progress:has-text('results.jsonl has 3 row(s)')")
+    assert page.locator("#trial-table tr.clickable").count() == 2
+    assert page.locator("#model-table td:text-is('oracle')").count() == 1
 
 
 def test_a_benchmark_run_a_trial_and_a_comparison(page: Any, console: Served) -> None:
