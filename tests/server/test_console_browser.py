@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,29 @@ def test_a_conversation_streams_is_approved_and_stopped(page: Any, console: Serv
         assert len(model.requests) == 3  # stopped: the model was not asked after the sleep
 
 
+def test_a_chat_another_client_drives_is_followed_and_approved_from_the_page(page: Any, console: Served) -> None:
+    from orchestrator.client import RemoteConversation
+
+    with ScriptedServer() as model:
+        model.add(tool_call("python", "print(6 * 7)"), text("It is 42."))
+        with RemoteConversation(console.url, console.tokens[0], model="openai/scripted", api_base=model.url,
+                                api_key="sk-test", mode="tools", auto_run=False, sandbox="local") as chat:
+            chunks: list[Any] = []
+            driver = threading.Thread(target=lambda: chunks.extend(chat.chat("6 times 7?", stream=True)), daemon=True)
+            driver.start()
+            log_in(page, console.tokens[0])
+            page.click(f"#conversation-list a[data-id='{chat.id}']")
+            page.wait_for_selector(".block.confirmation:has-text('print(6 * 7)')")
+            page.wait_for_selector("#approve:enabled")
+            page.click("#approve")
+            driver.join(WAIT / 1000)
+            assert not driver.is_alive()
+            printed = "".join(str(c.content) for c in chunks if c.type == "console" and c.format == "output")
+            assert printed == "42\n"  # the client that drives the chat got the output too
+            page.wait_for_selector(".block[data-type=console] pre:has-text('42')")
+            page.wait_for_selector(".block:has-text('It is 42.')")
+
+
 def test_a_computer_runs_code_from_the_page(page: Any, console: Served) -> None:
     log_in(page, console.tokens[0])
     page.click("#new-computer summary")
@@ -146,6 +170,7 @@ def test_a_benchmark_run_a_trial_and_a_comparison(page: Any, console: Served) ->
     cells = page.locator("#trial-table tr[data-model=oracle] td").all_inner_texts()
     assert cells[3:5] == ["errored (environment)", "errored"]  # outcome and reward: an error, never 0
     page.click("#run-list a[data-run='runs/first']")
+    page.wait_for_selector("#bench-view h2:text-is('runs/first')")
     page.wait_for_selector("#model-table td:has-text('oracle')")
     assert "100.0%" in page.inner_text("#model-table")
     shot(page, "console-bench-run.png")

@@ -152,6 +152,9 @@ async function refreshSessions() {
   if (current && current.kind === "conversation") {
     const mine = conversations.find((c) => c.id === current.id);
     if (mine && current.controls) current.controls.pending(Boolean(mine.pending), mine.running);
+    // a chat another client (or another tab) drives: follow its saved transcript while it runs
+    if (mine && current.follow && !current.streaming && (mine.running || current.wasRunning)) await current.follow(mine);
+    if (mine) current.wasRunning = mine.running;
   }
 }
 
@@ -166,7 +169,7 @@ async function open(kind, id) {
 async function openConversation(view, id) {
   const info = await getJSON(`/conversations/${id}`);
   const log = el("div", { class: "transcript", id: "transcript" });
-  const transcript = new Transcript(log);
+  let transcript = new Transcript(log);
   const input = el("input", { id: "message", placeholder: "a message to the model" });
   const send = el("button", { id: "send", class: "primary", type: "submit" }, "Send");
   const approve = el("button", { id: "approve", type: "button" }, "Approve");
@@ -185,7 +188,7 @@ async function openConversation(view, id) {
     event.preventDefault();
     const content = input.value.trim();
     if (!content) return;
-    input.value = ""; send.disabled = true; stop.disabled = false;
+    input.value = ""; send.disabled = true; stop.disabled = false; current.streaming = true;
     transcript.add({ role: "user", type: "message", content, start: true, end: true });
     try {
       const response = await api("POST", `/conversations/${id}/messages`, { content });
@@ -195,7 +198,7 @@ async function openConversation(view, id) {
           if (data.type === "confirmation" && data.end) controls.pending(true, true);
         } else if (event === "error") transcript.add({ role: "computer", type: "error", format: data.error, content: data.message, start: true, end: true });
       }
-    } finally { send.disabled = false; controls.pending(false, false); refreshSessions().catch(showError); }
+    } finally { send.disabled = false; current.streaming = false; controls.pending(false, false); refreshSessions().catch(showError); }
   }) }, input, send);
   const budget = Object.entries(info.budget || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace("max_", "")} ≤ ${v}`).join(", ");
   view.append(el("h2", {}, `${info.model}`, el("span", { class: "hint" }, ` · ${info.sandbox} · ${info.auto_run ? "runs code without asking" : "asks before running code"}`)),
@@ -203,8 +206,19 @@ async function openConversation(view, id) {
     el("div", { class: "toolbar" }, approve, decline, stop,
       el("button", { type: "button", onclick: guarded(async () => { await api("DELETE", `/conversations/${id}`); current = null; view.replaceChildren(); await refreshSessions(); }) }, "Delete")),
     log, form);
-  for (const m of await getJSON(`/conversations/${id}/messages`)) transcript.add({ ...m, start: true, end: true });
-  if (info.pending) transcript.add({ role: "assistant", type: "confirmation", content: info.pending, start: true, end: true });
+  let shown = null;  // what the log shows: the saved messages' count and the pending code
+  const follow = async (now) => {
+    const messages = await getJSON(`/conversations/${id}/messages`);
+    const seen = `${messages.length}/${now.pending ? JSON.stringify(now.pending) : ""}`;
+    if (seen === shown) return;
+    shown = seen;
+    log.replaceChildren();
+    transcript = new Transcript(log);
+    for (const m of messages) transcript.add({ ...m, start: true, end: true });
+    if (now.pending) transcript.add({ role: "assistant", type: "confirmation", content: now.pending, start: true, end: true });
+  };
+  current.follow = follow;
+  await follow(info);
 }
 
 function openComputer(view, id) {
@@ -264,9 +278,10 @@ function stopPolling() { if (bench && bench.timer) clearTimeout(bench.timer); be
 
 async function openRun(name) {
   stopPolling();
+  const view = $("#bench-view");
+  view.replaceChildren();  // no table of the run shown before stays while this one loads
   const run = await getJSON(`/bench/run?name=${encodeURIComponent(name)}`);
   bench = { name, rows: new Map(), count: 0, timer: null, summary: run };
-  const view = $("#bench-view");
   view.replaceChildren(el("h2", {}, name), el("div", { id: "run-summary" }), el("h3", {}, "Trials"), el("div", { id: "run-trials" }),
     el("p", { class: "hint", id: "run-progress" }));
   await pollRows();
@@ -283,6 +298,7 @@ async function pollRows() {
   mine.count = got.count;
   if (grew) {
     if (got.rows.length && mine.count > mine.summary.count) mine.summary = await getJSON(`/bench/run?name=${encodeURIComponent(mine.name)}`);
+    if (bench !== mine) return;
     renderRun(mine);
   }
   $("#run-progress").textContent = `${mine.rows.size} trial(s) · results.jsonl has ${mine.count} row(s) · updated ${new Date().toLocaleTimeString()}`;
