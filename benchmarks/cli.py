@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 from typing import Any
 
 from executors.backends import backend_names
 
 #: what `SUITE` may also be: the built-in offline suite
 BUILTIN = "builtin"
+#: where `lmc bench run` writes, and where `lmc serve`'s console looks for runs, unless told
+OUTPUT = "bench-results"
 
 
 def _handler(name: str) -> Any:
@@ -44,7 +47,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      help="before the verifier, spare the agent's processes that listen on a TCP port (servers "
                           "the tests talk to, e.g. nginx or sshd a solution started, which Harbor leaves "
                           "running); every other process is still killed. Off: all are killed")
-    run.add_argument("--output", "-o", default="bench-results", metavar="DIR",
+    run.add_argument("--output", "-o", default=OUTPUT, metavar="DIR",
                      help="results.jsonl, one folder per trial and the report go here (default bench-results)")
     run.add_argument("--task", "-t", action="append", dest="tasks", metavar="NAME", help="only this task; repeatable")
     run.add_argument("--trials", type=int, default=1,
@@ -104,3 +107,19 @@ def register(sub: Any) -> None:
     compare.add_argument("a", metavar="A", help="results folder of the first run")
     compare.add_argument("b", metavar="B", help="results folder of the second run")
     compare.set_defaults(handler=_handler("compare_command"))
+    _serve_arguments(sub)
+
+
+def _bench_routes(args: argparse.Namespace) -> list[Any]:
+    routes = importlib.import_module("benchmarks.console.routes")
+    return list(routes.routes(Path(args.bench_dir)))
+
+
+def _serve_arguments(sub: Any) -> None:
+    """Give `lmc serve` --bench-dir and the console's benchmark pages (the server never imports benchmarks)."""
+    serve = sub.choices.get("serve")
+    if serve is None:
+        return
+    serve.add_argument("--bench-dir", default=OUTPUT, metavar="DIR",
+                       help=f"the folder of `lmc bench run` results the console shows (default {OUTPUT})")
+    serve.set_defaults(serve_routes=[*serve.get_default("serve_routes"), _bench_routes])

@@ -10,6 +10,8 @@ from typing import Any
 
 #: the exit code of a missing optional dependency, as a usage error
 EXIT_USAGE = 2
+#: where plug-ins (`lmc bench`: --bench-dir) put `make(args) -> routes` on the serve parser's defaults
+ROUTES = "serve_routes"
 
 
 def register(sub: Any) -> None:
@@ -32,7 +34,7 @@ def register(sub: Any) -> None:
                    help="largest file upload in bytes (default 100 MiB)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://host:port) whose pages may open WebSockets; repeatable")
-    p.set_defaults(handler=serve_command)
+    p.set_defaults(handler=serve_command, **{ROUTES: []})
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -63,5 +65,7 @@ def serve_command(args: argparse.Namespace) -> int:
         else:
             print(f"lmc serve: tokens from {path}", flush=True)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(config, tokens, settings, ready=lambda url: print(f"lmc serve: listening on {url}", flush=True))
+    extra = [route for make in getattr(args, ROUTES) for route in make(args)]
+    serve(config, tokens, settings, ready=lambda url: print(f"lmc serve: listening on {url}", flush=True),
+          extra_routes=extra)
     return 0

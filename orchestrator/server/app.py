@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
 from lmc.errors import LMCError
-from orchestrator.server import computers, conversations, oi
+from orchestrator.server import computers, console, conversations, oi
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.endpoint import reported
 from orchestrator.server.errors import BadRequest, NotFound, ServerError, to_body
@@ -76,8 +77,10 @@ async def _reap(server: ServerState) -> None:
             await _close_all(registry, close, registry.expired())
 
 
-def create_app(config: ServerConfig, tokens: Tokens, settings: Settings) -> Starlette:
-    """The app: every route needs one of `tokens`; new conversations start from `settings`."""
+def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
+               extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The app: every route needs one of `tokens` (but the console's static files); new conversations
+    start from `settings`; `extra_routes` are a plug-in's (the benchmark viewer's), behind the same guard."""
     server = ServerState(config, tokens, settings)
 
     @contextlib.asynccontextmanager
@@ -91,10 +94,11 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings) -> Star
                 await _close_all(registry, close, registry.drain())
 
     app = Starlette(
-        routes=[*computers.routes(), *conversations.routes(), *oi.routes()],
+        routes=[*computers.routes(), *conversations.routes(), *oi.routes(), *console.routes(), *extra_routes],
         exception_handlers={Exception: _on_error, HTTPException: _on_http, LMCError: _on_error},
         lifespan=lifespan,
     )
     app.state.lmc = server
-    app.add_middleware(Guard, tokens=tokens, config=config, upload_path=lambda path: bool(UPLOAD.match(path)))
+    app.add_middleware(Guard, tokens=tokens, config=config, upload_path=lambda path: bool(UPLOAD.match(path)),
+                       public=console.PUBLIC)
     return app

@@ -62,7 +62,9 @@ def describe(entry: Entry[Conversation]) -> dict[str, Any]:
     settings = entry.item.interpreter.settings
     return {"id": entry.id, "model": settings.llm.model, "sandbox": settings.sandbox,
             "auto_run": settings.auto_run, "running": entry.busy, "idle_timeout": entry.idle_timeout,
-            "pending": to_json(pending) if pending is not None else None}
+            "pending": to_json(pending) if pending is not None else None,
+            "budget": {"max_steps": settings.max_steps, "max_tokens": settings.max_tokens,
+                       "max_cost": settings.max_cost}}
 
 
 def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Conversation:

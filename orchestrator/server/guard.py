@@ -3,7 +3,9 @@
 A pure ASGI middleware, so it sees every request, routed or not. A request passes with a known
 token in `Authorization: Bearer <token>`; the owner id of that token is put in the scope
 (`OWNER`). The Open Interpreter route also takes the token as its first message (its protocol),
-so its upgrade passes with `OWNER` unset, and the route checks the message.
+so its upgrade passes with `OWNER` unset, and the route checks the message. The web console's
+static files (`public` paths, GET only: a browser sends no header on a page load) pass without
+a token; they hold no data.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ async def refuse(scope: Scope, send: Send, error: ServerError) -> None:
 class Guard:
     """Token, Origin and body-size checks in front of the app."""
 
-    def __init__(self, app: ASGIApp, tokens: Tokens, config: ServerConfig, upload_path: Callable[[str], bool]) -> None:
+    def __init__(self, app: ASGIApp, tokens: Tokens, config: ServerConfig, upload_path: Callable[[str], bool],
+                 public: frozenset[str] = frozenset()) -> None:
         self.app, self.tokens, self.config, self.upload_path = app, tokens, config, upload_path
+        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check, then pass to the app."""
@@ -91,7 +95,7 @@ class Guard:
                 "origins given with --allow-origin may open one"))
             return
         owner = self.tokens.owner(bearer(scope))
-        if owner is None and not (scope["type"] == "websocket" and scope["path"] in TOKEN_IN_MESSAGE):
+        if owner is None and not self._open(scope):
             log.info("refused an unauthenticated %s to %s", scope["type"], scope["path"])
             await refuse(scope, send, Unauthorized(NO_TOKEN))
             return
@@ -100,6 +104,12 @@ class Guard:
             await self._limited(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def _open(self, scope: Scope) -> bool:
+        """Whether a request may pass without a token: the OI upgrade, a GET of a public file."""
+        if scope["type"] == "websocket":
+            return scope["path"] in TOKEN_IN_MESSAGE
+        return scope["path"] in self.public and scope["method"] in ("GET", "HEAD")
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.config.max_upload if self.upload_path(scope["path"]) else self.config.max_body

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.errors import BadRequest
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +43,14 @@ def url_of(sock: socket.socket) -> str:
 
 
 def serve(config: ServerConfig, tokens: Tokens, settings: Settings,
-          ready: Callable[[str], None] = lambda url: None) -> None:
-    """Serve until interrupted; `ready(url)` is called once the socket listens."""
+          ready: Callable[[str], None] = lambda url: None, extra_routes: Sequence[BaseRoute] = ()) -> None:
+    """Serve until interrupted; `ready(url)` is called once the socket listens; `extra_routes` are plug-ins'."""
     import uvicorn
 
     from orchestrator.server.app import create_app
 
     sock = bind(config)
-    app = create_app(config, tokens, settings)
+    app = create_app(config, tokens, settings, extra_routes)
     server = uvicorn.Server(uvicorn.Config(
         app, ws_max_size=config.max_body, log_level="info", timeout_graceful_shutdown=5,
         proxy_headers=False, server_header=False))

@@ -16,8 +16,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from benchmarks.console.routes import routes as bench_routes
 from orchestrator.server.app import create_app
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.console import PUBLIC
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
 from tests.server.helpers import Served, frames_until_status, printed, server_env, start, stop, url_in
@@ -26,8 +28,8 @@ WRONG = "not-a-token-of-this-server"
 
 
 def _routes() -> list[Any]:
-    """Every route of the app, from its router (not a hand-written list)."""
-    return list(create_app(ServerConfig(), Tokens(("x" * 20,)), Settings()).routes)
+    """Every route of the app, from its router (not a hand-written list), with the benchmark plug-in's."""
+    return list(create_app(ServerConfig(), Tokens(("x" * 20,)), Settings(), bench_routes(Path("."))).routes)
 
 
 def _fill(path: str) -> str:
@@ -45,8 +47,12 @@ def test_every_route_refuses_an_unauthenticated_request(served: Served, headers:
     http = [(m, r.path) for r in routes if getattr(r, "methods", None) for m in sorted(r.methods) if m != "HEAD"]
     sockets = [r.path for r in routes if not hasattr(r, "methods") or not r.methods]
     assert len(http) >= 15 and "/" in sockets and len(sockets) >= 3  # the router was really enumerated
+    assert {p for _, p in http} >= PUBLIC | {"/bench/runs", "/bench/trial"}
     with httpx.Client(base_url=served.url, headers=headers) as client:
         for method, path in http:
+            if path in PUBLIC:  # the console's static files: a page load carries no header
+                assert method == "GET" and client.get(path).status_code == 200, path
+                continue
             body = {"backend": "local"} if method in ("POST", "PUT") else None
             response = client.request(method, _fill(path), json=body)
             assert response.status_code == 401, (method, path, response.text)
