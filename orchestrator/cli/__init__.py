@@ -15,10 +15,9 @@ from typing import Any
 
 from executors.errors import ExecutorError, SandboxError
 from lmc.errors import LMCError
+from orchestrator.cli.exits import EXIT_BACKEND, EXIT_STOPPED, EXIT_UNFINISHED, EXIT_USAGE
 
-EXIT_USAGE, EXIT_BACKEND = 2, 3
-#: `lmc chat TASK` ended without finishing: stuck, max_steps, a budget or a timeout
-EXIT_UNFINISHED = 4
+__all__ = ["EXIT_BACKEND", "EXIT_STOPPED", "EXIT_UNFINISHED", "EXIT_USAGE", "exit_code", "main"]
 #: entry-point group of subcommands that plug in (`lmc bench` is one): `register(subparsers)`
 COMMANDS = "lmc.commands"
 
@@ -67,7 +66,7 @@ def _fail(message: str, code: int) -> int:
 def exit_code(exc: BaseException) -> int | None:
     """The exit code an exception ends `lmc` with (None: not ours to map, let it propagate)."""
     if isinstance(exc, KeyboardInterrupt):
-        return 130
+        return EXIT_STOPPED
     if isinstance(exc, SandboxError):
         return EXIT_BACKEND
     if isinstance(exc, (ExecutorError, ValueError)):

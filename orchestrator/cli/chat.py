@@ -16,6 +16,7 @@ import threading
 from typing import IO, Any
 
 from executors.backends import backend_names
+from orchestrator.cli.exits import EXIT_STOPPED, EXIT_UNFINISHED
 from orchestrator.errors import OrchestratorError
 
 HELP = """\
@@ -178,11 +179,9 @@ def turn_exit_code(status: str) -> int:
     every other end (stuck, max_steps, a token/cost budget, timeout): a script running one
     task must be able to tell "done" from "gave up", which exit 0 hid.
     """
-    from orchestrator.cli import EXIT_UNFINISHED
-
     if status == "complete":
         return 0
-    return 130 if status == "stopped" else EXIT_UNFINISHED
+    return EXIT_STOPPED if status == "stopped" else EXIT_UNFINISHED
 
 
 def _interactive(interpreter: Any, view: _View) -> int:

@@ -10,7 +10,6 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +24,7 @@ from orchestrator.models.base import (
     ToolCallDelta,
     Usage,
 )
+from orchestrator.models.config import MODES, ModelConfig
 from orchestrator.models.guard import check_request_allowed
 from orchestrator.models.litellm_errors import TRANSIENT, Progress, idle_limit, map_error, total_timeout
 
@@ -32,8 +32,6 @@ __all__ = ["DEFAULT_CONTEXT_WINDOW", "MODES", "ModelClient", "ModelConfig", "loa
 
 log = logging.getLogger(__name__)
 
-#: How a model may ask for code: function calling, markdown blocks, or whichever litellm says it supports.
-MODES = ("auto", "tools", "text")
 #: The window assumed when litellm does not know the model.
 DEFAULT_CONTEXT_WINDOW = 8192
 
@@ -47,45 +45,6 @@ def load_litellm() -> ModuleType:
     litellm.suppress_debug_info = True  # it prints provider hints to stdout otherwise
     litellm.telemetry = False
     return litellm
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """How to reach one model (Settings holds one; the CLI's model flags fill it)."""
-
-    model: str | None = None
-    """litellm model name (gpt-4o, anthropic/claude-3-5-sonnet, openai/<name> for a local server) or a .gguf
-    path; None uses the embedded local model."""
-    api_base: str | None = None
-    """Base URL of an OpenAI-compatible or provider endpoint."""
-    api_key: str | None = None
-    """API key; None lets litellm read the provider's environment variable."""
-    mode: str = "auto"
-    """tools (function calling), text (markdown code blocks) or auto (ask litellm)."""
-    vision: bool | None = None
-    """Send images; None asks litellm."""
-    context_window: int | None = None
-    """Window in tokens; None asks litellm."""
-    temperature: float = 0.0
-    """Sampling temperature."""
-    max_output_tokens: int | None = None
-    """Most tokens in one reply; None leaves it to the provider."""
-    max_retries: int = 4
-    """Retries of rate limits and transient failures."""
-    retry_delay: float = 0.5
-    """First backoff delay in seconds, doubled per retry."""
-    request_timeout: float = 600.0
-    """Seconds for a whole reply, from the request to its last chunk."""
-    stream_idle_timeout: float = 120.0
-    """Seconds without any data from the model (before its first chunk or between two) before it is given up."""
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise SettingsError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
-        for name in ("request_timeout", "stream_idle_timeout"):
-            value = getattr(self, name)
-            if not value > 0:
-                raise SettingsError(f"{name} must be more than 0 seconds, got {value!r}")
 
 
 class ModelClient:

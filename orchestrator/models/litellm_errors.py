@@ -27,7 +27,7 @@ from orchestrator.errors import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.models.litellm_client import ModelConfig
+    from orchestrator.models.config import ModelConfig
 
 #: litellm's exception names that a retry may cure (when no part of the reply has arrived yet)
 TRANSIENT = (

@@ -132,7 +132,7 @@ def test_ctrl_c_in_the_cli_cancels_a_silent_model(tmp_path: Path) -> None:
         while not lines.empty():
             chunks.append(json.loads(lines.get()))
     assert took < PROMPTLY, f"Ctrl-C took {took:.1f}s to stop a silent model"
-    assert code == 0 and chunks[-1]["type"] == "status" and chunks[-1]["content"] == "stopped"
+    assert code == 130 and chunks[-1]["type"] == "status" and chunks[-1]["content"] == "stopped"
 
 
 def test_idle_timeout_is_its_own_setting_and_says_so(server: ScriptedServer) -> None:

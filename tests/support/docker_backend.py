@@ -47,9 +47,13 @@ def make_executor(config: DockerConfig | None = None) -> DockerExecutor:
 
 
 def own_containers() -> list[Any]:
-    """Containers (running or not) labelled as owned by this process."""
+    """Containers (running or not) labelled as owned by this process.
+
+    sparse: from the one list call, with no inspect per container, which raised NotFound for a
+    container whose removal (a pool's background close) finished between the list and the inspect.
+    """
     from executors.docker import client as docker_client
 
     return docker_client.client().containers.list(  # type: ignore[no-any-return]
-        all=True, filters={"label": f"{docker_client.OWNER_LABEL}={docker_client.owner_id()}"}
+        all=True, sparse=True, filters={"label": f"{docker_client.OWNER_LABEL}={docker_client.owner_id()}"}
     )
