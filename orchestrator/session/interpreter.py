@@ -361,8 +361,19 @@ class Interpreter:
                 yield from self._recorder.emit_message(
                     Message("computer", "error", prompts.DECLINED, "interrupted"))
                 return
+        ended = self._ended()
+        if ended:  # stop() or the deadline came after the reply (or the approval), before the run began
+            yield from self._recorder.emit_message(
+                Message("computer", "error", prompts.NOT_RUN_ENDED[ended], "interrupted"))
+            return
         try:
+            restopped = False
             for chunk in self.computer.run(language, code.content, stream=True):
+                if self._stopping.is_set() and not restopped:
+                    # a stop() from another thread that came while this run was starting found
+                    # nothing to interrupt; now the run is under way (the agent stops a run once)
+                    self.computer.stop()
+                    restopped = True
                 yield self._recorder.emit(chunk)
         except InvalidCode as exc:  # code that cannot run as given (a NUL): the model's mistake, told to it
             self._recorder.close_open()

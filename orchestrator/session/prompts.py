@@ -144,6 +144,9 @@ REPEATING = ("You are repeating yourself: the same code, or the same failure, {t
              "command or language), or say what blocks you and stop. If you repeat it again, you are stopped.")
 #: The result of the code a warned model asked for yet again: it is not run, and the chat stops as stuck.
 NOT_RUN_AGAIN = "Not run: this is the code you were told you keep repeating. The chat stopped."
+#: The result of a code block the user stopped (or the deadline ended) after the reply and before the run.
+NOT_RUN_ENDED = {"stopped": "Not run: the chat was stopped before this code started.",
+                 "timeout": "Not run: the chat ran out of time before this code started."}
 #: Told to a model once, when its reply repeated one piece of text over and over and was cut off.
 LOOPING = ("Your last reply repeated the same text over and over, so it was cut off. Write something new: the "
            "next step, or a short answer. If you loop again, you are stopped.")

@@ -197,6 +197,30 @@ def test_stop_interrupts_running_code_and_keeps_the_session(
     assert _status(interpreter) == "complete"
 
 
+def test_stop_after_the_code_is_shown_and_before_it_runs_keeps_it_from_running(
+    server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path
+) -> None:
+    # The window a stop can fall in: the code approved (or shown, with auto-run), its run not yet
+    # started, so there was nothing to interrupt and the stop was lost (the code ran 30 s).
+    marker = tmp_path / "ran"
+    server.add(tool_call("shell", f"touch {marker}; sleep 30"), text("should not be asked"))
+    interpreter = Interpreter(make_settings(auto_run=False), computer=computer)
+
+    def approve_then_stop(code: Message) -> bool:
+        interpreter.stop()  # e.g. Ctrl-C right after answering "y": no run to interrupt yet
+        return True
+
+    started = time.monotonic()
+    interpreter.chat("go", approve=approve_then_stop)
+    assert _status(interpreter) == "stopped" and not marker.exists()
+    assert time.monotonic() - started < 20
+    result = interpreter.messages[-2]
+    assert (result.type, result.format) == ("error", "interrupted") and "Not run" in str(result.content)
+    server.add(text("still here"))
+    interpreter.chat("hello?")  # the unrun tool call has its result: the next request is well formed
+    assert _status(interpreter) == "complete"
+
+
 def test_undo_and_reset(server: ScriptedServer, make_settings: Any, computer: Any) -> None:
     server.add(text("one"), text("two"))
     interpreter = Interpreter(make_settings(), computer=computer)

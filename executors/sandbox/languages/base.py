@@ -212,11 +212,16 @@ class ProcessLanguage:
         self._code_w = self._out_r = self._ctl_r = self._stdin_w = self._reply_w = -1
 
     def stop(self, kind: str = "interrupted") -> None:
-        """Send SIGINT to the running code's process group; the child stays up."""
+        """Send SIGINT to the running code's process group, once per run; the child stays up.
+
+        Once: a repeated stop (a caller re-sending one that may have come before the run began)
+        must not SIGINT the child again while it handles the first, e.g. bash between its traps.
+        A child that ignores the first is killed after STOP_GRACE.
+        """
         proc = self._proc
-        if not self._running or proc is None:
+        if not self._running or proc is None or self._stop_kind is not None:
             return
-        self._stop_kind = self._stop_kind or kind
+        self._stop_kind = kind
         try:
             os.killpg(proc.pid, signal.SIGINT)
         except ProcessLookupError:
