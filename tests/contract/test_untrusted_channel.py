@@ -156,7 +156,10 @@ def test_an_agent_that_stops_answering_is_dropped_at_the_host_deadline(computer:
     computer.run("python", "marker = 1")
     result: list[object] = []
     freeze = "import os, signal\nprint('freezing', flush=True)\nos.kill(os.getppid(), signal.SIGSTOP)"
-    worker = threading.Thread(target=lambda: result.append(computer.run("python", freeze, timeout=1)))
+    # timeout 10, not 1: the agent enforces the timeout itself until it is frozen, and on a loaded
+    # machine a 1 s timeout was seen to interrupt the code before it froze the agent (a clean
+    # "timeout" error, no deadline needed); 10 s is far more than print + kill take
+    worker = threading.Thread(target=lambda: result.append(computer.run("python", freeze, timeout=10)))
     started = time.monotonic()
     worker.start()
     worker.join(timeout=GRACE + 60)  # generous on a loaded machine; without the deadline: forever
