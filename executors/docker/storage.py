@@ -51,26 +51,41 @@ def tmpfs_options(config: DockerConfig) -> dict[str, Any]:
     return {"read_only": True, "mounts": mounts}
 
 
-def create_limited(api: Any, what: str, create: Callable[[dict[str, Any]], str], config: DockerConfig) -> str:
-    """Create a container with `create(host options)`: with a storage quota if the daemon has one, else tmpfs."""
+def with_quota(api: Any, create: Callable[[bool], str]) -> tuple[str, bool]:
+    """Create a container with `create(quota)`, asking for a storage quota unless this daemon refused one.
+
+    Returns the container id and whether the quota applies. The answer is remembered per daemon
+    URL: the first container asks, later ones know. A refused quota is retried once without it;
+    if that fails too, its error is the one raised (it is the real problem).
+    """
     key = str(getattr(api, "base_url", ""))
     known = _quota.get(key)
     if known is False:
-        with docker_errors(what):
-            return create(tmpfs_options(config))
+        return create(False), False
     try:
-        with docker_errors(what):
-            container_id = create(quota_options(config))
+        container_id = create(True)
     except DockerFailed as exc:
         if known:
             raise
-        # overlay2 on anything but xfs with pquota refuses a size; if tmpfs fails too, its error is the real one
-        log.info("no storage quota on this Docker daemon (%s); sandboxes get a read-only root and tmpfs", exc)
-        with docker_errors(what):
-            container_id = create(tmpfs_options(config))
+        # overlay2 on anything but xfs with pquota refuses a size
+        log.info("no storage quota on this Docker daemon (%s)", exc)
+        container_id = create(False)
         with _lock:
             _quota[key] = False
-        return container_id
+        return container_id, False
     with _lock:
         _quota[key] = True
+    return container_id, True
+
+
+def create_limited(api: Any, what: str, create: Callable[[dict[str, Any]], str], config: DockerConfig) -> str:
+    """Create a sandbox with `create(host options)`: a storage quota if the daemon has one, else tmpfs."""
+
+    def attempt(quota: bool) -> str:
+        with docker_errors(what):
+            return create(quota_options(config) if quota else tmpfs_options(config))
+
+    container_id, quota = with_quota(api, attempt)
+    if not quota:
+        log.info("sandboxes on this daemon get a read-only root and tmpfs of %d MB", config.disk_mb)
     return container_id

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from executors.docker import client as docker_client
+from executors.docker import storage as storage_quota
 from executors.docker.config import x_socket
 from executors.docker.errors import DockerFailed, ImageMissing, docker_errors, import_docker
 from executors.runtime import INSIDE, MOUNT, ensure_runtime, python_argv, run_argv
@@ -81,8 +82,6 @@ else:
     sys.exit(f"still alive after SIGKILL: pids {left}")
 """
 
-_storage = threading.Lock()
-_storage_support: dict[str, bool] = {}  # daemon URL -> whether a writable-layer size limit applies
 
 
 def _image_config(api: Any, image: str) -> dict[str, Any]:
@@ -184,9 +183,7 @@ class TaskContainer:
     @staticmethod
     def _create(api: Any, config: TaskContainerConfig, volume: str, entrypoint: list[str], env: dict[str, str],
                 notes: list[str]) -> str:
-        key = str(getattr(api, "base_url", ""))
         wanted = config.storage_mb is not None
-        known = _storage_support.get(key)  # None until a container with a size limit was tried here
 
         def create(storage: bool) -> str:
             with docker_errors(f"create a task container of {config.image!r}"):
@@ -202,22 +199,12 @@ class TaskContainer:
                 )
             return created["Id"]  # type: ignore[no-any-return]
 
-        storage = wanted and known is not False
-        try:
-            container_id = create(storage)
-        except DockerFailed:
-            if not storage or known:
-                raise
-            # most storage drivers refuse a size limit (overlay2 needs xfs with pquota): try without
-            # it; if that fails too, its error is the one that matters
-            container_id = create(False)
-            storage = False
-        if wanted:
-            with _storage:
-                _storage_support.setdefault(key, storage)
-            if not storage:
-                notes.append(f"storage limit of {config.storage_mb} MB not enforced: this Docker daemon's storage "
-                             "driver cannot limit a container's size (overlay2 needs xfs mounted with pquota)")
+        if not wanted:
+            return create(False)
+        container_id, storage = storage_quota.with_quota(api, create)
+        if not storage:
+            notes.append(f"storage limit of {config.storage_mb} MB not enforced: this Docker daemon's storage "
+                         "driver cannot limit a container's size (overlay2 needs xfs mounted with pquota)")
         return container_id
 
     # -- the image -------------------------------------------------------------------
