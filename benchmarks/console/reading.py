@@ -101,7 +101,7 @@ def _files(root: Path, trial: Path) -> list[dict[str, Any]]:
     out = []
     paths = [trial / "build.log", *(p for sub in ("verifier", "agent") for p in sorted((trial / sub).rglob("*")))]
     for path in paths:
-        if path.name in show._SKIP or not path.is_file() or not inside(root, path):
+        if path.name in show.SHOWN_ELSEWHERE or not path.is_file() or not inside(root, path):
             continue
         data = path.read_bytes()
         text = data[-FILE_LIMIT:].decode("utf-8", errors="replace")
@@ -121,6 +121,6 @@ def trial(root: Path, name: str, task: str, model: str | None, number: int) -> d
     files: list[dict[str, Any]] = []
     notes: list[str] = []
     if row.trial_dir and inside(root, folder / row.trial_dir):
-        files, notes = _files(root, folder / row.trial_dir), show._notes(folder / row.trial_dir)
+        files, notes = _files(root, folder / row.trial_dir), show.trial_notes(folder / row.trial_dir)
     return {"run": name, "row": row_json(row), "messages": [to_json(m) for m in messages],
             "source": source, "files": files, "notes": notes}

@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 #: lines of one output kept at each end unless --full
 KEEP = 15
-#: files of a trial folder that are not shown as text
-_SKIP = {transcripts.TRANSCRIPT, transcripts.TRAJECTORY, "result.json"}
+#: files of a trial folder that are not shown as text (the transcript and result have their own views)
+SHOWN_ELSEWHERE = {transcripts.TRANSCRIPT, transcripts.TRAJECTORY, "result.json"}
 
 
 def pick(rows: list[TrialRow], task: str, model: str | None = None, trial: int | None = None) -> TrialRow:
@@ -137,7 +137,7 @@ def _files(folder: Path, full: bool) -> list[str]:
         base = folder / sub
         if not base.is_dir():
             continue
-        for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name not in _SKIP):
+        for path in sorted(p for p in base.rglob("*") if p.is_file() and p.name not in SHOWN_ELSEWHERE):
             try:
                 text = path.read_text()
             except (UnicodeDecodeError, OSError):
@@ -147,7 +147,7 @@ def _files(folder: Path, full: bool) -> list[str]:
     return out
 
 
-def _notes(folder: Path) -> list[str]:
+def trial_notes(folder: Path) -> list[str]:
     """What the harness recorded it did not enforce (trial.json's notes), if anything."""
     try:
         notes = json.loads((folder / "trial.json").read_text()).get("notes", [])
@@ -165,7 +165,7 @@ def render(row: TrialRow, run_dir: Path, *, full: bool = False) -> str:
     lines += conversation(messages, full) if messages is not None else ["(none)"]
     if row.trial_dir:
         folder = run_dir / row.trial_dir
-        notes = _notes(folder)
+        notes = trial_notes(folder)
         if notes:
             lines += ["", "=== notes ===", *(f"- {n}" for n in notes)]
         build = folder / "build.log"
