@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +32,9 @@ class DesktopConfig:
     first_display: int = 100  #: where the search for a free display number starts (away from :0)
     start_timeout: float = 10.0  #: seconds to wait for Xvfb to accept connections
     xvfb: str = "Xvfb"  #: the Xvfb executable, a name on PATH or a path
+    #: a window manager to run on the desktop, e.g. "openbox" ('apt-get install openbox'): title
+    #: bars, focus and window requests as on a real desktop. None: a bare X server
+    window_manager: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -59,6 +63,7 @@ class VirtualDesktop:
     def __init__(self, config: DesktopConfig | None = None) -> None:
         self.config = config or DesktopConfig()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._manager: subprocess.Popen[bytes] | None = None
         self._number: int | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="lmc-desktop-"))
         # pyautogui (python-xlib) refuses to connect unless XAUTHORITY names an existing file
@@ -109,9 +114,14 @@ class VirtualDesktop:
                 f"no Xvfb found (looked for {self.config.xvfb!r} on PATH): install it with "
                 "'apt-get install xvfb', or run on a machine with a screen and set DISPLAY"
             )
+        manager = self.config.window_manager
+        if manager is not None and shutil.which(shlex.split(manager)[0]) is None:
+            raise DesktopFailed(f"window manager {manager!r} is not installed: 'apt-get install "
+                                f"{shlex.split(manager)[0]}', or start the desktop without one")
         number = free_display(self.config.first_display)
         for _ in range(20):
             if self._launch(number):
+                self._start_manager()
                 return self
             # another process took the number between our check and Xvfb's lock: try the next one
             number = free_display(number + 1)
@@ -123,21 +133,49 @@ class VirtualDesktop:
         self.stop()
         # Xvfb clears a dead server's stale lock itself, so the same number usually comes back
         if previous is not None and self._launch(previous):
+            self._start_manager()
             log.info("virtual desktop :%s restarted", previous)
             return self
         return self.start()
 
-    def stop(self) -> None:
-        """Stop Xvfb (terminate, then kill after 5 s)."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+    def _start_manager(self) -> None:
+        """Run the configured window manager and wait until it has taken the screen (EWMH check window)."""
+        if self.config.window_manager is None:
             return
-        proc.terminate()
+        from devices.windows import Windows
+
+        argv = shlex.split(self.config.window_manager)
+        with open(self._dir / "wm.log", "wb") as errors:
+            self._manager = subprocess.Popen(argv, env=dict(os.environ, **self.env()), stdin=subprocess.DEVNULL,
+                                             stdout=errors, stderr=errors, start_new_session=True)
+        windows = Windows(self.display, xauthority=str(self._xauthority))
+        deadline = time.monotonic() + self.config.start_timeout
         try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            while windows.manager() is None:
+                if self._manager.poll() is not None or time.monotonic() > deadline:
+                    said = (self._dir / "wm.log").read_text(errors="replace").strip()[-400:] or "(nothing)"
+                    state = f"exited with status {self._manager.returncode}" if self._manager.poll() is not None \
+                        else f"did not take the screen within {self.config.start_timeout} s"
+                    self.stop()
+                    raise DesktopFailed(f"window manager {argv[0]} {state}; it said: {said}")
+                time.sleep(0.05)
+        finally:
+            windows.close_connection()
+        log.info("virtual desktop %s: window manager %s running", self.display, argv[0])
+
+    def stop(self) -> None:
+        """Stop the window manager and Xvfb (terminate, then kill after 5 s)."""
+        manager, self._manager = self._manager, None
+        proc, self._proc = self._proc, None
+        for running in (manager, proc):
+            if running is None or running.poll() is not None:
+                continue
+            running.terminate()
+            try:
+                running.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
         log.info("virtual desktop :%s stopped", self._number)
 
     def _launch(self, number: int) -> bool:

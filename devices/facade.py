@@ -1,4 +1,4 @@
-"""`Devices`: display, mouse, keyboard and clipboard of one X display, and the computer.* dispatcher."""
+"""`Devices`: display, mouse, keyboard, clipboard and windows of one X display, and the computer.* dispatcher."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from devices.keyboard import Keyboard, KeyboardConfig
 from devices.mouse import Mouse, MouseConfig
 from devices.ocr.base import OCREngine, TextBox
 from devices.targets import Pointer
+from devices.windows import Windows, WindowsConfig
 from lmc.messages import Message
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,28 @@ CALLS = (
     "mouse.drag",
     "mouse.scroll",
     "mouse.position",
+    "mouse.down",
+    "mouse.up",
     "keyboard.write",
     "keyboard.press",
     "keyboard.hotkey",
+    "keyboard.down",
+    "keyboard.up",
     "clipboard.view",
     "clipboard.copy",
     "clipboard.paste",
+    "windows.list",
+    "windows.active",
+    "windows.find",
+    "windows.activate",
+    "windows.close",
+    "windows.move",
+    "windows.resize",
+    # not windows.launch: it starts a program on the devices' machine, outside any sandbox
 )
+
+#: the devices of a computer, as computer.<name>
+DEVICES = ("display", "mouse", "keyboard", "clipboard", "windows")
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,7 @@ class DevicesConfig:
     mouse: MouseConfig = field(default_factory=MouseConfig)  #: pointer movement
     keyboard: KeyboardConfig = field(default_factory=KeyboardConfig)  #: typing
     candidates: CandidateConfig = field(default_factory=CandidateConfig)  #: icon candidate boxes
+    windows: WindowsConfig = field(default_factory=WindowsConfig)  #: window requests
 
 
 class Devices:
@@ -72,6 +89,7 @@ class Devices:
         self.mouse = Mouse(pointer, self.config.mouse, xauthority)
         self.keyboard = Keyboard(display, self.config.keyboard, xauthority)
         self.clipboard = Clipboard(XClip(display, xauthority), self.keyboard)
+        self.windows = Windows(display, self.config.windows, xauthority)
 
     def set_icon_locator(self, locator: IconLocator | None) -> None:
         """Plug in (or remove) the vision model that picks icons for icon=."""
@@ -103,6 +121,7 @@ class Devices:
     def close(self) -> None:
         """Release the X connections the devices hold."""
         self.display.close()
+        self.windows.close_connection()
 
 
 def plain(value: object) -> object:

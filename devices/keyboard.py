@@ -64,6 +64,18 @@ class Keyboard:
         with x_errors(self.display):
             gui.hotkey(*names)
 
+    def down(self, key: str) -> None:
+        """Press a key and keep it down (shift while clicking, a game's arrow key); up() releases it."""
+        (name,) = self._check((key,))
+        with x_errors(self.display):
+            self._gui().keyDown(name)
+
+    def up(self, key: str) -> None:
+        """Release a key pressed with down()."""
+        (name,) = self._check((key,))
+        with x_errors(self.display):
+            self._gui().keyUp(name)
+
     def paste(self) -> None:
         """Press the paste hotkey (KeyboardConfig.paste_hotkey)."""
         self.hotkey(*self.config.paste_hotkey)

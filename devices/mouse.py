@@ -1,4 +1,4 @@
-"""The mouse device: move, click, drag, scroll; at x, y, or at text= / icon= on the screen."""
+"""The mouse device: move, click, drag, scroll, press and release; at x, y, or at text= / icon= on the screen."""
 
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ log = logging.getLogger(__name__)
 
 BUTTONS = ("left", "middle", "right")
 Point = dict[str, int]
+
+
+def _check_button(button: object) -> None:
+    if button not in BUTTONS:
+        raise DeviceUsageError(f"unknown mouse button {button!r}; known: {', '.join(BUTTONS)}")
+
+
+def _check_clicks(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DeviceUsageError(f"scroll {name} is a whole number of wheel clicks, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,7 @@ class Mouse:
         clicks: int = 1,
     ) -> Point:
         """Click at x, y, or on text= or icon=; returns where it clicked."""
-        if button not in BUTTONS:
-            raise DeviceUsageError(f"unknown mouse button {button!r}; known: {', '.join(BUTTONS)}")
+        _check_button(button)
         if isinstance(clicks, bool) or not isinstance(clicks, int) or not 1 <= clicks <= 3:
             raise DeviceUsageError(f"clicks must be 1, 2 or 3, got {clicks!r}")
         px, py = self._goto(x, y, text, icon)
@@ -91,49 +100,103 @@ class Mouse:
         *,
         text: str | None = None,
         to_text: str | None = None,
+        path: object = None,
         button: str = "left",
     ) -> dict[str, Point]:
-        """Press at x, y (or text=), travel to to_x, to_y (or to_text=), release."""
-        if button not in BUTTONS:
-            raise DeviceUsageError(f"unknown mouse button {button!r}; known: {', '.join(BUTTONS)}")
-        start = self.pointer.resolve(x, y, text, None)
-        end = self.pointer.resolve(to_x, to_y, to_text, None)
+        """Press at x, y (or text=), travel to to_x, to_y (or to_text=), release.
+
+        path=[[x, y], ...] drags along those points instead (a stroke, a lasso): pressed at the first,
+        released at the last, passing through each one.
+        """
+        _check_button(button)
+        if path is not None:
+            if any(v is not None for v in (x, y, to_x, to_y, text, to_text)):
+                raise DeviceUsageError("drag() takes either path= or the start and end points, not both")
+            points = self._path(path)
+        else:
+            start = self.pointer.resolve(x, y, text, None)
+            end = self.pointer.resolve(to_x, to_y, to_text, None)
+            points = [start, end]
         gui = self._gui()
         steps = max(1, self.config.drag_steps)
         with x_errors(self.display):
-            gui.moveTo(*start)
+            gui.moveTo(*points[0])
             gui.mouseDown(button=button)
-            for step in range(1, steps + 1):
-                gui.moveTo(
-                    round(start[0] + (end[0] - start[0]) * step / steps),
-                    round(start[1] + (end[1] - start[1]) * step / steps),
-                )
+            for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+                for step in range(1, steps + 1):
+                    gui.moveTo(round(ax + (bx - ax) * step / steps), round(ay + (by - ay) * step / steps))
             gui.mouseUp(button=button)
-        return {"from": {"x": start[0], "y": start[1]}, "to": {"x": end[0], "y": end[1]}}
+        return {"from": {"x": points[0][0], "y": points[0][1]}, "to": {"x": points[-1][0], "y": points[-1][1]}}
+
+    def _path(self, path: object) -> list[tuple[int, int]]:
+        if not isinstance(path, (list, tuple)) or len(path) < 2:
+            raise DeviceUsageError(f"path= is a list of at least two [x, y] points, got {path!r}")
+        points = []
+        for point in path:
+            if not isinstance(point, (list, tuple)) or len(point) != 2:
+                raise DeviceUsageError(f"each point of path= is [x, y], got {point!r}")
+            points.append(self.pointer.resolve(point[0], point[1], None, None))
+        return points
+
+    def down(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
+             button: str = "left") -> Point:
+        """Press a button and keep it down (at x, y, text= or icon=, or where the pointer is); up() releases."""
+        _check_button(button)
+        px, py = self._here_or(x, y, text, icon)
+        with x_errors(self.display):
+            self._gui().mouseDown(px, py, button=button)
+        return {"x": px, "y": py}
+
+    def up(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
+           button: str = "left") -> Point:
+        """Release a button pressed with down() (after moving to x, y, text= or icon=, if given)."""
+        _check_button(button)
+        px, py = self._here_or(x, y, text, icon)
+        with x_errors(self.display):
+            self._gui().mouseUp(px, py, button=button)
+        return {"x": px, "y": py}
+
+    def _here_or(self, x: object, y: object, text: str | None, icon: str | None) -> tuple[int, int]:
+        """Move to the target if one is given; else where the pointer is."""
+        if x is None and y is None and text is None and icon is None:
+            here = self.position()
+            return here["x"], here["y"]
+        return self._goto(x, y, text, icon)
 
     def scroll(
         self,
-        amount: int,
+        amount: int | None = None,
         x: object = None,
         y: object = None,
         *,
         text: str | None = None,
         icon: str | None = None,
         horizontal: bool = False,
+        dx: int = 0,
+        dy: int = 0,
     ) -> Point:
-        """Scroll `amount` wheel clicks (positive: up or right) over x, y, text= or icon= (default: here)."""
-        if isinstance(amount, bool) or not isinstance(amount, int):
-            raise DeviceUsageError(f"scroll amount is a whole number of wheel clicks, got {amount!r}")
-        if x is None and y is None and text is None and icon is None:
-            px, py = self.position().values()
+        """Scroll over x, y, text= or icon= (default: where the pointer is).
+
+        Either `amount` wheel clicks (positive: up, or right with horizontal=True), or dx=/dy= in
+        screen directions, as browsers' wheel events count: dy > 0 scrolls down, dx > 0 right.
+        """
+        if amount is not None:
+            if dx or dy:
+                raise DeviceUsageError("scroll() takes either amount (and horizontal=) or dx=/dy=, not both")
+            _check_clicks("amount", amount)
+            dx, dy = (amount, 0) if horizontal else (0, -amount)  # amount > 0 is up, or right
         else:
-            px, py = self._goto(x, y, text, icon)
+            _check_clicks("dx", dx)
+            _check_clicks("dy", dy)
+            if not dx and not dy:
+                raise DeviceUsageError("scroll() needs an amount, e.g. scroll(-3) to scroll down, or dx=/dy=")
+        px, py = self._here_or(x, y, text, icon)
         gui = self._gui()
         with x_errors(self.display):
-            if horizontal:
-                gui.hscroll(amount, x=px, y=py)
-            else:
-                gui.vscroll(amount, x=px, y=py)
+            if dy:
+                gui.vscroll(-dy, x=px, y=py)
+            if dx:
+                gui.hscroll(dx, x=px, y=py)
         return {"x": px, "y": py}
 
     def position(self) -> Point:

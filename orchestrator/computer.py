@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal, overload
 
+from devices.facade import DEVICES
 from executors import Executor, RunLimits, UnknownLanguage, create
 from executors.base import SupportsFiles
 from executors.errors import ExecutorError, InvalidCode, no_screen
@@ -111,7 +112,7 @@ class Computer:
         return self.executor.files
 
     def __getattr__(self, name: str) -> Any:
-        if name in ("display", "mouse", "keyboard", "clipboard"):
+        if name in DEVICES:
             devices = self.__dict__.get("devices")
             if devices is None:
                 raise ExecutorError(no_screen(name))

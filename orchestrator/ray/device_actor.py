@@ -19,7 +19,7 @@ from typing import Any
 
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.errors import DeviceUsageError
-from devices.facade import Devices, DevicesConfig
+from devices.facade import DEVICES, Devices, DevicesConfig
 from devices.icons import IconLocator
 from devices.xdisplay import host_display
 from devices.xinput import bound_display, rebind
@@ -66,7 +66,7 @@ class DeviceHost:
 
     def __getattr__(self, name: str) -> Any:
         # display, mouse, keyboard, clipboard: the devices themselves, for callers in this process
-        if name in ("display", "mouse", "keyboard", "clipboard"):
+        if name in DEVICES:
             return getattr(self.__dict__["devices"], name)
         raise AttributeError(name)
 

@@ -34,8 +34,9 @@ Drive it from python with the `computer` object:
   their boxes; computer.display.find_text("Save") finds one.
 - computer.mouse.click("Save") clicks visible text; computer.mouse.click(x, y) clicks a point;
   computer.mouse.click(icon="a gear icon") asks a vision model to find an icon; also double_click,
-  right_click, drag(x, y, to_x, to_y), scroll(amount).
+  right_click, drag(x, y, to_x, to_y), scroll(dy=3) (down; dy=-3 up), down(x, y) / up().
 - computer.keyboard.write("text"), computer.keyboard.press("enter"), computer.keyboard.hotkey("ctrl", "s").
+- computer.windows.list(), activate("title"), move / resize / close(window).
 - computer.clipboard.view() / copy(text) / paste().
 Start programs from the shell in the background (e.g. `xterm &`); they appear on this desktop.
 Work in small steps: act, then look at the screenshot you get after each code block, then act again.

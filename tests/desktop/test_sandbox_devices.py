@@ -58,3 +58,13 @@ def test_a_device_error_reaches_the_code_as_an_exception(computer: Computer, app
     out = "".join(m.content for m in computer.run("python", code) if m.type == "console")
     assert out.startswith("ComputerError no text 'Sbumit' on the screen")
     assert app.read()["clicks"] == {}
+
+
+def test_code_manages_windows_and_cannot_launch_programs_on_the_host(computer: Computer, app: AppState) -> None:
+    code = ("w = computer.windows.find('lmc test app')[0]\n"
+            "print(computer.windows.move(w['id'], 30, 20)['x'])\n"
+            "computer.windows.move(w['id'], 0, 0)\n"
+            "try:\n    computer.windows.launch('xterm')\nexcept Exception as e:\n    print(type(e).__name__, e)")
+    out = "".join(m.content for m in computer.run("python", code) if m.type == "console")
+    assert out.startswith("30\nComputerError unknown computer call 'windows.launch'"), out
+    app.wait(lambda s: s["boxes"]["Submit@20"][:2] == [20, 20])  # moved and moved back, as the app saw it

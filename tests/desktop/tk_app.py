@@ -53,6 +53,8 @@ class App:
         self._listbox()
         root.bind_all("<Control-s>", lambda _e: self.bump("saved"))
         root.bind_all("<Escape>", lambda _e: self.bump("escapes"))
+        # a moved or resized window rewrites the state, so tests see where the app thinks it is
+        root.bind("<Configure>", lambda e: root.after(30, self.changed) if e.widget is root else None)
         root.after(200, self.changed)
 
     def _buttons(self) -> None:
