@@ -4,6 +4,7 @@
                                           [--out bench-results/fleet]
     python -m benchmarks.perf.bench_fleet --base REV [--rounds 3]   # CPU per step before/after
     python -m benchmarks.perf.bench_fleet --idle 100                # memory per idle session
+    python -m benchmarks.perf.bench_fleet --levels 1000 --per-node 300  # 1,000 sessions, 300 sandboxes alive
 
 Every session asks a scripted OpenAI-compatible server (real HTTP, real litellm, in
 its own process) and gets `x = <i>` to run in Python (a new i each time: the same
@@ -110,15 +111,15 @@ def _cpu() -> float:
     return times.user + times.system
 
 
-def run_level(n: int, steps: int, sandbox: str, data_dir: Path) -> Level:
-    """N sessions at once, each `steps` model calls and runs."""
+def run_level(n: int, steps: int, sandbox: str, data_dir: Path, per_node: int = 0) -> Level:
+    """N sessions at once, each `steps` model calls and runs; at most `per_node` sandboxes alive (0: n)."""
     from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionSpec
 
     with scripted_server(n * (steps + 1) + 10) as (url, _):
         settings = _settings(url, data_dir)
         specs = [SessionSpec(f"n{n}-s{i}", "run the code you are given", settings, Budget(steps=steps))
                  for i in range(n)]
-        config = FleetConfig(max_sessions=n, max_retries=0, sandbox=SandboxConfig(sandbox, per_node=n))
+        config = FleetConfig(max_sessions=n, max_retries=0, sandbox=SandboxConfig(sandbox, per_node=per_node or n))
         memory = MemoryPeak()
         started, cpu = time.monotonic(), _cpu()
         with Fleet(config) as fleet:
@@ -217,6 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per tree with --base")
     parser.add_argument("--sessions", type=int, default=10, help="sessions one after another per round (--base)")
     parser.add_argument("--fleet", type=int, default=16, help="concurrent fleet sessions per round (--base)")
+    parser.add_argument("--per-node", type=int, default=0,
+                        help="most sandboxes alive at once (admission control; each Docker one holds ~23 MiB); "
+                             "default: one per session")
     parser.add_argument("--idle", type=int, default=0, help="measure memory per idle session with this many instead")
     args = parser.parse_args(argv)
     console = Console(width=150)
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     levels: list[Level] = []
     for n in (int(x) for x in args.levels.split(",")):
         with tempfile.TemporaryDirectory(prefix="lmc-bench-fleet-") as data:
-            level = run_level(n, args.steps, args.sandbox, Path(data))
+            level = run_level(n, args.steps, args.sandbox, Path(data), args.per_node)
         levels.append(level)
         console.print(f"N={n}: {level.completed}/{n} completed in {level.wall:.1f} s "
                       f"(step p50 {level.step_p50_ms:.0f} ms) {level.failures or ''}")
