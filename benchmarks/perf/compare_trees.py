@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -63,6 +65,18 @@ def _worktree(repo: Path, rev: str, into: Path) -> Path:
     return path
 
 
+@contextmanager
+def base_tree(repo: Path, rev: str) -> Iterator[Path]:
+    """A temporary detached checkout of rev, removed afterwards (also used by bench_fleet --base)."""
+    with tempfile.TemporaryDirectory(prefix="lmc-compare-") as tmp:
+        base = _worktree(repo, rev, Path(tmp))
+        try:
+            yield base
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(base)],
+                           capture_output=True)
+
+
 def _measure(tree: Path, backend: str, runs: int, cold: int) -> dict[str, float] | str:
     """One round in a fresh process importing only tree; an error text if it failed."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -86,24 +100,19 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[2]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     console = Console(width=max(Console().width, 110))
-    with tempfile.TemporaryDirectory(prefix="lmc-compare-") as tmp:
-        base = _worktree(repo, args.base, Path(tmp))
-        try:
-            figures: dict[tuple[str, str, str], list[float]] = {}
-            failures: dict[tuple[str, str], str] = {}
-            for round_no in range(args.rounds):
-                for backend in backends:
-                    for label, tree in (("base", base), ("this", repo)):
-                        got = _measure(tree, backend, args.runs, args.cold)
-                        if isinstance(got, str):
-                            failures[(label, backend)] = got
-                            continue
-                        for measure, value in got.items():
-                            figures.setdefault((label, backend, measure), []).append(value)
-                console.print(f"round {round_no + 1}/{args.rounds} done")
-        finally:
-            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(base)],
-                           capture_output=True)
+    with base_tree(repo, args.base) as base:
+        figures: dict[tuple[str, str, str], list[float]] = {}
+        failures: dict[tuple[str, str], str] = {}
+        for round_no in range(args.rounds):
+            for backend in backends:
+                for label, tree in (("base", base), ("this", repo)):
+                    got = _measure(tree, backend, args.runs, args.cold)
+                    if isinstance(got, str):
+                        failures[(label, backend)] = got
+                        continue
+                    for measure, value in got.items():
+                        figures.setdefault((label, backend, measure), []).append(value)
+            console.print(f"round {round_no + 1}/{args.rounds} done")
     rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", args.base],
                          capture_output=True, text=True).stdout.strip()
     table = Table(title=f"this tree vs {args.base} ({rev}), median of {args.rounds} alternating rounds, ms")

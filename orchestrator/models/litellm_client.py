@@ -27,6 +27,8 @@ from orchestrator.models.base import (
 from orchestrator.models.config import MODES, ModelConfig
 from orchestrator.models.guard import check_request_allowed
 from orchestrator.models.litellm_errors import TRANSIENT, Progress, idle_limit, map_error, total_timeout
+from orchestrator.models.openai_wire import chunks as raw_chunks
+from orchestrator.models.openai_wire import raw_response, shared_client
 
 __all__ = ["DEFAULT_CONTEXT_WINDOW", "MODES", "ModelClient", "ModelConfig", "load_litellm", "map_error"]
 
@@ -57,6 +59,8 @@ class ModelClient:
         self.config = config
         self.name: str = config.model
         self._lib: ModuleType | None = None
+        self._provider = ""  # litellm's provider for the model, found with the first use of lib
+        self._facts: dict[str, bool | int] = {}  # litellm's answers about the model (they do not change)
 
     def __getstate__(self) -> dict[str, Any]:
         # Why: a client travels pickled to a Ray session actor; the litellm module is re-imported there.
@@ -75,7 +79,7 @@ class ModelClient:
         lib, cfg = self._lib, self.config
         assert lib is not None
         try:
-            provider = lib.get_llm_provider(self.name, api_base=cfg.api_base)[1]
+            provider = self._provider = lib.get_llm_provider(self.name, api_base=cfg.api_base)[1]
         except lib.exceptions.BadRequestError:
             raise UnknownModel(
                 f"litellm cannot tell which provider serves {self.name!r}; prefix it with the provider, "
@@ -103,21 +107,26 @@ class ModelClient:
         return self._supports("supports_vision")
 
     def _supports(self, what: str) -> bool:
-        try:
-            return bool(getattr(self.lib, what)(model=self.name))
-        except self.lib.exceptions.ModelNotMappedError:
-            return False
+        # Why remembered: asked every step, and each answer is a walk of litellm's model table
+        if what not in self._facts:
+            try:
+                self._facts[what] = bool(getattr(self.lib, what)(model=self.name))
+            except self.lib.exceptions.ModelNotMappedError:
+                self._facts[what] = False
+        return bool(self._facts[what])
 
     @property
     def context_window(self) -> int:
         """The model's input window in tokens."""
         if self.config.context_window is not None:
             return self.config.context_window
-        try:
-            info = self.lib.get_model_info(self.name)
-        except self.lib.exceptions.ModelNotMappedError:
-            return DEFAULT_CONTEXT_WINDOW
-        return int(info.get("max_input_tokens") or DEFAULT_CONTEXT_WINDOW)
+        if "context_window" not in self._facts:
+            try:
+                info = self.lib.get_model_info(self.name)
+            except self.lib.exceptions.ModelNotMappedError:
+                info = {}
+            self._facts["context_window"] = int(info.get("max_input_tokens") or DEFAULT_CONTEXT_WINDOW)
+        return int(self._facts["context_window"])
 
     def count_tokens(self, messages: OpenAIMessages) -> int:
         """Tokens of an OpenAI message list as litellm counts them."""
@@ -137,22 +146,21 @@ class ModelClient:
         lib, cfg = self.lib, self.config
         started = time.monotonic()
         response, requests = self._open(messages, tools)
+        http = raw_response(response, lib)
         calls: dict[int, dict[str, str]] = {}
-        usage = None
+        usage: tuple[int, int] = (0, 0)
         chunks = 0
         try:
-            for chunk in response:
+            for content, deltas, used in (_raw_deltas(http, lib, self.name, self._provider) if http is not None
+                                           else _wrapper_deltas(response)):
                 chunks += 1
                 if time.monotonic() - started > cfg.request_timeout:
                     raise total_timeout(cfg, Progress(requests, chunks))
-                usage = getattr(chunk, "usage", None) or usage
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta
-                if delta.content:
-                    yield TextDelta(delta.content)
-                for call in getattr(delta, "tool_calls", None) or []:
-                    index, piece = _merge_call(calls, call)
+                usage = used or usage
+                if content:
+                    yield TextDelta(content)
+                for index, call_id, name, piece in deltas:
+                    _merge_call(calls, index, call_id, name, piece)
                     if piece:
                         yield ToolCallDelta(index, calls[index]["name"], piece)
         except _api_error() as exc:
@@ -162,8 +170,7 @@ class ModelClient:
         for index in sorted(calls):
             c = calls[index]
             yield ToolCall(c["id"] or f"call_{index}", c["name"], c["arguments"])
-        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        prompt, completion = usage
         yield Usage(prompt, completion, self.cost(prompt, completion))
 
     def request_options(self) -> dict[str, Any]:
@@ -196,6 +203,8 @@ class ModelClient:
         kwargs = {**self.request_options(), "messages": messages}
         if tools:
             kwargs["tools"] = tools
+        if self._provider == "openai" and cfg.api_base and cfg.api_key:
+            kwargs["client"] = shared_client(cfg.api_base, cfg.api_key)  # one connection pool, not one per call
         retryable = tuple(getattr(lib.exceptions, n) for n in TRANSIENT)
         for attempt in range(cfg.max_retries + 1):
             try:
@@ -230,17 +239,51 @@ def _api_error() -> type[Exception]:
     return openai.OpenAIError
 
 
-def _merge_call(calls: dict[int, dict[str, str]], delta: Any) -> tuple[int, str]:
-    """Fold one streamed tool-call delta into the call it belongs to; return its index and new arguments."""
-    index = getattr(delta, "index", None) or 0
+#: one chunk's share of a reply: its text, its tool-call pieces (index, id, name, arguments) and usage
+Delta = tuple[str | None, list[tuple[int, str, str, str]], tuple[int, int] | None]
+
+
+def _wrapper_deltas(response: Any) -> Iterator[Delta]:
+    """The chunks of litellm's stream wrapper (pydantic objects), as Deltas."""
+    for chunk in response:
+        used = getattr(chunk, "usage", None)
+        usage = (int(getattr(used, "prompt_tokens", 0) or 0), int(getattr(used, "completion_tokens", 0) or 0)
+                 ) if used else None
+        if not chunk.choices:
+            yield None, [], usage
+            continue
+        delta = chunk.choices[0].delta
+        calls = []
+        for call in getattr(delta, "tool_calls", None) or []:
+            function = getattr(call, "function", None)
+            calls.append((getattr(call, "index", None) or 0, getattr(call, "id", None) or "",
+                          getattr(function, "name", None) or "", getattr(function, "arguments", None) or ""))
+        yield delta.content, calls, usage
+
+
+def _raw_deltas(http: Any, lib: ModuleType, model: str, provider: str) -> Iterator[Delta]:
+    """The chunks of an OpenAI event stream read off the wire (openai_wire), as Deltas."""
+    for chunk in raw_chunks(http, lib, model, provider):
+        used = chunk.get("usage")
+        usage = (int(used.get("prompt_tokens") or 0), int(used.get("completion_tokens") or 0)) if used else None
+        choices = chunk.get("choices")
+        if not choices:
+            yield None, [], usage
+            continue
+        delta = choices[0].get("delta") or {}
+        calls = []
+        for call in delta.get("tool_calls") or []:
+            function = call.get("function") or {}
+            calls.append((call.get("index") or 0, call.get("id") or "", function.get("name") or "",
+                          function.get("arguments") or ""))
+        yield delta.get("content"), calls, usage
+
+
+def _merge_call(calls: dict[int, dict[str, str]], index: int, call_id: str, name: str, piece: str) -> None:
+    """Fold one streamed tool-call delta into the call it belongs to."""
     call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
-    if getattr(delta, "id", None):
-        call["id"] = delta.id
-    function = getattr(delta, "function", None)
-    piece = ""
-    if function is not None:
-        if getattr(function, "name", None):
-            call["name"] = function.name
-        piece = getattr(function, "arguments", None) or ""
-        call["arguments"] += piece
-    return index, piece
+    if call_id:
+        call["id"] = call_id
+    if name:
+        call["name"] = name
+    call["arguments"] += piece

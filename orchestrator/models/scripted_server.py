@@ -60,6 +60,7 @@ class _State:
     context_window: int | None
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: int = 0
+    connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)  # ends stalls when the server closes
 
@@ -103,7 +104,15 @@ def _deltas(reply: Reply) -> Iterator[dict[str, Any]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so clients reuse connections as with real servers
+    # Why: a stream is many small writes; with Nagle each waited for the client's delayed ACK (~40 ms a reply)
+    disable_nagle_algorithm = True
     state: _State
+
+    def setup(self) -> None:
+        """Count the connection (clients that reuse connections open few)."""
+        super().setup()
+        with self.state.lock:
+            self.state.connections += 1
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Silence the default stderr access log."""
@@ -212,6 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 4096  # the listen backlog: a fleet's sessions connect at once (the default, 5, reset them)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients closing kept-alive connections is normal; report anything else."""
@@ -241,6 +251,11 @@ class ScriptedServer:
         """Every chat request body received so far, in order."""
         with self._state.lock:
             return list(self._state.requests)
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections clients have opened so far."""
+        return self._state.connections
 
     @property
     def served(self) -> int:

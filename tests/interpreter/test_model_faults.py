@@ -35,6 +35,16 @@ STALL = 60.0
 PROMPTLY = 8.0
 
 
+@pytest.fixture(params=["wire", "litellm"])
+def stream_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a reply is read: off the wire (openai_wire), or by litellm's wrapper (a callback is registered)."""
+    if request.param == "litellm":
+        from orchestrator.models.litellm_client import load_litellm
+
+        monkeypatch.setattr(load_litellm(), "success_callback", [lambda *args: None])
+    return str(request.param)
+
+
 def _client(srv: ScriptedServer, **kw: Any) -> ModelClient:
     return ModelClient(ModelConfig("openai/scripted", api_base=srv.url, api_key="sk-test", retry_delay=0.01, **kw))
 
@@ -135,7 +145,7 @@ def test_ctrl_c_in_the_cli_cancels_a_silent_model(tmp_path: Path) -> None:
     assert code == 130 and chunks[-1]["type"] == "status" and chunks[-1]["content"] == "stopped"
 
 
-def test_idle_timeout_is_its_own_setting_and_says_so(server: ScriptedServer) -> None:
+def test_idle_timeout_is_its_own_setting_and_says_so(server: ScriptedServer, stream_path: str) -> None:
     server.add(stall("partial", STALL))
     started = time.monotonic()
     message = _failure(server, stream_idle_timeout=2)
@@ -147,7 +157,7 @@ def test_idle_timeout_is_its_own_setting_and_says_so(server: ScriptedServer) -> 
         ModelConfig(stream_idle_timeout=0)
 
 
-def test_stream_cut_mid_reply_says_so_after_one_request(server: ScriptedServer) -> None:
+def test_stream_cut_mid_reply_says_so_after_one_request(server: ScriptedServer, stream_path: str) -> None:
     server.add(drop("the first words of a reply"))
     message = _failure(server)
     assert "stream broken" in message and "1 request," in message and "stream chunks had arrived" in message
@@ -155,13 +165,13 @@ def test_stream_cut_mid_reply_says_so_after_one_request(server: ScriptedServer) 
     assert server.served == 1
 
 
-def test_malformed_event_is_named(server: ScriptedServer) -> None:
+def test_malformed_event_is_named(server: ScriptedServer, stream_path: str) -> None:
     server.add(malformed("some words"))
     message = _failure(server)
     assert "malformed data" in message and "1 request," in message
 
 
-def test_http_errors_count_the_requests_really_made(server: ScriptedServer) -> None:
+def test_http_errors_count_the_requests_really_made(server: ScriptedServer, stream_path: str) -> None:
     server.add(*[http_error(500)] * 3)
     message = _failure(server, max_retries=2)
     assert "answered HTTP 500" in message and "3 requests (1 + 2 retries)" in message
