@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +61,9 @@ class Orphan:
 class RegistryActor:
     """The server's Registry of each kind in one place for all replicas (a threaded actor), plus claims."""
 
-    def __init__(self) -> None:
-        self.registries: dict[str, Registry[Any]] = {kind: Registry(kind) for kind in KINDS}
+    def __init__(self, clock: Callable[[], float] = time.monotonic, orphan_after: float = ORPHAN_AFTER) -> None:
+        self._clock, self._orphan_after = clock, orphan_after
+        self.registries: dict[str, Registry[Any]] = {kind: Registry(kind, clock) for kind in KINDS}
         self._claims: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, id) -> (owner, replica)
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -97,7 +99,7 @@ class RegistryActor:
         registry.claim(registry.get(owner, id))
         with self._lock:
             self._claims[(kind, id)] = (owner, replica)
-            self._seen.setdefault(replica, time.monotonic())
+            self._seen.setdefault(replica, self._clock())
 
     def release(self, kind: str, owner: str, id: str) -> None:
         """Mark the entry idle again, from now (nothing happens if it is gone)."""
@@ -114,11 +116,11 @@ class RegistryActor:
         return self.registries[kind].expired()
 
     def heartbeat(self, replica: str) -> list[Orphan]:
-        """`replica` is alive; the entries of replicas silent past ORPHAN_AFTER, released, to be stopped."""
-        now = time.monotonic()
+        """`replica` is alive; the entries of replicas silent past `orphan_after`, released, to be stopped."""
+        now = self._clock()
         with self._lock:
             self._seen[replica] = now
-            gone = {r for r, seen in self._seen.items() if now - seen > ORPHAN_AFTER}
+            gone = {r for r, seen in self._seen.items() if now - seen > self._orphan_after}
             orphaned = [(key, owner) for key, (owner, r) in self._claims.items() if r in gone]
             for r in gone:
                 del self._seen[r]

@@ -166,3 +166,18 @@ def test_a_killed_replica_loses_no_session(replicas: Replicas, model: ScriptedSe
     b.call("DELETE", f"/computers/{computer}")
     b.call("DELETE", f"/conversations/{chat}")
     assert httpx.get(f"{replicas.a.url}/computers/{computer}", headers=replicas.a.headers()).status_code == 404
+
+
+def test_an_address_where_no_ray_answers_is_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.server.helpers import server_env
+
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "serve", "--port", "0", "--address", "127.0.0.1:1"],
+                          capture_output=True, text=True, env=server_env(tmp_path), timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "lmc: error: no Ray cluster answers at '127.0.0.1:1' (Connection refused); start one there with "
+        "`ray start --head`, or unset RAY_ADDRESS to start a local Ray"]
+    assert "Traceback" not in done.stderr + done.stdout
