@@ -408,6 +408,8 @@ class RemoteSession:
     def chat(self, message: Message | None, *, decide: Callable[[Message], bool | None]
              ) -> Generator[Chunk, object, None]:
         """Stream a chat; after a confirmation chunk, `decide(code)` (or a sent bool) answers it."""
+        if self.lost:  # first: reopening reloads `messages` from the saved conversation
+            self._revive()
         assembler = Assembler()
         if message is not None:
             self.messages.append(message)

@@ -168,6 +168,37 @@ def test_a_killed_replica_loses_no_session(replicas: Replicas, model: ScriptedSe
     assert httpx.get(f"{replicas.a.url}/computers/{computer}", headers=replicas.a.headers()).status_code == 404
 
 
+def test_a_run_whose_replica_died_mid_stream_is_stopped_and_the_computer_freed(replicas: Replicas) -> None:
+    import threading
+    import time
+
+    doomed = _replica(replicas.a.log.parent, "doomed-mid-run", replicas.address)
+    via = replicas.conn(doomed)
+    computer = via.call("POST", "/computers", {"backend": "local"}).json()["id"]
+    started = threading.Event()
+
+    def stream() -> None:
+        try:
+            code = "import time\nprint('up', flush=True)\ntime.sleep(600)"
+            for chunk in via.stream(f"/computers/{computer}/run", {"language": "python", "code": code}):
+                if chunk.format == "output":
+                    started.set()
+        except Exception:  # the replica is killed under it
+            pass
+
+    threading.Thread(target=stream, daemon=True).start()
+    assert started.wait(120), "the run never started"
+    doomed.proc.send_signal(signal.SIGKILL)
+    doomed.proc.wait()
+    b = replicas.conn(replicas.b)
+    assert b.call("GET", f"/computers/{computer}").json()["running"]  # the dead replica's claim, for now
+    deadline = time.monotonic() + 120  # ORPHAN_AFTER (15 s) and a heartbeat, on a loaded machine
+    while b.call("GET", f"/computers/{computer}").json()["running"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _output(b.stream(f"/computers/{computer}/run", {"language": "python", "code": "print('free')"})) == "free\n"
+    b.call("DELETE", f"/computers/{computer}")
+
+
 def test_an_address_where_no_ray_answers_is_one_line(tmp_path: Path) -> None:
     import subprocess
     import sys
