@@ -34,6 +34,11 @@ def register(sub: Any) -> None:
                    help="largest file upload in bytes (default 100 MiB)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://host:port) whose pages may open WebSockets; repeatable")
+    p.add_argument("--ray", action="store_true",
+                   help="keep computers and conversations in Ray actors, so every `lmc serve --ray` on the "
+                   "cluster serves them (RAY_ADDRESS picks the cluster; default: a local Ray)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="the Ray cluster to join (host:port of its head, or 'auto'); implies --ray")
     p.set_defaults(handler=serve_command, **{ROUTES: []})
 
 
@@ -53,7 +58,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     config = ServerConfig(host=args.host, port=args.port, token_file=args.token_file,
                           idle_timeout=args.idle_timeout, max_body=args.max_body, max_upload=args.max_upload,
-                          allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin))
+                          allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin),
+                          ray=args.ray, ray_address=args.address)
     settings = resolve()
     if config.token_file is not None:
         tokens, made = token_store.load(config.token_file), None

@@ -135,6 +135,15 @@ class ActorOwner:
         return bool(worker == self.worker)
 
 
+def owner_of(handle: Any) -> ActorOwner:
+    """Another actor, as it runs now, as the owner of sandboxes (they close when it dies or restarts)."""
+    import ray
+
+    with mapped("the owning actor", "check that Ray is up (`ray status`) and try again"):
+        worker = ray.get(handle.__ray_call__.remote(_worker_of), timeout=OWNER_TIMEOUT)
+    return ActorOwner(handle, worker, handle._actor_id.hex())
+
+
 def this_owner() -> ActorOwner | None:
     """The actor this code runs in, as the owner of the sandboxes it opens (None in a driver)."""
     import ray
@@ -144,6 +153,13 @@ def this_owner() -> ActorOwner | None:
     if actor is None:
         return None
     return ActorOwner(ctx.current_actor, ctx.get_worker_id(), actor)
+
+
+def _files(executor: Executor) -> Any:
+    """The executor's file transfer; the Computer's error when its backend has none."""
+    from orchestrator.computer import Computer
+
+    return Computer(executor).files
 
 
 class SandboxHost:
@@ -210,6 +226,14 @@ class SandboxHost:
         waiter = self._get(sid)[1].waiting.get(answer.cid)
         if waiter is not None:
             waiter.put(answer)
+
+    def read_file(self, sid: str, path: str) -> bytes:
+        """A file of the sandbox (backends with file transfer)."""
+        return bytes(_files(self._get(sid)[0]).read(path))
+
+    def write_file(self, sid: str, path: str, content: bytes) -> str:
+        """Write a file into the sandbox; the path written (backends with file transfer)."""
+        return str(_files(self._get(sid)[0]).write(path, content))
 
     def stop(self, sid: str) -> None:
         """Interrupt the sandbox's running code."""
@@ -298,18 +322,23 @@ _LOST = ("the sandbox and its state (variables, files) are gone; the next run st
 class RayExecutor(Executor):
     """An executor whose sandbox lives in an executor actor (a new actor and sandbox after it dies)."""
 
-    def __init__(self, backend: str = "local", config: Any = None, actor: Any = None) -> None:
+    def __init__(self, backend: str = "local", config: Any = None, actor: Any = None, *,
+                 sid: str | None = None, owner: ActorOwner | None = None) -> None:
+        """A new sandbox, owned by `owner` (default: the actor this runs in, if any); or with `sid`, the
+        sandbox of that id already open in `actor` (e.g. by another process)."""
         import ray
 
         self.backend, self.config = backend, config
         self._ray = ray
         self.actor = actor if actor is not None else executor_actor()
-        self.sid: str | None = None
-        self._open()
+        self._owner = owner if owner is not None else this_owner()
+        self.sid: str | None = sid
+        if sid is None:
+            self._open()
 
     def _open(self) -> str:
         with self._mapped():
-            self.sid = self._ray.get(self.actor.open.remote(self.backend, self.config, this_owner()))
+            self.sid = self._ray.get(self.actor.open.remote(self.backend, self.config, self._owner))
         assert self.sid is not None
         return self.sid
 
@@ -357,6 +386,11 @@ class RayExecutor(Executor):
                 elif isinstance(item, ErrorReply):
                     raise from_wire(item.error)
 
+    @property
+    def files(self) -> _ActorFiles:
+        """The sandbox's files, read and written through the actor (backends with file transfer)."""
+        return _ActorFiles(self)
+
     def stop(self) -> None:
         """Interrupt the running code."""
         if self.sid is not None:
@@ -370,3 +404,20 @@ class RayExecutor(Executor):
             self._wait(self.actor.close.remote(self.sid))
         except ExecutorActorLost as exc:
             log.info("close: %s", exc)
+
+
+class _ActorFiles:
+    """A RayExecutor's file transfer: whole files in and out through its executor actor."""
+
+    def __init__(self, executor: RayExecutor) -> None:
+        self._executor = executor
+
+    def read(self, path: str) -> bytes:
+        """The bytes of a file of the sandbox."""
+        ex = self._executor
+        return bytes(ex._wait(ex.actor.read_file.remote(ex._live(), path)))
+
+    def write(self, path: str, content: bytes) -> str:
+        """Write a file into the sandbox; the path written."""
+        ex = self._executor
+        return str(ex._wait(ex.actor.write_file.remote(ex._live(), path, content)))

@@ -30,6 +30,7 @@ from orchestrator.errors import SessionBusy, SessionNotFound, SettingsError
 from orchestrator.models.base import Model
 from orchestrator.ray.cluster import ensure_ray
 from orchestrator.ray.errors import SessionLost, mapped
+from orchestrator.session.store import ConversationStore
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class HostedSession(Protocol):
 
     id: str
     messages: list[Message]
+    store: ConversationStore
 
     def chat(self, message: str | Message | list[Message] | None, *, stream: Literal[True],
              approve: Callable[[Message], bool] | None = None) -> Generator[Chunk, object, None]:
@@ -113,6 +115,9 @@ class SessionHost:
         self._sessions: dict[str, HostedSession] = {}
         self._decisions: dict[str, queue.Queue[bool]] = {}
         self._busy: set[str] = set()
+        self._pending: dict[str, Message] = {}  #: the code each session's chat waits to have decided
+        self._stopping: set[str] = set()  #: sessions stopped during their current chat
+        self._lock = threading.Lock()
 
     def _get(self, session: str) -> HostedSession:
         try:
@@ -137,12 +142,20 @@ class SessionHost:
         if session in self._busy:
             raise SessionBusy(f"session {session!r} is already in a chat; wait for it to end or stop() it")
         self._busy.add(session)
+        self._stopping.discard(session)
         loop = asyncio.get_running_loop()
         out: asyncio.Queue[object] = asyncio.Queue()
 
+        def answer(_code: Message) -> bool:
+            run = decisions.get()
+            self._pending.pop(session, None)
+            return run
+
         def pump() -> None:
             try:
-                for chunk in interpreter.chat(message, stream=True, approve=lambda _code: decisions.get()):
+                for chunk in interpreter.chat(message, stream=True, approve=answer):
+                    if chunk.type == "confirmation" and chunk.end and isinstance(chunk.content, Message):
+                        self._awaiting(session, chunk.content)  # before the client can see it and answer
                     loop.call_soon_threadsafe(out.put_nowait, chunk)
             except Exception as exc:  # noqa: BLE001 - handed to the awaiting coroutine, raised there
                 loop.call_soon_threadsafe(out.put_nowait, exc)
@@ -164,25 +177,47 @@ class SessionHost:
                 interpreter.stop()
                 decisions.put(False)
 
+    def _awaiting(self, session: str, code: Message) -> None:
+        """A confirmation of `code` is about to go out: earlier answers are stale; a stop declines it."""
+        decisions = self._decisions[session]
+        with self._lock:
+            while not decisions.empty():
+                decisions.get_nowait()
+            self._pending[session] = code
+            if session in self._stopping:
+                decisions.put(False)
+
     async def decide(self, session: str, run: bool) -> None:
         """Answer the pending confirmation of a session: run the code or not."""
         self._get(session)
         self._decisions[session].put(run)
 
+    async def pending(self, session: str) -> Message | None:
+        """The code a session's chat waits to have approved or declined, if any."""
+        self._get(session)
+        return self._pending.get(session)
+
     async def stop(self, session: str) -> None:
         """Stop the running code or generation of a session."""
-        self._get(session).stop()
-        self._decisions[session].put(False)  # a chat waiting on a confirmation must not hang
+        interpreter = self._get(session)
+        with self._lock:
+            if session in self._busy:
+                self._stopping.add(session)
+            self._decisions[session].put(False)  # a chat waiting on a confirmation must not hang
+        interpreter.stop()
 
     async def messages(self, session: str) -> list[Message]:
         """The transcript of a session."""
         return list(self._get(session).messages)
 
-    async def close(self, session: str) -> None:
-        """End a session and free what it holds."""
+    async def close(self, session: str, forget: bool = False) -> None:
+        """End a session and free what it holds; with `forget`, delete its saved conversation too."""
         interpreter = self._get(session)
         del self._sessions[session], self._decisions[session]
+        self._pending.pop(session, None)
         await asyncio.to_thread(interpreter.close)
+        if forget:
+            interpreter.store.delete(interpreter.id)
 
     async def sessions(self) -> list[str]:
         """Ids of the hosted sessions."""
@@ -218,9 +253,14 @@ class OrchestratorActor:
         """A session's transcript, encoded."""
         return [codec.encode(m) for m in await self.host.messages(session)]
 
-    async def close(self, session: str) -> None:
-        """End a session."""
-        await self.host.close(session)
+    async def pending(self, session: str) -> bytes | None:
+        """The code waiting for a decision, encoded, if any."""
+        code = await self.host.pending(session)
+        return codec.encode(code) if code is not None else None
+
+    async def close(self, session: str, forget: bool = False) -> None:
+        """End a session (`forget`: and delete its saved conversation)."""
+        await self.host.close(session, forget)
 
     async def sessions(self) -> list[str]:
         """Hosted session ids."""
@@ -318,6 +358,13 @@ class RemoteSession:
         return session
 
     @classmethod
+    def attach(cls, actor: Any, session: str, settings: Settings, reconnect: Reconnect) -> RemoteSession:
+        """A session the actor already hosts (opened by another process); reopened from disk if it is lost."""
+        attached = cls(actor, session, reconnect)
+        attached._reopen = (settings, None)
+        return attached
+
+    @classmethod
     def start(cls, settings: Settings, conversation: str | None = None, parts: SessionParts | None = None,
               factory: InterpreterFactory | None = None) -> RemoteSession:
         """Open a session on this process's orchestrator actor, reconnecting after the actor dies."""
@@ -361,21 +408,31 @@ class RemoteSession:
     def chat(self, message: Message | None, *, decide: Callable[[Message], bool | None]
              ) -> Generator[Chunk, object, None]:
         """Stream a chat; after a confirmation chunk, `decide(code)` (or a sent bool) answers it."""
-        if self.lost:
+        if self.lost:  # first: reopening reloads `messages` from the saved conversation
             self._revive()
         assembler = Assembler()
         if message is not None:
             self.messages.append(message)
-        encoded = codec.encode(message) if message is not None else None
-        for data in self._chunks(encoded):
-            chunk = codec.decode_chunk(data)
+        for chunk in self.stream(message):
             done = assembler.feed(chunk)
             if done is not None:
                 self.messages.append(done)
             sent = yield chunk
             if chunk.type == "confirmation" and isinstance(chunk.content, Message):
                 answer = sent if isinstance(sent, bool) else decide(chunk.content)
-                self._call(self.actor.decide, self.id, bool(answer))
+                self.decide(bool(answer))
+
+    def stream(self, message: Message | None) -> Iterator[Chunk]:
+        """The chat's chunks as they come; the chat waits at a confirmation until someone calls `decide`."""
+        if self.lost:
+            self._revive()
+        encoded = codec.encode(message) if message is not None else None
+        for data in self._chunks(encoded):
+            yield codec.decode_chunk(data)
+
+    def decide(self, run: bool) -> None:
+        """Answer the pending confirmation: run the code or not."""
+        self._call(self.actor.decide, self.id, run)
 
     def _chunks(self, encoded: bytes | None) -> Iterator[bytes]:
         """The chat's encoded chunks, Ray's failures mapped.
@@ -410,11 +467,12 @@ class RemoteSession:
         except SessionLost as exc:
             log.info("stop: %s", exc)
 
-    def close(self) -> None:
-        """End the session on the actor (nothing to end when its actor is gone)."""
+    def close(self, forget: bool = False) -> None:
+        """End the session on the actor, with `forget` deleting its saved conversation (nothing to end when
+        its actor is gone)."""
         if self.lost:
             return
         try:
-            self._call(self.actor.close, self.id)
+            self._call(self.actor.close, self.id, forget)
         except SessionLost as exc:
             log.info("close: %s", exc)

@@ -64,8 +64,7 @@ async def _close_all(registry: Registry[Any], close: Callable[[Any], None], entr
 
 
 def _closers(server: ServerState) -> list[tuple[Registry[Any], Callable[[Any], None]]]:
-    return [(server.computers, computers.close_computer),
-            (server.conversations, lambda c: conversations.close(c, forget=False))]
+    return [(server.computers, computers.close_computer), (server.conversations, lambda c: c.close())]
 
 
 async def _reap(server: ServerState) -> None:
@@ -73,6 +72,11 @@ async def _reap(server: ServerState) -> None:
     every = min(REAP_EVERY, server.config.idle_timeout / 4)
     while True:
         await asyncio.sleep(every)
+        if server.tick is not None:
+            try:
+                await asyncio.to_thread(server.tick)
+            except Exception:  # a failed round must not end the reaping
+                log.exception("the reaper's round failed")
         for registry, close in _closers(server):
             await _close_all(registry, close, registry.expired())
 
@@ -81,7 +85,12 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
                extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The app: every route needs one of `tokens` (but the console's static files); new conversations
     start from `settings`; `extra_routes` are a plug-in's (the benchmark viewer's), behind the same guard."""
-    server = ServerState(config, tokens, settings)
+    if config.ray:
+        from orchestrator.server.cluster import ray_state
+
+        server = ray_state(config, tokens, settings)
+    else:
+        server = ServerState(config, tokens, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

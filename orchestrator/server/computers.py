@@ -94,7 +94,7 @@ async def create(request: Request) -> Response:
     data = await json_body(request, CREATE_FIELDS, required=("backend",))
     config = backend_config(data["backend"], data.get("config") or {})
     timeout = idle_timeout(data, state(request).config.idle_timeout)
-    computer = await asyncio.to_thread(Computer, config.create())
+    computer = await asyncio.to_thread(state(request).hosting.computer, data["backend"], config)
     entry = _registry(request).add(owner(request), computer, timeout)
     return JSONResponse(describe(entry), status_code=201)
 

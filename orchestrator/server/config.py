@@ -31,8 +31,14 @@ class ServerConfig:
     """Origins (scheme://host[:port]) besides the server's own whose pages may open WebSockets."""
     data_dir: Path | None = None
     """Where conversations are saved (one folder per token); None: the settings' data_dir."""
+    ray: bool = False
+    """Keep computers and conversations in Ray actors, shared by every `lmc serve --ray` on the cluster."""
+    ray_address: str | None = None
+    """The Ray cluster to join (None: RAY_ADDRESS's, or a local one started here); implies `ray`."""
 
     def __post_init__(self) -> None:
+        if self.ray_address is not None:
+            object.__setattr__(self, "ray", True)
         if not 0 <= self.port <= 65535:
             raise BadRequest(f"port must be 0..65535, got {self.port}; try --port 8765")
         if self.idle_timeout <= 0:

@@ -1,13 +1,55 @@
-"""One conversation served to remote clients: an Interpreter whose approvals come from other requests."""
+"""One conversation served to remote clients: an Interpreter whose approvals come from other requests.
+
+`Chat` is what the routes need of one; `Conversation` hosts it in this process, and
+`orchestrator.server.cluster.RayConversation` in the cluster's serve orchestrator actor.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Protocol
 
 from lmc.messages import Chunk, Message
 from orchestrator.server.errors import NothingPending
 from orchestrator.session.interpreter import Interpreter
+from orchestrator.settings import Settings
+
+#: what `decide` says when no code waits
+NOTHING_PENDING = ("no code is waiting for a decision; approve or decline after a "
+                   "'confirmation' chunk (conversations created with auto_run false)")
+
+
+class Chat(Protocol):
+    """A served conversation, wherever it runs."""
+
+    @property
+    def id(self) -> str:
+        """The conversation id."""
+
+    @property
+    def settings(self) -> Settings:
+        """Its settings (model, sandbox, budgets)."""
+
+    @property
+    def pending(self) -> Message | None:
+        """The code waiting for approve/decline, if any."""
+
+    @property
+    def messages(self) -> list[Message]:
+        """The transcript so far (a copy)."""
+
+    def chat(self, text: str) -> Iterator[Chunk]:
+        """The chunks of one chat; it waits at a confirmation for `decide` or `stop`."""
+
+    def decide(self, approve: bool) -> None:
+        """Run or skip the pending code; NothingPending if none waits."""
+
+    def stop(self) -> None:
+        """Stop the chat."""
+
+    def close(self, forget: bool = False) -> None:
+        """Free what it holds; with `forget`, delete its saved transcript too."""
 
 
 class Conversation:
@@ -17,6 +59,8 @@ class Conversation:
         self.interpreter = interpreter
         #: the code waiting for approve/decline, if any
         self.pending: Message | None = None
+        self.id = interpreter.id
+        self.settings = interpreter.settings
         self._decided = threading.Event()
         self._decision = False
         self._stopping = False
@@ -46,8 +90,7 @@ class Conversation:
         """Run (True) or skip (False) the pending code; NothingPending if none waits."""
         with self._lock:
             if self.pending is None or self._decided.is_set():
-                raise NothingPending("no code is waiting for a decision; approve or decline after a "
-                                     "'confirmation' chunk (conversations created with auto_run false)")
+                raise NothingPending(NOTHING_PENDING)
             self._decision = approve
             self._decided.set()
 
@@ -58,7 +101,14 @@ class Conversation:
             self._decided.set()
         self.interpreter.stop()
 
-    def close(self) -> None:
-        """Stop and free the interpreter's sandbox and model server."""
+    @property
+    def messages(self) -> list[Message]:
+        """The transcript so far (a copy)."""
+        return list(self.interpreter.messages)
+
+    def close(self, forget: bool = False) -> None:
+        """Stop and free the interpreter's sandbox and model server; with `forget`, delete its transcript."""
         self.stop()
         self.interpreter.close()
+        if forget:
+            self.interpreter.store.delete(self.id)

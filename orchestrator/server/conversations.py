@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from lmc.messages import Chunk
-from orchestrator.server.conversation import Conversation
+from orchestrator.server.conversation import Chat
 from orchestrator.server.endpoint import (
     Sender,
     check_fields,
@@ -42,7 +42,6 @@ from orchestrator.server.registry import Entry, Registry
 from orchestrator.server.state import ServerState, state
 from orchestrator.server.streaming import Pump
 from orchestrator.server.wire import to_json
-from orchestrator.session.interpreter import Interpreter
 
 NUMBER = (int, float)
 #: what a client may set; the rest (data_dir, ray, the embedded model) is the server's business
@@ -56,10 +55,10 @@ SEND_FIELDS: dict[str, type | tuple[type, ...]] = {"content": str}
 COMMANDS = ("stop", "approve", "decline")
 
 
-def describe(entry: Entry[Conversation]) -> dict[str, Any]:
+def describe(entry: Entry[Chat]) -> dict[str, Any]:
     """What GET says about a conversation."""
     pending = entry.item.pending
-    settings = entry.item.interpreter.settings
+    settings = entry.item.settings
     return {"id": entry.id, "model": settings.llm.model, "sandbox": settings.sandbox,
             "auto_run": settings.auto_run, "running": entry.busy, "idle_timeout": entry.idle_timeout,
             "pending": to_json(pending) if pending is not None else None,
@@ -67,19 +66,19 @@ def describe(entry: Entry[Conversation]) -> dict[str, Any]:
                        "max_cost": settings.max_cost}}
 
 
-def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Conversation:
+def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Chat:
     """A conversation with the server's default settings, the client's over them."""
     root = server.config.data_dir or server.settings.data_dir
     settings = server.settings.replace(**{k: v for k, v in fields.items() if v is not None})
     settings = settings.replace(data_dir=root / "serve" / owner_id)
-    return Conversation(Interpreter(settings))
+    return server.hosting.conversation(settings)
 
 
-def _registry(connection: Request | WebSocket) -> Registry[Conversation]:
+def _registry(connection: Request | WebSocket) -> Registry[Chat]:
     return state(connection).conversations
 
 
-def _entry(request: Request) -> Entry[Conversation]:
+def _entry(request: Request) -> Entry[Chat]:
     return _registry(request).get(owner(request), request.path_params["id"])
 
 
@@ -95,8 +94,8 @@ async def create(request: Request) -> Response:
     server = state(request)
     timeout = idle_timeout(data, server.config.idle_timeout)
     fields = {k: v for k, v in data.items() if k != "idle_timeout"}
-    conversation = new_conversation(server, owner(request), fields)
-    entry = _registry(request).add(owner(request), conversation, timeout, id=conversation.interpreter.id)
+    conversation = await asyncio.to_thread(new_conversation, server, owner(request), fields)
+    entry = _registry(request).add(owner(request), conversation, timeout, id=conversation.id)
     return JSONResponse(describe(entry), status_code=201)
 
 
@@ -113,10 +112,10 @@ async def show(request: Request) -> Response:
 async def transcript(request: Request) -> Response:
     """The conversation's messages so far."""
     entry = _entry(request)
-    return JSONResponse([to_json(m) for m in list(entry.item.interpreter.messages)])
+    return JSONResponse([to_json(m) for m in entry.item.messages])
 
 
-def chat_stream(registry: Registry[Conversation], entry: Entry[Conversation], content: str) -> Pump[Chunk]:
+def chat_stream(registry: Registry[Chat], entry: Entry[Chat], content: str) -> Pump[Chunk]:
     """Claim the conversation (Busy if it is chatting) and run one chat on a thread."""
     return start_stream(registry, entry, lambda: entry.item.chat(content), entry.item.stop)
 
@@ -128,7 +127,7 @@ async def send(request: Request) -> Response:
     return sse_response(chat_stream(_registry(request), entry, data["content"]))
 
 
-async def command(entry: Entry[Conversation], name: str) -> None:
+async def command(entry: Entry[Chat], name: str) -> None:
     """Approve, decline or stop."""
     if name == "stop":
         await asyncio.to_thread(entry.item.stop)
@@ -151,19 +150,11 @@ async def keepalive(request: Request) -> Response:
 async def delete(request: Request) -> Response:
     """Close the conversation and delete its saved transcript."""
     entry = _registry(request).remove(owner(request), request.path_params["id"])
-    await asyncio.to_thread(close, entry.item)
+    await asyncio.to_thread(entry.item.close, True)
     return JSONResponse({"deleted": entry.id})
 
 
-def close(conversation: Conversation, forget: bool = True) -> None:
-    """Close a conversation; with `forget`, delete its saved transcript too."""
-    conversation.close()
-    if forget:
-        interpreter = conversation.interpreter
-        interpreter.store.path(interpreter.id).unlink(missing_ok=True)
-
-
-async def _frame(entry: Entry[Conversation], sender: Sender, data: dict[str, Any],
+async def _frame(entry: Entry[Chat], sender: Sender, data: dict[str, Any],
                  running: asyncio.Task[None] | None) -> asyncio.Task[None] | None:
     """One WebSocket frame: a user message, or a command (stop, approve, decline)."""
     if "command" in data:

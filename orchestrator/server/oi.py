@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from lmc.messages import Chunk, Message
 from lmc.oi import to_oi
-from orchestrator.server.conversation import Conversation
+from orchestrator.server.conversation import Chat
 from orchestrator.server.conversations import chat_stream, new_conversation
 from orchestrator.server.endpoint import parse_object
 from orchestrator.server.errors import BadRequest, ServerError, as_server_error
@@ -60,7 +60,7 @@ class OISession:
 
     def __init__(self, websocket: WebSocket, server: ServerState, owner: str) -> None:
         self.websocket, self.server, self.owner = websocket, server, owner
-        self.entry: Entry[Conversation] | None = None
+        self.entry: Entry[Chat] | None = None
         self.parts: list[str] = []
         self.kind = "message"
         self.running: asyncio.Task[None] | None = None
@@ -71,7 +71,7 @@ class OISession:
         async with self._lock:
             await self.websocket.send_text(json.dumps(data))
 
-    def conversation(self) -> Entry[Conversation]:
+    def conversation(self) -> Entry[Chat]:
         """The conversation of this connection, made on first use."""
         if self.entry is None:
             wanted = self.websocket.query_params.get("conversation")
@@ -80,7 +80,7 @@ class OISession:
                 self.entry = registry.get(self.owner, wanted)
             else:
                 made = new_conversation(self.server, self.owner, {})
-                self.entry = registry.add(self.owner, made, self.server.config.idle_timeout, id=made.interpreter.id)
+                self.entry = registry.add(self.owner, made, self.server.config.idle_timeout, id=made.id)
         return self.entry
 
     async def take(self, data: dict[str, Any]) -> None:
@@ -123,7 +123,7 @@ class OISession:
         await self._interrupt()
         self.running = asyncio.create_task(self._respond(entry, text))
 
-    async def _respond(self, entry: Entry[Conversation], text: str) -> None:
+    async def _respond(self, entry: Entry[Chat], text: str) -> None:
         pump = chat_stream(self.server.conversations, entry, text)
         try:
             async for chunk in pump.items():

@@ -1,9 +1,11 @@
-"""What the app holds while it runs: its config, tokens, default settings and live registries."""
+"""What the app holds while it runs: its config, tokens, default settings, live registries, and where
+new computers and conversations are made (this process, or the Ray cluster: server/cluster.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import HTTPConnection
 
@@ -14,7 +16,34 @@ from orchestrator.settings import Settings
 
 if TYPE_CHECKING:
     from orchestrator.computer import Computer
-    from orchestrator.server.conversation import Conversation
+    from orchestrator.server.conversation import Chat
+
+
+class Hosting(Protocol):
+    """Where the server's computers and conversations live."""
+
+    def computer(self, backend: str, config: Any) -> Computer:
+        """A new computer of a backend, from its config."""
+
+    def conversation(self, settings: Settings) -> Chat:
+        """A new conversation with these settings."""
+
+
+class InProcess:
+    """Computers and conversations in this process (the default: one `lmc serve`)."""
+
+    def computer(self, backend: str, config: Any) -> Computer:
+        """A Computer whose sandbox this process owns."""
+        from orchestrator.computer import Computer
+
+        return Computer(config.create())
+
+    def conversation(self, settings: Settings) -> Chat:
+        """An Interpreter run on this process's threads."""
+        from orchestrator.server.conversation import Conversation
+        from orchestrator.session.interpreter import Interpreter
+
+        return Conversation(Interpreter(settings))
 
 
 @dataclass
@@ -26,7 +55,10 @@ class ServerState:
     settings: Settings
     """The defaults of new conversations (config file, LMC_* environment)."""
     computers: Registry[Computer] = field(default_factory=lambda: Registry("computer"))
-    conversations: Registry[Conversation] = field(default_factory=lambda: Registry("conversation"))
+    conversations: Registry[Chat] = field(default_factory=lambda: Registry("conversation"))
+    hosting: Hosting = field(default_factory=InProcess)
+    tick: Callable[[], None] | None = None
+    """Called on a thread every reaper round (a Ray replica's heartbeat), if given."""
 
 
 def state(connection: HTTPConnection) -> ServerState:

@@ -92,6 +92,13 @@ class ConversationStore:
         """Whether a conversation has been saved."""
         return self.path(conversation).is_file()
 
+    def delete(self, conversation: str) -> None:
+        """Delete a saved conversation (nothing happens if none was saved)."""
+        handle = self._open.pop(conversation, None)
+        if handle is not None:
+            handle.close()
+        self.path(conversation).unlink(missing_ok=True)
+
     def load(self, conversation: str) -> list[Message]:
         """The complete messages of a saved conversation."""
         path = self.path(conversation)

@@ -209,3 +209,28 @@ def test_a_computer_that_cannot_go_to_ray_is_a_clear_error(make_settings: Any, c
                                             r"actor .*run the conversation here \(ray=False, no --ray\)"):
         Interpreter(make_settings(ray=True), computer=computer)
     assert Interpreter(make_settings(ray=False), computer=computer).computer is computer  # in-process: fine
+
+
+def test_pending_names_the_waiting_code_and_an_idle_stop_declines_nothing_later(
+        make_settings: Any, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with ScriptedServer([tool_call("shell", f"touch {marker}"), text("done")]) as srv:
+        host = SessionHost(make_settings(api_base=srv.url, auto_run=False))
+
+        async def main() -> tuple[list[str | None], list[Chunk]]:
+            session = await host.open()
+            await host.stop(session)  # nothing runs: this must not answer the next chat's confirmation
+            seen: list[str | None] = []
+            chunks = []
+            async for chunk in host.chat(session, "do it"):
+                chunks.append(chunk)
+                if chunk.type == "confirmation" and chunk.end:
+                    pending = await host.pending(session)
+                    seen.append(str(pending.content) if pending is not None else None)
+                    await host.decide(session, True)
+            seen.append(str(await host.pending(session)))
+            return seen, chunks
+
+        seen, chunks = asyncio.run(main())
+    assert seen == [f"touch {marker}", "None"]
+    assert marker.exists() and chunks[-1].content == "complete"
