@@ -190,6 +190,12 @@ class RemoteConversation(_Remote):
         self.connection.call("POST", f"{self.path}/decline")
 
     @property
+    def usage(self) -> dict[str, Any]:
+        """Tokens, cost, model calls and wall time spent, against the budgets: Interpreter.usage.to_dict()."""
+        usage: dict[str, Any] = self.connection.call("GET", self.path).json()["usage"]
+        return usage
+
+    @property
     def messages(self) -> list[Message]:
         """The transcript so far."""
         return [message_from_json(m) for m in self.connection.call("GET", f"{self.path}/messages").json()]

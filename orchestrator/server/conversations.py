@@ -57,14 +57,15 @@ COMMANDS = ("stop", "approve", "decline")
 
 
 def describe(entry: Entry[Conversation]) -> dict[str, Any]:
-    """What GET says about a conversation."""
+    """What GET says about a conversation; `usage` is Interpreter.usage (session/usage.py), `budget` its limits."""
     pending = entry.item.pending
-    settings = entry.item.interpreter.settings
+    interpreter = entry.item.interpreter
+    settings = interpreter.settings
+    usage = interpreter.usage.to_dict()
     return {"id": entry.id, "model": settings.llm.model, "sandbox": settings.sandbox,
             "auto_run": settings.auto_run, "running": entry.busy, "idle_timeout": entry.idle_timeout,
             "pending": to_json(pending) if pending is not None else None,
-            "budget": {"max_steps": settings.max_steps, "max_tokens": settings.max_tokens,
-                       "max_cost": settings.max_cost}}
+            "budget": usage["budget"], "usage": usage}
 
 
 def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Conversation:
