@@ -17,6 +17,7 @@ BadRequest, Busy...), with the server's message. Needs httpx (`pip install 'lmc[
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, overload
@@ -25,8 +26,8 @@ import httpx
 
 from lmc.assembly import assemble
 from lmc.messages import Chunk, Message
-from orchestrator.server.errors import ServerError, from_body
-from orchestrator.server.wire import chunk_from_json, message_from_json
+from orchestrator.server.errors import ServerError, Unreachable, VersionMismatch, from_body
+from orchestrator.server.wire import API_VERSION, chunk_from_json, message_from_json
 
 __all__ = ["Connection", "RemoteComputer", "RemoteConversation"]
 
@@ -54,6 +55,19 @@ def _events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
             data.append(line[5:].lstrip())
 
 
+@contextlib.contextmanager
+def _reaching(url: str) -> Iterator[None]:
+    """httpx's transport failures (the one place they are mapped) raised as Unreachable, naming the fix."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise Unreachable(f"lmc serve at {url} did not answer in time ({type(exc).__name__}); "
+                          "is the server overloaded or stuck? its log says more") from exc
+    except httpx.TransportError as exc:
+        raise Unreachable(f"cannot reach lmc serve at {url} ({type(exc).__name__}: {exc}); is it running "
+                          "there? start it with `lmc serve`, or check the URL and port") from exc
+
+
 class Connection:
     """A server's URL and a token: the requests every remote object makes."""
 
@@ -65,14 +79,16 @@ class Connection:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
              content: bytes | None = None) -> httpx.Response:
         """One request; the server's error raised as ours."""
-        response = self.http.request(method, path, json=body, content=content)
+        with _reaching(self.url):
+            response = self.http.request(method, path, json=body, content=content)
         if response.status_code >= 400:
             raise _error(response)
         return response
 
     def stream(self, path: str, body: dict[str, Any]) -> Iterator[Chunk]:
         """POST, then the chunks of the SSE answer; an `error` event is raised."""
-        with self.http.stream("POST", path, json=body, timeout=httpx.Timeout(30.0, read=None)) as response:
+        with _reaching(self.url), self.http.stream("POST", path, json=body,
+                                                    timeout=httpx.Timeout(30.0, read=None)) as response:
             if response.status_code >= 400:
                 response.read()
                 raise _error(response)
@@ -83,6 +99,27 @@ class Connection:
                     raise from_body(data)
                 elif event == "done":
                     return
+
+    def check_version(self) -> dict[str, Any]:
+        """The server's `GET /version`; Unreachable, Unauthorized (a wrong token) or VersionMismatch if not ours."""
+        with _reaching(self.url):
+            response = self.http.get("/version")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code == 401:
+            raise _error(response)
+        found = body.get("api") if isinstance(body, dict) else None
+        if response.status_code >= 400 or not isinstance(found, int):
+            raise VersionMismatch(f"{self.url} answered GET /version with HTTP {response.status_code}: it is not "
+                                  f"lmc serve, or one older than API {API_VERSION}; point --server at an "
+                                  f"`lmc serve` of this lmc version")
+        if found != API_VERSION:
+            raise VersionMismatch(f"lmc serve at {self.url} speaks API {found} (lmc {body.get('lmc')}); this "
+                                  f"client speaks API {API_VERSION}: install the same lmc version on both sides")
+        about: dict[str, Any] = body
+        return about
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -188,6 +225,12 @@ class RemoteConversation(_Remote):
     def decline(self) -> None:
         """Do not run the code of the confirmation just received."""
         self.connection.call("POST", f"{self.path}/decline")
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        """Tokens, cost, model calls and wall time spent, against the budgets: Interpreter.usage.to_dict()."""
+        usage: dict[str, Any] = self.connection.call("GET", self.path).json()["usage"]
+        return usage
 
     @property
     def messages(self) -> list[Message]:

@@ -3,8 +3,9 @@
 A thin layer over Interpreter. Rich renders markdown and highlighted code as
 they stream; `--format json|msgpack` streams LMC chunks for programs instead
 (cli/output.py: JSON lines, images base64; or length-prefixed msgpack frames). Ctrl-C stops the
-running code or generation, not the session. Nothing heavy is imported at module
-level, so `lmc --help` stays instant.
+running code or generation, not the session. With `--server URL` the same views and turns
+drive a conversation on `lmc serve` instead (cli/remote.py). Nothing heavy is imported at
+module level, so `lmc --help` stays instant.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import json
 import sys
 import threading
+from pathlib import Path
 from typing import IO, Any
 
 from executors.backends import backend_names
@@ -52,6 +54,11 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
     add("--desktop", choices=("virtual", "host"), help="OS mode's screen: a fresh Xvfb desktop (default) or this "
         "machine's own", **d)
+    add("--server", metavar="URL", help="chat through a running `lmc serve` at URL instead of in this process "
+        "(needs --model; the conversation is deleted there when you leave)", **d)
+    add("--token", help="the --server's token (default: LMC_TOKEN, then --token-file)", **d)
+    add("--token-file", type=Path, metavar="FILE", help="a token file of --server, first token used (default: the "
+        "one `lmc serve` made on this machine)", **d)
 
 
 def register_subcommands(subparsers: Any) -> None:
@@ -115,6 +122,8 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
     from orchestrator.session.interpreter import Interpreter
 
     fmt = getattr(args, "format", None) or "rich"
+    if getattr(args, "server", None):
+        return _run_remote(args, task, fmt)
     try:
         settings = _settings(args)
         resume = getattr(args, "resume", None)
@@ -134,7 +143,23 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
         interpreter.close()
 
 
-def _turn(interpreter: Any, view: _View, message: str) -> int:
+def _run_remote(args: argparse.Namespace, task: str | None, fmt: str) -> int:
+    """The chat with a conversation on `lmc serve` (cli/remote.py): the same views, turns and exit codes."""
+    from orchestrator.cli.remote import connect
+
+    chat, code = connect(args)
+    if chat is None:
+        return code
+    view: _View = _RichView(chat) if fmt == "rich" else _MachineView(chat, fmt)
+    try:
+        if task is not None:
+            return _turn(chat, view, task, second_leaves=True)
+        return _interactive(chat, view, remote=True)
+    finally:
+        chat.close()
+
+
+def _turn(interpreter: Any, view: _View, message: str, *, second_leaves: bool = False) -> int:
     """One chat turn, rendered; Ctrl-C stops the work and the turn ends cleanly.
 
     Ctrl-C is a signal handler that calls stop(), not a KeyboardInterrupt: raised
@@ -143,7 +168,8 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
     stop() to a thread: run inline, it would interrupt the main thread wherever it
     is, possibly holding a lock that stop() needs. The chat waits for the model on
     a queue, so the stop acts within a fraction of a second even while the model
-    is silent mid-stream.
+    is silent mid-stream. With `second_leaves` (a chat on a server, which may not answer), a
+    second Ctrl-C in the same turn raises KeyboardInterrupt: the CLI leaves (exit 130).
     """
     import signal
     import threading
@@ -152,7 +178,13 @@ def _turn(interpreter: Any, view: _View, message: str) -> int:
 
     previous = None
     if threading.current_thread() is threading.main_thread():
+        interrupts = []
+
         def on_interrupt(*_: object) -> None:
+            interrupts.append(1)
+            if second_leaves and len(interrupts) > 1:
+                print("\nlmc: leaving without waiting for the server to stop", file=sys.stderr)
+                raise KeyboardInterrupt
             threading.Thread(target=interpreter.stop, name="ctrl-c-stop", daemon=True).start()
 
         previous = signal.signal(signal.SIGINT, on_interrupt)
@@ -184,11 +216,11 @@ def turn_exit_code(status: str) -> int:
     return EXIT_STOPPED if status == "stopped" else EXIT_UNFINISHED
 
 
-def _interactive(interpreter: Any, view: _View) -> int:
+def _interactive(interpreter: Any, view: _View, *, remote: bool = False) -> int:
     from orchestrator.models.litellm_client import load_litellm
 
-    # Why a thread: litellm takes seconds to import; do it while the user types the first message.
-    threading.Thread(target=load_litellm, name="warm-litellm", daemon=True).start()
+    if not remote:  # Why a thread: litellm takes seconds to import; do it while the user types the first message.
+        threading.Thread(target=load_litellm, name="warm-litellm", daemon=True).start()
     view.banner()
     while True:
         try:
@@ -204,10 +236,11 @@ def _interactive(interpreter: Any, view: _View) -> int:
         if text.startswith("%"):
             _magic(interpreter, view, text)
             continue
-        _turn(interpreter, view, line)
+        _turn(interpreter, view, line, second_leaves=remote)
 
 
 def _magic(interpreter: Any, view: _View, text: str) -> None:
+    from lmc.errors import LMCError
     from lmc.oi import to_oi
 
     command, _, rest = text.partition(" ")
@@ -215,7 +248,11 @@ def _magic(interpreter: Any, view: _View, text: str) -> None:
         interpreter.reset()
         view.say(f"new conversation {interpreter.id}")
     elif command == "%undo":
-        removed = interpreter.undo()
+        try:
+            removed = interpreter.undo()
+        except LMCError as exc:  # not offered (a chat on a server)
+            view.say(str(exc))
+            return
         view.say(f"removed {len(removed)} messages" if removed else "nothing to undo")
     elif command == "%save":
         path = rest.strip() or f"{interpreter.id}.json"
@@ -352,7 +389,8 @@ class _RichView(_View):
     def _confirm(self) -> None:
         self._close()
         try:
-            answer = self.console.input("Run this code? [y/N] ").strip().lower()
+            # escaped: rich took "[y/N]" for markup and printed nothing of it
+            answer = self.console.input("Run this code? \\[y/N] ").strip().lower()
         except EOFError:
             answer = ""
         (self.interpreter.approve if answer in ("y", "yes") else self.interpreter.decline)()

@@ -141,6 +141,14 @@ class ModelClient:
             return 0.0
         return float(prompt + completion)
 
+    def has_price(self) -> bool:
+        """Whether litellm's price table knows this model (else cost() is 0.0 for want of a price)."""
+        try:
+            self.lib.cost_per_token(model=self.name, prompt_tokens=0, completion_tokens=0)
+        except self.lib.exceptions.ModelNotMappedError:
+            return False
+        return True
+
     def stream(self, messages: OpenAIMessages, tools: OpenAITools | None = None) -> Iterator[ModelEvent]:
         """Ask the model; yield text deltas as they come, then tool calls, then usage."""
         lib, cfg = self.lib, self.config

@@ -210,6 +210,11 @@ class SessionHost:
         """The transcript of a session."""
         return list(self._get(session).messages)
 
+    async def usage(self, session: str) -> dict[str, Any] | None:
+        """What a session has spent against its budgets (Interpreter.usage), if its interpreter counts it."""
+        report = getattr(self._get(session), "usage", None)
+        return None if report is None else dict(report.to_dict())
+
     async def close(self, session: str, forget: bool = False) -> None:
         """End a session and free what it holds; with `forget`, delete its saved conversation too."""
         interpreter = self._get(session)
@@ -257,6 +262,10 @@ class OrchestratorActor:
         """The code waiting for a decision, encoded, if any."""
         code = await self.host.pending(session)
         return codec.encode(code) if code is not None else None
+
+    async def usage(self, session: str) -> dict[str, Any] | None:
+        """A session's spend, JSON-ready (session/usage.py)."""
+        return await self.host.usage(session)
 
     async def close(self, session: str, forget: bool = False) -> None:
         """End a session (`forget`: and delete its saved conversation)."""

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from lmc.errors import LMCError
-from orchestrator.server import computers, console, conversations, oi
+from orchestrator.server import about, computers, console, conversations, oi
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.endpoint import reported
 from orchestrator.server.errors import BadRequest, NotFound, ServerError, to_body
@@ -103,7 +103,8 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
                 await _close_all(registry, close, registry.drain())
 
     app = Starlette(
-        routes=[*computers.routes(), *conversations.routes(), *oi.routes(), *console.routes(), *extra_routes],
+        routes=[*about.routes(), *computers.routes(), *conversations.routes(), *oi.routes(), *console.routes(),
+                *extra_routes],
         exception_handlers={Exception: _on_error, HTTPException: _on_http, LMCError: _on_error},
         lifespan=lifespan,
     )

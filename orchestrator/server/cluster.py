@@ -148,6 +148,12 @@ class RayConversation:
         """The transcript, asked of the actor."""
         return [codec.decode_message(m) for m in self.remote._call(self.remote.actor.messages, self.id)]
 
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """What it has spent against its budgets, asked of the actor."""
+        found: dict[str, Any] | None = self.remote._call(self.remote.actor.usage, self.id)
+        return found
+
     def chat(self, text: str) -> Iterator[Chunk]:
         """The chat's chunks, pulled from the actor as they come."""
         return self.remote.stream(Message("user", "message", text))

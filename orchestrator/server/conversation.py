@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from lmc.messages import Chunk, Message
 from orchestrator.server.errors import NothingPending
@@ -38,6 +38,10 @@ class Chat(Protocol):
     @property
     def messages(self) -> list[Message]:
         """The transcript so far (a copy)."""
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """Interpreter.usage as JSON (session/usage.py), None where the host does not count it."""
 
     def chat(self, text: str) -> Iterator[Chunk]:
         """The chunks of one chat; it waits at a confirmation for `decide` or `stop`."""
@@ -105,6 +109,11 @@ class Conversation:
     def messages(self) -> list[Message]:
         """The transcript so far (a copy)."""
         return list(self.interpreter.messages)
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """What the interpreter has spent against its budgets, JSON-ready."""
+        return self.interpreter.usage.to_dict()
 
     def close(self, forget: bool = False) -> None:
         """Stop and free the interpreter's sandbox and model server; with `forget`, delete its transcript."""

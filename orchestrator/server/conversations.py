@@ -56,14 +56,15 @@ COMMANDS = ("stop", "approve", "decline")
 
 
 def describe(entry: Entry[Chat]) -> dict[str, Any]:
-    """What GET says about a conversation."""
+    """What GET says about a conversation; `usage` is Interpreter.usage (session/usage.py), `budget` its limits."""
     pending = entry.item.pending
     settings = entry.item.settings
+    usage = entry.item.usage
+    budget = {"max_steps": settings.max_steps, "max_tokens": settings.max_tokens, "max_cost": settings.max_cost}
     return {"id": entry.id, "model": settings.llm.model, "sandbox": settings.sandbox,
             "auto_run": settings.auto_run, "running": entry.busy, "idle_timeout": entry.idle_timeout,
             "pending": to_json(pending) if pending is not None else None,
-            "budget": {"max_steps": settings.max_steps, "max_tokens": settings.max_tokens,
-                       "max_cost": settings.max_cost}}
+            "budget": usage["budget"] if usage is not None else budget, "usage": usage}
 
 
 def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Chat:

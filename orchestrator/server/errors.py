@@ -10,7 +10,9 @@
         ├── NothingPending (RuntimeError)        approve/decline with no code waiting for a decision (409)
         ├── TooLarge (ValueError)                the body is over the server's limit (413)
         ├── BackendFailed                        the sandbox or the model failed (502)
-        └── InternalError                        a bug of ours; the traceback stays in the server's log (500)
+        ├── InternalError                        a bug of ours; the traceback stays in the server's log (500)
+        ├── Unreachable (ConnectionError)        client side: no answer from the server, or the connection broke
+        └── VersionMismatch                      client side: the server speaks another API version, or is no lmc serve
 
 On the wire an error is one JSON body, `{"error": kind, "message": text}` (`to_body`), in an
 HTTP response, an SSE `error` event or a WebSocket frame; `from_body` raises it again as the
@@ -83,6 +85,18 @@ class BackendFailed(ServerError):
 
 class InternalError(ServerError):
     """A bug of ours; the details are in the server's log, never in the response."""
+
+
+class Unreachable(ServerError, ConnectionError):
+    """Raised by the client only: the server did not answer (refused, timed out) or the connection broke."""
+
+    status, kind = 503, "unreachable"
+
+
+class VersionMismatch(ServerError):
+    """Raised by the client only: the server's API version is not the client's, or it is not `lmc serve`."""
+
+    status, kind = 505, "version_mismatch"
 
 
 KINDS: dict[str, type[ServerError]] = {

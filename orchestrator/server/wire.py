@@ -15,6 +15,8 @@ from typing import Any
 from lmc.codec import chunk_from_dict, encode, message_from_dict, to_dict
 from lmc.messages import Chunk, Message
 
+#: the version of the HTTP API (routes, bodies, frames); `GET /version` says it, clients refuse another
+API_VERSION = 1
 #: the extra key of a JSON frame whose content is base64 of bytes
 BASE64 = "base64"
 

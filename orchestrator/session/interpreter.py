@@ -43,6 +43,7 @@ from orchestrator.session.pump import cancellable
 from orchestrator.session.reply import Asked, Reply
 from orchestrator.session.store import ConversationStore, Recorder, new_id
 from orchestrator.session.stuck import REPEATS, STUCK, Repetition
+from orchestrator.session.usage import Budget, UsageMeter, UsageReport, has_price
 from orchestrator.settings import Settings, resolve
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Interpreter:
         #: time.monotonic() at which the caller stops the chat; with it the model is told its budget
         self.deadline = deadline
         self._steps_used = 0
+        self._meter = UsageMeter()
 
     # --- parts, created on first use so construction stays cheap ------------------------
 
@@ -115,6 +117,11 @@ class Interpreter:
         messages = store.load(conversation)
         return cls(settings, store=store, conversation=conversation, messages=messages, **parts)
 
+    @property
+    def usage(self) -> UsageReport:
+        """Tokens, cost, model calls and wall time spent, against the budgets (session/usage.py); thread-safe."""
+        return self._meter.report(Budget.of(self.settings))
+
     # --- the public conversation API --------------------------------------------------------
 
     @overload
@@ -132,7 +139,7 @@ class Interpreter:
         if not self.settings.auto_run and approve is None and not stream:
             log.warning("auto_run is off and no approve= callback was given: all code will be declined")
         run = self._chat_remote if self.settings.uses_ray else self._chat
-        chunks = run(message, approve)
+        chunks = self._meter.metered(run(message, approve))
         if stream:
             return chunks
         for _ in chunks:
@@ -160,6 +167,7 @@ class Interpreter:
         self.id = new_id()
         self.messages.clear()
         self._recorder = Recorder(self.id, self.messages, self.store)
+        self._meter = UsageMeter()
 
     def undo(self) -> list[Message]:
         """Remove the last user message and everything after it; return what was removed."""
@@ -338,6 +346,7 @@ class Interpreter:
                     raise
                 log.warning("the model says the prompt is too long; fitting it to %d%% of the window",
                             int(shrinks[attempt + 1] * 100))
+        self._meter.called(reply.usage, has_price(model, reply.usage))
         return Asked(reply.codes, reply.calls, reply.notes, spent + reply.usage, cut=reply.cut)
 
     def _execute(self, code: Message, approve: Approver | None) -> Generator[Chunk, object, None]:

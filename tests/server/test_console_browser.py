@@ -71,7 +71,7 @@ def test_a_wrong_token_is_refused_and_the_right_one_logs_in(page: Any, console: 
 
 def test_a_conversation_streams_is_approved_and_stopped(page: Any, console: Served) -> None:
     with ScriptedServer() as model:
-        model.add(tool_call("python", "print(6 * 7)"), text("It is 42."),
+        model.add(tool_call("python", "print(6 * 7)", usage=(100, 10)), text("It is 42.", usage=(120, 5)),
                   tool_call("python", "import time\nprint('started', flush=True)\ntime.sleep(120)"), text("unused"))
         log_in(page, console.tokens[0])
         page.click("#new-conversation summary")
@@ -91,10 +91,14 @@ def test_a_conversation_streams_is_approved_and_stopped(page: Any, console: Serv
         assert "print(6 * 7)" in page.inner_text(".block.confirmation")
         assert page.locator(".block.confirmation .k, .block.confirmation .n").count() >= 1  # highlighted
         page.wait_for_selector("#approve:enabled")
+        # budget use while the chat runs: the first model call's tokens, read by the page's session tick
+        page.wait_for_selector("#usage-chat:has-text('this message so far: 1 model call(s), 110 tokens')")
         page.click("#approve")
         page.wait_for_selector(".block[data-type=console] pre:has-text('42')")
         page.wait_for_selector(".block:has-text('It is 42.')")
         page.wait_for_selector(".block.status:has-text('complete')")
+        page.wait_for_selector("#usage-chat:has-text('last message: 2 model call(s), 235 tokens')")
+        assert "cost unknown" in page.inner_text("#usage-total")  # openai/scripted has no litellm price
         shot(page, "console-conversation.png")
         page.fill("#message", "Now sleep")
         page.click("#send")

@@ -19,10 +19,11 @@ from tests.server.helpers import Served, frames_until_status, printed
 STOP_DEADLINE = 30.0
 
 
-def conversation(served: Served, model: ScriptedServer, **settings: Any) -> RemoteConversation:
-    """A remote conversation with the scripted model (tools mode), auto_run off unless given."""
+def conversation(served: Served, model: ScriptedServer, *, name: str = "openai/scripted",
+                 **settings: Any) -> RemoteConversation:
+    """A remote conversation with the scripted model (tools mode, answering as `name`), auto_run off unless given."""
     values = {"api_base": model.url, "api_key": "sk-test", "mode": "tools", "auto_run": False, **settings}
-    return RemoteConversation(served.url, served.tokens[0], model="openai/scripted", **values)
+    return RemoteConversation(served.url, served.tokens[0], model=name, **values)
 
 
 def test_approve_runs_the_code_and_the_transcript_has_it(served: Served, model: ScriptedServer) -> None:
@@ -98,3 +99,28 @@ def test_a_model_that_fails_is_a_clear_error(served: Served, model: ScriptedServ
             chat.chat("hello")
         assert "Traceback" not in str(failed.value)
         assert [m.type for m in chat.messages] == ["message"]  # the conversation stays usable
+
+
+def test_usage_grows_with_each_exchange_and_shows_while_the_chat_runs(served: Served, model: ScriptedServer) -> None:
+    model.add(tool_call("python", "print(1)", usage=(100, 10)), text("one", usage=(120, 5)),
+              text("two", usage=(200, 7)))
+    with conversation(served, model, name="openai/gpt-4o", max_tokens=10_000, max_cost=1.0) as chat:
+        assert chat.usage["total"]["steps"] == 0
+        during: list[dict[str, Any]] = []
+        for chunk in chat.chat("first", stream=True):
+            if chunk.type == "confirmation" and chunk.end:
+                during.append(chat.usage)  # read while the chat waits for the decision
+                chat.approve()
+        assert during[0]["running"] and (during[0]["chat"]["steps"], during[0]["chat"]["tokens"]) == (1, 110)
+        first = chat.usage
+        assert not first["running"] and (first["chat"]["steps"], first["total"]["tokens"]) == (2, 235)
+        assert first["total"]["cost"] > 0  # gpt-4o has a price in litellm's table
+        assert first["budget"] == {"max_steps": 20, "max_tokens": 10_000, "max_cost": 1.0}
+        chat.chat("second")
+        second = chat.usage
+        assert (second["chat"]["steps"], second["chat"]["tokens"]) == (1, 207)
+        assert (second["total"]["steps"], second["total"]["tokens"]) == (3, 442)
+        assert second["total"]["cost"] > first["total"]["cost"]
+        assert second["total"]["wall_time"] > first["total"]["wall_time"]
+        listed = httpx.get(f"{served.url}/conversations", headers=served.headers()).json()
+        assert [c["usage"]["total"]["tokens"] for c in listed if c["id"] == chat.id] == [442]

@@ -152,6 +152,7 @@ async function refreshSessions() {
   if (current && current.kind === "conversation") {
     const mine = conversations.find((c) => c.id === current.id);
     if (mine && current.controls) current.controls.pending(Boolean(mine.pending), mine.running);
+    if (mine) showUsage(mine);
     // a chat another client (or another tab) drives: follow its saved transcript while it runs
     if (mine && current.follow && !current.streaming && (mine.running || current.wasRunning)) await current.follow(mine);
     if (mine) current.wasRunning = mine.running;
@@ -200,9 +201,8 @@ async function openConversation(view, id) {
       }
     } finally { send.disabled = false; current.streaming = false; controls.pending(false, false); refreshSessions().catch(showError); }
   }) }, input, send);
-  const budget = Object.entries(info.budget || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace("max_", "")} ≤ ${v}`).join(", ");
   view.append(el("h2", {}, `${info.model}`, el("span", { class: "hint" }, ` · ${info.sandbox} · ${info.auto_run ? "runs code without asking" : "asks before running code"}`)),
-    el("p", { class: "hint", id: "budget" }, `budget: ${budget || "none"} (a chat over it ends with status 'budget')`),
+    budgetLine(info),
     el("div", { class: "toolbar" }, approve, decline, stop,
       el("button", { type: "button", onclick: guarded(async () => { await api("DELETE", `/conversations/${id}`); current = null; view.replaceChildren(); await refreshSessions(); }) }, "Delete")),
     log, form);
@@ -219,6 +219,27 @@ async function openConversation(view, id) {
   };
   current.follow = follow;
   await follow(info);
+}
+
+// ---- budget use: what a conversation spent against its per-message budgets --------------------
+
+const spentText = (s) => `${s.steps} model call(s), ${s.tokens} tokens (${s.prompt_tokens} in, ${s.completion_tokens} out), ` +
+  `${s.cost === null ? "cost unknown (litellm has no price for this model)" : `$${s.cost.toFixed(4)}`}, ${s.wall_time.toFixed(1)} s`;
+
+function budgetLine(info) {
+  const budget = Object.entries(info.budget || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k.replace("max_", "")} ≤ ${v}`).join(", ");
+  const line = el("p", { class: "hint", id: "budget" }, `budget per message: ${budget || "none"} (a chat over it ends with status 'budget')`,
+    el("br"), el("span", { id: "usage-chat" }), el("br"), el("span", { id: "usage-total" }));
+  showUsage(info, line);
+  return line;
+}
+
+// The spend of the conversation `info` (GET /conversations/{id}) in its budget line; the session tick calls it while a chat streams.
+function showUsage(info, line = $("#budget")) {
+  const usage = info.usage;
+  if (!line || !usage) return;
+  line.querySelector("#usage-chat").textContent = `${usage.running ? "this message so far" : "last message"}: ${spentText(usage.chat)}`;
+  line.querySelector("#usage-total").textContent = `conversation: ${spentText(usage.total)}`;
 }
 
 function openComputer(view, id) {
