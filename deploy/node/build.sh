@@ -20,7 +20,7 @@ EXTRAS=ray,docker,model
 echo "==> wheelhouse $WHEELS"
 mkdir -p "$WHEELS"
 rm -f "$WHEELS"/lmc-*.whl
-python3 -m pip wheel -q --no-deps --no-build-isolation -w "$WHEELS" "$REPO"
+python3 -m pip wheel -q --no-deps -w "$WHEELS" "$REPO"
 LMC_WHEEL=$(ls "$WHEELS"/lmc-*.whl)
 python3 -m pip download -q -d "$WHEELS" --only-binary=:all: --python-version 3.11 \
     --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform any \
