@@ -69,6 +69,7 @@ class TrialRow:
     phases: dict[str, float] = field(default_factory=dict)  #: seconds per phase: build, start, agent, verify
     exit_codes: dict[str, int] = field(default_factory=dict)  #: exit status of the verifier, the oracle...
     image: str | None = None  #: the environment image the trial ran in
+    node: str = ""  #: where the trial's last attempt ran (host name, or Ray node id on a cluster)
 
     def __post_init__(self) -> None:
         # an errored trial was not graded: whatever reward came with it is not a score

@@ -134,7 +134,7 @@ def _row(task: Task, model: str, trial: int, result: SessionResult, run_dir: Pat
         wall_time=round(result.wall_time, 3), failure=failure, detail=detail, attempts=result.attempts,
         retried=list(result.retried), status=result.status, transcript=result.transcript,
         desktop=task.desktop is not None, trial_dir=str(folder.relative_to(run_dir)), phases=record.phases,
-        exit_codes=record.exit_codes, image=record.image)
+        exit_codes=record.exit_codes, image=record.image, node=result.node)
     _keep(row, folder, result)
     return row
 

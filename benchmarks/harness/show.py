@@ -119,6 +119,8 @@ def _header(row: TrialRow, run_dir: Path) -> list[str]:
         lines.append("exits    " + ", ".join(f"{k} {v}" for k, v in row.exit_codes.items()))
     if row.image:
         lines.append(f"image    {row.image}")
+    if row.node:
+        lines.append(f"node     {row.node}")
     lines.append(f"attempts {row.attempts}" + "".join(f"\n  retried: {why}" for why in row.retried))
     if row.trial_dir:
         lines.append(f"folder   {run_dir / row.trial_dir}")

@@ -9,8 +9,11 @@ Admission control: at most `max_sessions` sessions run at once, and at most
 `sandbox.per_node` sandboxes live on one node. Infrastructure failures (a sandbox
 lost from outside, setup failed, an X server crashed) and model-API failures are retried up to
 `max_retries` times and reported in `SessionResult.retried`, never as the model's
-failure. With `ray=True` the sessions run in `workers` Ray actors (threads inside
-each, so a session costs no actor start-up), spread over the cluster's nodes.
+failure. With `ray=True` the sessions run in Ray worker actors (threads inside
+each, so a session costs no actor start-up): one pinned to each node that offers
+`lmc_sandbox` slots (orchestrator/ray/placement.py), else `workers` spread by Ray.
+A session whose worker's node dies runs again on another node (one result per
+spec); `SessionResult.node` says where each ran.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class FleetConfig:
     max_retries: int = 2  #: retries of a session after an infrastructure or model-API failure
     ray: bool = False  #: run sessions in Ray worker actors instead of threads of this process
     ray_address: str | None = None  #: Ray cluster address (implies ray); None starts Ray locally
-    workers: int = 1  #: Ray worker actors (units of placement; spread over nodes)
+    workers: int = 1  #: Ray worker actors when no node offers lmc_sandbox slots (else one per such node)
     progress: bool = False  #: show a live progress display on stderr
 
     def __post_init__(self) -> None:
@@ -90,7 +93,11 @@ class Fleet:
                 yield result
 
     def warm_up(self, timeout: float = 120.0) -> bool:
-        """Start the warm sandbox pool now and wait until it is full (in-process fleets)."""
+        """Start the warm sandbox pools now (one per node on Ray) and wait until they are full."""
+        if self.config.uses_ray:
+            from orchestrator.ray.fleet_workers import warm_workers
+
+            return warm_workers(self._ray_workers(), timeout)
         return self._local_factory().wait_warm(timeout)
 
     def _local_factory(self) -> SandboxFactory:
@@ -109,12 +116,19 @@ class Fleet:
                 for future in futures:
                     future.cancel()
 
-    def _run_ray(self, specs: list[SessionSpec]) -> Iterator[SessionResult]:
-        from orchestrator.ray.fleet_workers import run_on_ray, start_workers
+    def _ray_workers(self) -> list[Any]:
+        """This fleet's live Ray workers, started (again, if every one was lost) on first need."""
+        from orchestrator.ray.fleet_workers import start_workers
 
+        self._workers = [w for w in self._workers if w.state != "gone"]
         if not self._workers:
             self._workers = start_workers(self.config)
-        yield from run_on_ray(self._workers, specs, self.config.max_sessions)
+        return self._workers
+
+    def _run_ray(self, specs: list[SessionSpec]) -> Iterator[SessionResult]:
+        from orchestrator.ray.fleet_workers import run_on_ray
+
+        yield from run_on_ray(self._ray_workers(), specs, self.config.max_sessions, self.config.max_retries)
 
     def close(self) -> None:
         """Remove warm sandboxes and Ray workers this fleet started."""

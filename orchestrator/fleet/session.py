@@ -91,23 +91,27 @@ class SessionRunner:
         self.max_retries = max_retries
         self.node = node or socket.gethostname()
 
-    def run(self, spec: SessionSpec) -> SessionResult:
-        """Run a session to its end; infra and model-API failures are retried up to max_retries."""
+    def run(self, spec: SessionSpec, first: int = 1) -> SessionResult:
+        """Run a session to its end; infra and model-API failures are retried up to max_retries.
+
+        `first` is the number of this attempt when earlier ones ran elsewhere (a fleet worker lost
+        with its node): they count against max_retries, and each attempt keeps its own transcript.
+        """
         _preload()
         retried: list[str] = []
         attempt = _Attempt()
-        for number in range(1, self.max_retries + 2):
+        for number in range(first, max(first, self.max_retries + 1) + 1):
             conversation = spec.id if number == 1 else f"{spec.id}-retry{number - 1}"
             with self.sandboxes.admit():
                 attempt = self._attempt(spec, conversation)
-            if attempt.failure not in RETRIED or number == self.max_retries + 1:
+            if attempt.failure not in RETRIED or number >= self.max_retries + 1:
                 break
             log.warning("session %s attempt %d: %s (%s); retrying", spec.id, number, attempt.failure,
                         attempt.detail)
             retried.append(f"{attempt.failure}: {attempt.detail}")
         u = attempt.usage
         return SessionResult(
-            spec.id, attempt.status, attempt.failure, attempt.detail, len(retried) + 1, attempt.steps,
+            spec.id, attempt.status, attempt.failure, attempt.detail, len(retried) + first, attempt.steps,
             u.prompt_tokens, u.completion_tokens, u.cost, attempt.wall, attempt.evaluation,
             attempt.transcript, tuple(retried), self.node)
 

@@ -233,10 +233,11 @@ class ScriptedServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that plays a script of replies."""
 
     def __init__(self, script: Iterable[Reply] = (), *, default: Reply | None = None,
-                 context_window: int | None = None) -> None:
+                 context_window: int | None = None, host: str = "127.0.0.1") -> None:
+        # host: another address only for a test whose client is on another machine (a container node)
         self._state = _State(list(script), default, context_window)
         handler = type("ScriptedHandler", (_Handler,), {"state": self._state})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer((host, 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-server", daemon=True)
         self._started = False
 

@@ -58,7 +58,8 @@ def mapped(what: str, then: str, lost: type[LMCError] = RayFailure) -> Iterator[
         if isinstance(cause, LMCError):  # Ray wraps it; the caller wants the error itself
             raise cause.with_traceback(None) from None
         raise RayFailure(f"{what} failed: {type(cause).__name__}: {cause}") from None
-    except (rex.RayActorError, rex.WorkerCrashedError, rex.NodeDiedError) as exc:
+    # ActorUnschedulableError: a restart had nowhere to go (e.g. pinned to a node that died)
+    except (rex.RayActorError, rex.WorkerCrashedError, rex.NodeDiedError, rex.ActorUnschedulableError) as exc:
         raise lost(f"{what} died or cannot be reached ({_reason(exc)}); {then}") from None
     except rex.GetTimeoutError as exc:
         raise lost(f"{what} did not answer in time ({_reason(exc)}); {then}") from None

@@ -218,7 +218,7 @@ def test_a_fleet_worker_killed_mid_session_fails_that_session_as_infra(ray_sessi
             deadline = time.monotonic() + 120
             while not marker.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            ray.kill(workers[0])
+            ray.kill(workers[0].handle)
             killed.set()
 
         killer = threading.Thread(target=kill_when_running, daemon=True)
@@ -230,6 +230,7 @@ def test_a_fleet_worker_killed_mid_session_fails_that_session_as_infra(ray_sessi
             stop_workers(workers)
     assert killed.is_set() and marker.exists()
     assert (results["slow"].status, results["slow"].failure) == ("failed", "infra")
-    assert re.match(r"session slow: the fleet worker running it died .*ray\.kill.*; the other sessions go on",
+    assert re.match(r"the fleet worker running session slow died .*ray\.kill.*; it has no retries left; the other "
+                    r"sessions go on",
                     results["slow"].detail), results["slow"].detail
     assert (results["quick"].status, results["quick"].failure) == ("complete", None)
