@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -55,12 +57,18 @@ print(json.dumps({"warm": statistics.median(warm), "cold": statistics.median(col
 """
 
 
-def _worktree(repo: Path, rev: str, into: Path) -> Path:
-    """A detached checkout of rev under into (removed by the caller's cleanup)."""
-    path = into / "base"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(path), rev],
-                   check=True, capture_output=True, text=True)
-    return path
+@contextmanager
+def checkout(repo: Path, rev: str) -> Iterator[Path]:
+    """A detached git worktree of rev in a temporary folder, removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="lmc-compare-") as tmp:
+        path = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(path), rev],
+                       check=True, capture_output=True, text=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(path)],
+                           capture_output=True)
 
 
 def _measure(tree: Path, backend: str, runs: int, cold: int) -> dict[str, float] | str:
@@ -86,24 +94,19 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[2]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     console = Console(width=max(Console().width, 110))
-    with tempfile.TemporaryDirectory(prefix="lmc-compare-") as tmp:
-        base = _worktree(repo, args.base, Path(tmp))
-        try:
-            figures: dict[tuple[str, str, str], list[float]] = {}
-            failures: dict[tuple[str, str], str] = {}
-            for round_no in range(args.rounds):
-                for backend in backends:
-                    for label, tree in (("base", base), ("this", repo)):
-                        got = _measure(tree, backend, args.runs, args.cold)
-                        if isinstance(got, str):
-                            failures[(label, backend)] = got
-                            continue
-                        for measure, value in got.items():
-                            figures.setdefault((label, backend, measure), []).append(value)
-                console.print(f"round {round_no + 1}/{args.rounds} done")
-        finally:
-            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(base)],
-                           capture_output=True)
+    with checkout(repo, args.base) as base:
+        figures: dict[tuple[str, str, str], list[float]] = {}
+        failures: dict[tuple[str, str], str] = {}
+        for round_no in range(args.rounds):
+            for backend in backends:
+                for label, tree in (("base", base), ("this", repo)):
+                    got = _measure(tree, backend, args.runs, args.cold)
+                    if isinstance(got, str):
+                        failures[(label, backend)] = got
+                        continue
+                    for measure, value in got.items():
+                        figures.setdefault((label, backend, measure), []).append(value)
+            console.print(f"round {round_no + 1}/{args.rounds} done")
     rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", args.base],
                          capture_output=True, text=True).stdout.strip()
     table = Table(title=f"this tree vs {args.base} ({rev}), median of {args.rounds} alternating rounds, ms")
