@@ -28,7 +28,8 @@ def test_bench_server_runs_tiny_and_writes_its_figures(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     figures = json.loads((tmp_path / "server.json").read_text())
     paths = {p["path"]: p for p in figures["latency_ms"]}
-    assert set(paths) == {"in-process", "HTTP (SSE)", "WebSocket", "HTTP (SSE) @HEAD", "WebSocket @HEAD"}
+    assert set(paths) == {"in-process", "HTTP (SSE)", "SSE, http.client", "WebSocket",
+                          "HTTP (SSE) @HEAD", "WebSocket @HEAD"}
     for path in paths.values():
         assert path["samples"] == 2 * 3
         assert 0 < path["p50"] <= path["p99"]

@@ -17,6 +17,8 @@ from benchmarks.perf.server.process import Server
 #: the latency target: ms the server may add to a run at p50
 TARGET_ADDED_P50_MS = 2.0
 CODE = "print(1)"
+#: the path of the SSE route read by the standard library's client
+SSE_STDLIB = "SSE, http.client"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -56,8 +58,34 @@ def _runners(servers: dict[str, Server], stack: Any) -> dict[str, Callable[[], s
     runners: dict[str, Callable[[], str]] = {"in-process": lambda: _printed(local.run("python", CODE))}
     for label, server in servers.items():
         runners[f"HTTP (SSE){label}"] = _sse_runner(server, stack, keep_alive=not label)
+        if not label:
+            runners[SSE_STDLIB] = _stdlib_sse_runner(server, stack)
         runners[f"WebSocket{label}"] = _ws_runner(server, stack)
     return runners
+
+
+def _stdlib_sse_runner(server: Server, stack: Any) -> Callable[[], str]:
+    """The SSE route through the standard library's http.client on a kept connection: the server's share
+    of the SSE path without httpx's (RemoteComputer's) own time."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from orchestrator.client import RemoteComputer
+
+    computer = stack.enter_context(RemoteComputer(server.url, server.token, "local"))
+    where = urlsplit(server.url)
+    connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=60)
+    stack.callback(connection.close)
+    body = json.dumps({"language": "python", "code": CODE})
+    headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
+
+    def run() -> str:
+        connection.request("POST", f"/computers/{computer.id}/run", body, headers)
+        answer = connection.getresponse().read().decode()
+        frames = [json.loads(line[5:]) for line in answer.splitlines() if line.startswith("data:")]
+        return read_run(iter([*frames[:-1], {"role": "server", "content": "complete"}]).__next__)[0]
+
+    return run
 
 
 def _sse_runner(server: Server, stack: Any, keep_alive: bool) -> Callable[[], str]:
