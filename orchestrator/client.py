@@ -92,12 +92,17 @@ class Connection:
             if response.status_code >= 400:
                 response.read()
                 raise _error(response)
-            for event, data in _events(response.iter_lines()):
+            lines = response.iter_lines()
+            for event, data in _events(lines):
                 if event == "chunk":
                     yield chunk_from_json(data)
                 elif event == "error":
                     raise from_body(data)
                 elif event == "done":
+                    # read to the end of the body: a response left unread closes its connection,
+                    # and the next run would pay a new TCP connection (~10 ms here instead of ~1)
+                    for _ in lines:
+                        pass
                     return
 
     def check_version(self) -> dict[str, Any]:

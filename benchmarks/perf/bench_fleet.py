@@ -252,12 +252,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def _before_after(args: argparse.Namespace, out: Path, console: Console) -> None:
     """CPU per step and steps/s of this tree against --base, side by side; the table also as text."""
-    from benchmarks.perf.compare_trees import base_tree
+    from benchmarks.perf.compare_trees import checkout
     from benchmarks.perf.step_cost import compare
 
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.base], capture_output=True,
                          text=True).stdout.strip() or args.base
-    with base_tree(ROOT, args.base) as base:
+    with checkout(ROOT, args.base) as base:
         table, figures = compare(ROOT, base, f"{args.base} ({rev})", args.sandbox, args.rounds, args.sessions,
                                  args.fleet, args.steps)
     console.print(table)

@@ -57,23 +57,17 @@ print(json.dumps({"warm": statistics.median(warm), "cold": statistics.median(col
 """
 
 
-def _worktree(repo: Path, rev: str, into: Path) -> Path:
-    """A detached checkout of rev under into (removed by the caller's cleanup)."""
-    path = into / "base"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(path), rev],
-                   check=True, capture_output=True, text=True)
-    return path
-
-
 @contextmanager
-def base_tree(repo: Path, rev: str) -> Iterator[Path]:
-    """A temporary detached checkout of rev, removed afterwards (also used by bench_fleet --base)."""
+def checkout(repo: Path, rev: str) -> Iterator[Path]:
+    """A detached git worktree of rev in a temporary folder, removed at the end."""
     with tempfile.TemporaryDirectory(prefix="lmc-compare-") as tmp:
-        base = _worktree(repo, rev, Path(tmp))
+        path = Path(tmp) / "base"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(path), rev],
+                       check=True, capture_output=True, text=True)
         try:
-            yield base
+            yield path
         finally:
-            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(base)],
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(path)],
                            capture_output=True)
 
 
@@ -100,7 +94,7 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[2]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     console = Console(width=max(Console().width, 110))
-    with base_tree(repo, args.base) as base:
+    with checkout(repo, args.base) as base:
         figures: dict[tuple[str, str, str], list[float]] = {}
         failures: dict[tuple[str, str], str] = {}
         for round_no in range(args.rounds):

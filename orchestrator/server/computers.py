@@ -36,6 +36,7 @@ from orchestrator.server.endpoint import (
     pump_to_socket,
     serve_socket,
     sse_response,
+    start_stream,
 )
 from orchestrator.server.errors import BadRequest, Busy
 from orchestrator.server.registry import Entry, Registry
@@ -110,16 +111,13 @@ async def show(request: Request) -> Response:
 
 
 async def _started_run(registry: Registry[Computer], entry: Entry[Computer], data: dict[str, Any]) -> Pump[Chunk]:
-    """Check the language and code (a 400 before anything streams), then stream the run on a thread."""
-    registry.claim(entry)
-    try:
-        chunks = await asyncio.to_thread(
-            entry.item.run, data["language"], data["code"], stream=True,
-            timeout=data.get("timeout"), max_output=data.get("max_output"))
-    except BaseException:
-        registry.release(entry)
-        raise
-    return Pump(lambda: chunks, on_abandon=entry.item.stop, on_finish=lambda: registry.release(entry))
+    """Claim the computer and start the run on a stream worker; a bad language or code is raised here
+    (a 400 before anything streams)."""
+    pump = start_stream(registry, entry, lambda: entry.item.run(
+        data["language"], data["code"], stream=True, timeout=data.get("timeout"), max_output=data.get("max_output")),
+        entry.item.stop)
+    await pump.started()
+    return pump
 
 
 async def run(request: Request) -> Response:
