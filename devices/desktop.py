@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from devices.errors import DesktopDied, DesktopFailed, DeviceUsageError, XvfbMissing
+from devices.process import end, log_tail
 from devices.xdisplay import SOCKET_DIR, display_in_use
 
 log = logging.getLogger(__name__)
@@ -132,12 +133,7 @@ class VirtualDesktop:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc)
         log.info("virtual desktop :%s stopped", self._number)
 
     def _launch(self, number: int) -> bool:
@@ -198,10 +194,7 @@ class VirtualDesktop:
         return path.exists() and any(sign in path.read_text(errors="replace") for sign in _TAKEN)
 
     def _log_tail(self) -> str:
-        path = self._dir / "xvfb.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        lines = [line for line in text.splitlines() if line.strip()]
-        return " | ".join(lines[-4:]) or "(nothing)"
+        return log_tail(self._dir / "xvfb.log")
 
     def close(self) -> None:
         """Stop Xvfb and remove the desktop's temp folder."""

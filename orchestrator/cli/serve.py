@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
                    help="largest file upload in bytes (default 100 MiB)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://host:port) whose pages may open WebSockets; repeatable")
+    p.add_argument("--novnc-dir", type=Path, default=Path("/usr/share/novnc"), metavar="DIR",
+                   help="noVNC's files for the console's live desktop view (default /usr/share/novnc, Debian's "
+                   "novnc package); a missing folder makes the console show screenshots instead")
     p.set_defaults(handler=serve_command, **{ROUTES: []})
 
 
@@ -53,7 +56,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     config = ServerConfig(host=args.host, port=args.port, token_file=args.token_file,
                           idle_timeout=args.idle_timeout, max_body=args.max_body, max_upload=args.max_upload,
-                          allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin))
+                          allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin),
+                          novnc_dir=args.novnc_dir)
     settings = resolve()
     if config.token_file is not None:
         tokens, made = token_store.load(config.token_file), None

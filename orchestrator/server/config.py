@@ -31,6 +31,8 @@ class ServerConfig:
     """Origins (scheme://host[:port]) besides the server's own whose pages may open WebSockets."""
     data_dir: Path | None = None
     """Where conversations are saved (one folder per token); None: the settings' data_dir."""
+    novnc_dir: Path | None = Path("/usr/share/novnc")
+    """noVNC's files (Debian's novnc package) for the console's desktop view; None or missing: screenshots."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

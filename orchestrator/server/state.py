@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import HTTPConnection
 
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.desktop import Desktops
 from orchestrator.server.registry import Registry
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
@@ -27,6 +28,8 @@ class ServerState:
     """The defaults of new conversations (config file, LMC_* environment)."""
     computers: Registry[Computer] = field(default_factory=lambda: Registry("computer"))
     conversations: Registry[Conversation] = field(default_factory=lambda: Registry("conversation"))
+    desktops: Desktops = field(default_factory=Desktops)
+    """The virtual desktops of computers and conversations created with `"desktop": true`."""
 
 
 def state(connection: HTTPConnection) -> ServerState:
