@@ -1,6 +1,6 @@
 """A VNC server (x11vnc) on an X display, reachable through a private unix socket only.
 
-x11vnc listens on no TCP port (`-rfbport 0`): its socket sits in a folder of mode 0700, so
+x11vnc listens on no TCP port (IPv4 or IPv6): its socket sits in a folder of mode 0700, so
 only this user's processes reach it; whoever shows the desktop to others (`lmc serve`'s
 WebSocket bridge) puts its own authentication in front. No VNC password: the socket's
 folder is the access control.
@@ -46,8 +46,10 @@ class VncServer:
         missing = vnc_missing()
         if missing is not None:
             raise VncMissing(f"no live view of {self.display}: {missing}")
-        command = ["x11vnc", "-display", self.display, "-rfbport", "0", "-unixsock", str(self.socket),
-                   "-forever", "-shared", "-nopw", "-noipv6", "-nossl", "-quiet", "-noxdamage"]
+        # no TCP at all: -rfbport 0 alone still left x11vnc listening on [::]:5900 (IPv6) here; -localhost
+        # would refuse the unix socket's clients too
+        command = ["x11vnc", "-display", self.display, "-rfbport", "0", "-rfbportv6", "-1", "-noipv6",
+                   "-unixsock", str(self.socket), "-forever", "-shared", "-nopw", "-nossl", "-quiet", "-noxdamage"]
         with open(self._dir / "x11vnc.log", "wb") as out:
             self._proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                           env={"PATH": "/usr/bin:/bin", **self._env})
