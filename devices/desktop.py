@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 from devices.errors import DesktopDied, DesktopFailed, DeviceUsageError, XvfbMissing
+from devices.process import end, log_tail
 from devices.xdisplay import SOCKET_DIR, display_in_use
 
 log = logging.getLogger(__name__)
@@ -168,14 +169,8 @@ class VirtualDesktop:
         manager, self._manager = self._manager, None
         proc, self._proc = self._proc, None
         for running in (manager, proc):
-            if running is None or running.poll() is not None:
-                continue
-            running.terminate()
-            try:
-                running.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                running.kill()
-                running.wait()
+            if running is not None:
+                end(running)
         log.info("virtual desktop :%s stopped", self._number)
 
     def _launch(self, number: int) -> bool:
@@ -236,10 +231,7 @@ class VirtualDesktop:
         return path.exists() and any(sign in path.read_text(errors="replace") for sign in _TAKEN)
 
     def _log_tail(self) -> str:
-        path = self._dir / "xvfb.log"
-        text = path.read_text(errors="replace") if path.exists() else ""
-        lines = [line for line in text.splitlines() if line.strip()]
-        return " | ".join(lines[-4:]) or "(nothing)"
+        return log_tail(self._dir / "xvfb.log")
 
     def close(self) -> None:
         """Stop Xvfb and remove the desktop's temp folder."""

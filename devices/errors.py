@@ -19,6 +19,8 @@
         ├── DesktopDied (RuntimeError)           Xvfb exited under a running session
         ├── FailSafe (RuntimeError)              the mouse sits in a screen corner: stop (host screen)
         ├── ClipboardError (RuntimeError)        xclip is missing or failed
+        ├── VncFailed (RuntimeError)             x11vnc would not start (live view of a desktop)
+        │   └── VncMissing                       x11vnc is not installed
         └── OCRUnavailable (RuntimeError)        the OCR engine is not installed
 
 Each class carries `kind`, the LMC error kind (lmc.messages.ERROR_KINDS) it
@@ -111,6 +113,14 @@ class FailSafe(DeviceError, RuntimeError):
 
 class ClipboardError(DeviceError, RuntimeError):
     """The clipboard tool (xclip) is missing or failed."""
+
+
+class VncFailed(DeviceError, RuntimeError):
+    """x11vnc did not start on a desktop (its live view)."""
+
+
+class VncMissing(VncFailed):
+    """A live view was asked for but x11vnc is not installed."""
 
 
 class OCRUnavailable(DeviceError, RuntimeError):

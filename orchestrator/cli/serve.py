@@ -39,6 +39,9 @@ def register(sub: Any) -> None:
                    "cluster serves them (RAY_ADDRESS picks the cluster; default: a local Ray)")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="the Ray cluster to join (host:port of its head, or 'auto'); implies --ray")
+    p.add_argument("--novnc-dir", type=Path, default=Path("/usr/share/novnc"), metavar="DIR",
+                   help="noVNC's files for the console's live desktop view (default /usr/share/novnc, Debian's "
+                   "novnc package); a missing folder makes the console show screenshots instead")
     p.set_defaults(handler=serve_command, **{ROUTES: []})
 
 
@@ -59,7 +62,7 @@ def serve_command(args: argparse.Namespace) -> int:
     config = ServerConfig(host=args.host, port=args.port, token_file=args.token_file,
                           idle_timeout=args.idle_timeout, max_body=args.max_body, max_upload=args.max_upload,
                           allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin),
-                          ray=args.ray, ray_address=args.address)
+                          ray=args.ray, ray_address=args.address, novnc_dir=args.novnc_dir)
     settings = resolve()
     if config.token_file is not None:
         tokens, made = token_store.load(config.token_file), None

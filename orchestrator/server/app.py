@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from lmc.errors import LMCError
-from orchestrator.server import about, computers, console, conversations, oi
+from orchestrator.server import about, computers, console, conversations, liveview, oi
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.endpoint import reported
 from orchestrator.server.errors import BadRequest, NotFound, ServerError, to_body
@@ -103,12 +103,13 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
                 await _close_all(registry, close, registry.drain())
 
     app = Starlette(
-        routes=[*about.routes(), *computers.routes(), *conversations.routes(), *oi.routes(), *console.routes(),
+        routes=[*about.routes(), *computers.routes(), *conversations.routes(), *liveview.routes(), *oi.routes(),
+                *console.routes(),
                 *extra_routes],
         exception_handlers={Exception: _on_error, HTTPException: _on_http, LMCError: _on_error},
         lifespan=lifespan,
     )
     app.state.lmc = server
     app.add_middleware(Guard, tokens=tokens, config=config, upload_path=lambda path: bool(UPLOAD.match(path)),
-                       public=console.PUBLIC)
+                       public=console.PUBLIC, public_prefixes=console.PUBLIC_PREFIXES)
     return app

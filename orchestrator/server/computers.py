@@ -1,6 +1,6 @@
 """Computers without a model: create one, run code (SSE or WebSocket), stop, move files, close.
 
-    POST   /computers                  {"backend": "docker", "config": {...}, "idle_timeout": 60}
+    POST   /computers                  {"backend": "docker", "config": {...}, "idle_timeout": 60, "desktop": true}
     GET    /computers                  this token's computers
     GET    /computers/{id}
     POST   /computers/{id}/run         {"language": "python", "code": "...", "timeout": 30} -> SSE
@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 from executors.backends import backend_names, config_class
 from lmc.messages import Chunk, Message
 from orchestrator.computer import Computer
+from orchestrator.server.desktop import desktop_computer, has_desktop
 from orchestrator.server.endpoint import (
     Sender,
     check_fields,
@@ -43,7 +44,8 @@ from orchestrator.server.registry import Entry, Registry
 from orchestrator.server.state import state
 from orchestrator.server.streaming import Pump
 
-CREATE_FIELDS: dict[str, type | tuple[type, ...]] = {"backend": str, "config": dict, "idle_timeout": (int, float)}
+CREATE_FIELDS: dict[str, type | tuple[type, ...]] = {"backend": str, "config": dict, "idle_timeout": (int, float),
+                                                     "desktop": bool}
 RUN_FIELDS: dict[str, type | tuple[type, ...]] = {"language": str, "code": str, "timeout": (int, float),
                                                   "max_output": int}
 #: config fields that reach into the server's machine or its secrets (host folders and variables, the
@@ -79,7 +81,7 @@ def backend_config(backend: str, given: dict[str, Any]) -> Any:
 def describe(entry: Entry[Computer]) -> dict[str, Any]:
     """What GET says about a computer."""
     return {"id": entry.id, "backend": entry.item.executor.backend, "running": entry.busy,
-            "idle_timeout": entry.idle_timeout}
+            "idle_timeout": entry.idle_timeout, "desktop": has_desktop(entry.item)}
 
 
 def _registry(request: Request | WebSocket) -> Registry[Computer]:
@@ -95,7 +97,10 @@ async def create(request: Request) -> Response:
     data = await json_body(request, CREATE_FIELDS, required=("backend",))
     config = backend_config(data["backend"], data.get("config") or {})
     timeout = idle_timeout(data, state(request).config.idle_timeout)
-    computer = await asyncio.to_thread(state(request).hosting.computer, data["backend"], config)
+    if data.get("desktop"):
+        computer = await asyncio.to_thread(desktop_computer, state(request), config)
+    else:
+        computer = await asyncio.to_thread(state(request).hosting.computer, data["backend"], config)
     entry = _registry(request).add(owner(request), computer, timeout)
     return JSONResponse(describe(entry), status_code=201)
 

@@ -35,6 +35,8 @@ class ServerConfig:
     """Keep computers and conversations in Ray actors, shared by every `lmc serve --ray` on the cluster."""
     ray_address: str | None = None
     """The Ray cluster to join (None: RAY_ADDRESS's, or a local one started here); implies `ray`."""
+    novnc_dir: Path | None = Path("/usr/share/novnc")
+    """noVNC's files (Debian's novnc package) for the console's desktop view; None or missing: screenshots."""
 
     def __post_init__(self) -> None:
         if self.ray_address is not None:

@@ -1,7 +1,8 @@
 """Conversations: a model with a sandbox, driven remotely.
 
     POST   /conversations                 {"model": "openai/gpt-4o", "api_base": ..., "api_key": ...,
-                                           "auto_run": false, "sandbox": "docker", "max_steps": 20, ...}
+                                           "auto_run": false, "sandbox": "docker", "max_steps": 20,
+                                           "desktop": true, ...}
     GET    /conversations                 this token's conversations
     GET    /conversations/{id}
     GET    /conversations/{id}/messages   the transcript
@@ -25,7 +26,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from lmc.messages import Chunk
-from orchestrator.server.conversation import Chat
+from orchestrator.server.conversation import Chat, Conversation
+from orchestrator.server.desktop import desktop_interpreter, has_desktop
 from orchestrator.server.endpoint import (
     Sender,
     check_fields,
@@ -50,7 +52,7 @@ SETTINGS_FIELDS: dict[str, type | tuple[type, ...]] = {
     "context_window": int, "max_output_tokens": int, "auto_run": bool, "sandbox": str, "max_steps": int,
     "max_tokens": int, "max_cost": NUMBER, "system_message": str,
 }
-CREATE_FIELDS = {**SETTINGS_FIELDS, "idle_timeout": NUMBER}
+CREATE_FIELDS = {**SETTINGS_FIELDS, "idle_timeout": NUMBER, "desktop": bool}
 SEND_FIELDS: dict[str, type | tuple[type, ...]] = {"content": str}
 COMMANDS = ("stop", "approve", "decline")
 
@@ -63,15 +65,19 @@ def describe(entry: Entry[Chat]) -> dict[str, Any]:
     budget = {"max_steps": settings.max_steps, "max_tokens": settings.max_tokens, "max_cost": settings.max_cost}
     return {"id": entry.id, "model": settings.llm.model, "sandbox": settings.sandbox,
             "auto_run": settings.auto_run, "running": entry.busy, "idle_timeout": entry.idle_timeout,
+            "desktop": has_desktop(entry.item),
             "pending": to_json(pending) if pending is not None else None,
             "budget": usage["budget"] if usage is not None else budget, "usage": usage}
 
 
-def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any]) -> Chat:
-    """A conversation with the server's default settings, the client's over them."""
+def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any], desktop: bool = False) -> Chat:
+    """A conversation with the server's default settings, the client's over them; with `desktop`, in OS
+    mode on a desktop of its own (in this process)."""
     root = server.config.data_dir or server.settings.data_dir
     settings = server.settings.replace(**{k: v for k, v in fields.items() if v is not None})
     settings = settings.replace(data_dir=root / "serve" / owner_id)
+    if desktop:
+        return Conversation(desktop_interpreter(server, settings))
     return server.hosting.conversation(settings)
 
 
@@ -94,8 +100,9 @@ async def create(request: Request) -> Response:
                          "(e.g. openai/gpt-4o) with its api_base and api_key")
     server = state(request)
     timeout = idle_timeout(data, server.config.idle_timeout)
-    fields = {k: v for k, v in data.items() if k != "idle_timeout"}
-    conversation = await asyncio.to_thread(new_conversation, server, owner(request), fields)
+    fields = {k: v for k, v in data.items() if k not in ("idle_timeout", "desktop")}
+    conversation = await asyncio.to_thread(new_conversation, server, owner(request), fields,
+                                           bool(data.get("desktop")))
     entry = _registry(request).add(owner(request), conversation, timeout, id=conversation.id)
     return JSONResponse(describe(entry), status_code=201)
 

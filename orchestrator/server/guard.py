@@ -3,13 +3,17 @@
 A pure ASGI middleware, so it sees every request, routed or not. A request passes with a known
 token in `Authorization: Bearer <token>`; the owner id of that token is put in the scope
 (`OWNER`). The Open Interpreter route also takes the token as its first message (its protocol),
-so its upgrade passes with `OWNER` unset, and the route checks the message. The web console's
-static files (`public` paths, GET only: a browser sends no header on a page load) pass without
-a token; they hold no data.
+so its upgrade passes with `OWNER` unset, and the route checks the message. A browser cannot set
+headers on a WebSocket, so an upgrade may carry the token as the subprotocol
+`lmc.token.<base64url of the token>` instead (offered next to the one the route speaks). The web
+console's static files (`public` paths and prefixes, GET only: a browser sends no header on a page
+load) pass without a token; they hold no data.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -32,6 +36,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OWNER = "lmc.owner"
 #: WebSocket paths whose protocol carries the token in its first message (Open Interpreter's)
 TOKEN_IN_MESSAGE = frozenset({"/"})
+#: the subprotocol prefix of a token sent by a browser's WebSocket (base64url, padding optional)
+TOKEN_PROTOCOL = "lmc.token."
 #: an oversized body up to this many times the limit is read (and dropped) before the 413 is sent
 DRAIN_UP_TO = 4
 NO_TOKEN = ("no token or an unknown one; send it as the header 'Authorization: Bearer <token>' "
@@ -48,9 +54,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def bearer(scope: Scope) -> str | None:
     """The token of an `Authorization: Bearer` header, if any."""
     value = _header(scope, b"authorization")
+    if value is None and scope["type"] == "websocket":
+        return protocol_token(scope.get("subprotocols") or [])
     if value is None or not value.lower().startswith("bearer "):
         return None
     return value[7:].strip()
+
+
+def protocol_token(subprotocols: list[str]) -> str | None:
+    """The token of an `lmc.token.<base64url>` WebSocket subprotocol, if any."""
+    for protocol in subprotocols:
+        if protocol.startswith(TOKEN_PROTOCOL):
+            encoded = protocol[len(TOKEN_PROTOCOL):]
+            try:
+                return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            except (binascii.Error, ValueError):
+                return None
+    return None
 
 
 def same_origin(scope: Scope, allowed: tuple[str, ...]) -> bool:
@@ -79,9 +99,9 @@ class Guard:
     """Token, Origin and body-size checks in front of the app."""
 
     def __init__(self, app: ASGIApp, tokens: Tokens, config: ServerConfig, upload_path: Callable[[str], bool],
-                 public: frozenset[str] = frozenset()) -> None:
+                 public: frozenset[str] = frozenset(), public_prefixes: tuple[str, ...] = ()) -> None:
         self.app, self.tokens, self.config, self.upload_path = app, tokens, config, upload_path
-        self.public = public
+        self.public, self.public_prefixes = public, public_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check, then pass to the app."""
@@ -109,7 +129,8 @@ class Guard:
         """Whether a request may pass without a token: the OI upgrade, a GET of a public file."""
         if scope["type"] == "websocket":
             return scope["path"] in TOKEN_IN_MESSAGE
-        return scope["path"] in self.public and scope["method"] in ("GET", "HEAD")
+        public = scope["path"] in self.public or scope["path"].startswith(self.public_prefixes)
+        return public and scope["method"] in ("GET", "HEAD")
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.config.max_upload if self.upload_path(scope["path"]) else self.config.max_body

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from starlette.requests import HTTPConnection
 
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.desktop import Desktops
 from orchestrator.server.registry import Registry
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
@@ -59,6 +60,8 @@ class ServerState:
     hosting: Hosting = field(default_factory=InProcess)
     tick: Callable[[], None] | None = None
     """Called on a thread every reaper round (a Ray replica's heartbeat), if given."""
+    desktops: Desktops = field(default_factory=Desktops)
+    """The virtual desktops of computers and conversations created with `"desktop": true`."""
 
 
 def state(connection: HTTPConnection) -> ServerState:

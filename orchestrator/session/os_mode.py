@@ -151,21 +151,25 @@ def screen_host(desktop: str) -> Any:
     return DeviceHost(DeviceHostConfig(desktop=DesktopConfig() if desktop == "virtual" else None))
 
 
-def sandbox_for(settings: Settings, host: Any) -> Any:
-    """The session's sandbox, with GUI programs drawing on the session's screen."""
-    import dataclasses
-
-    from executors.backends import default_config
+def on_screen(config: Any, env: dict[str, str]) -> Any:
+    """A sandbox config whose GUI programs draw on the screen of `env` (DISPLAY, XAUTHORITY); None for a
+    backend that cannot (e2b: computer.* still works; its GUI programs have no screen here)."""
     from executors.docker.config import DockerConfig
     from executors.local import LocalConfig
 
-    env = host.env()
-    config = default_config(settings.sandbox)
     if isinstance(config, DockerConfig):
-        return dataclasses.replace(config, display=env["DISPLAY"]).create()
+        return dataclasses.replace(config, display=env["DISPLAY"])
     if isinstance(config, LocalConfig):
-        return config.with_env(env).create()
-    return settings.sandbox  # e2b: computer.* still works; its GUI programs have no screen here
+        return config.with_env(env)
+    return None
+
+
+def sandbox_for(settings: Settings, host: Any) -> Any:
+    """The session's sandbox, with GUI programs drawing on the session's screen."""
+    from executors.backends import default_config
+
+    config = on_screen(default_config(settings.sandbox), host.env())
+    return config.create() if config is not None else settings.sandbox
 
 
 def screen_notice(interpreter: Any) -> str:
@@ -177,12 +181,13 @@ def screen_notice(interpreter: Any) -> str:
             "step instead of screenshots (set --model to a vision model for screenshots)")
 
 
-def os_interpreter(settings: Settings, desktop: str = "virtual", **parts: Any) -> Any:
-    """An Interpreter in OS mode on a virtual desktop or the host's screen."""
+def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = None, **parts: Any) -> Any:
+    """An Interpreter in OS mode on a virtual desktop or the host's screen (or on `host`, a DeviceHost
+    the caller made; it is closed with the Interpreter, or here if making the Interpreter fails)."""
     from orchestrator.session.interpreter import Interpreter
 
     user_extra = "\n\n" + settings.system_message if settings.system_message else ""
-    host = screen_host(desktop)
+    host = host if host is not None else screen_host(desktop)
     try:
         if desktop == "host":
             from devices.xinput import enable_failsafe

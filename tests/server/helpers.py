@@ -46,10 +46,13 @@ def server_env(home: Path) -> dict[str, str]:
             "XDG_DATA_HOME": str(home / "data"), "LMC_DATA_DIR": str(home / "data")}
 
 
-def start(args: list[str], home: Path, log: Path) -> tuple[subprocess.Popen[str], list[str]]:
-    """Start `lmc serve ARGS`; the process and its stdout lines up to `listening on` (waited for)."""
+def start(args: list[str], home: Path, log: Path,
+          env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `lmc serve ARGS` (with `env` over the test environment); the process and its stdout lines
+    up to `listening on` (waited for)."""
     proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "serve", "--port", "0", *args],
-                            stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=server_env(home))
+                            stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
+                            env={**server_env(home), **(env or {})})
     lines: queue.Queue[str | None] = queue.Queue()
 
     seen: list[str] = []  # every stdout line, also those after start-up (uvicorn's access log)

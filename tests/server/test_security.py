@@ -19,7 +19,7 @@ from websockets.sync.client import connect
 from benchmarks.console.routes import routes as bench_routes
 from orchestrator.server.app import create_app
 from orchestrator.server.config import ServerConfig
-from orchestrator.server.console import PUBLIC
+from orchestrator.server.console import NOVNC, PUBLIC, PUBLIC_PREFIXES
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
 from tests.server.helpers import Served, frames_until_status, printed, server_env, start, stop, url_in
@@ -52,6 +52,11 @@ def test_every_route_refuses_an_unauthenticated_request(served: Served, headers:
         for method, path in http:
             if path in PUBLIC:  # the console's static files: a page load carries no header
                 assert method == "GET" and client.get(path).status_code == 200, path
+                continue
+            if path.startswith(PUBLIC_PREFIXES):  # noVNC's modules (library code): only its .js files
+                assert path.startswith(NOVNC) and method == "GET", path
+                for name in ("some-file.txt", "vnc.html", "core/../../../etc/passwd", "core/%2e%2e/vnc.html"):
+                    assert client.get(NOVNC + name).status_code in (401, 404), name
                 continue
             body = {"backend": "local"} if method in ("POST", "PUT") else None
             response = client.request(method, _fill(path), json=body)

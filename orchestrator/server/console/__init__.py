@@ -4,11 +4,13 @@
     GET /console/app.js     its script
     GET /console/style.css  its style
 
-A browser cannot set headers on a page load, so these three files are the only routes the guard
-lets through without a token (`PUBLIC`): they hold no data. The page keeps the token the user
+A browser cannot set headers on a page load, so these three files and noVNC's modules (under
+`NOVNC`, for the live desktop view) are the only routes the guard lets through without a token
+(`PUBLIC`, `PUBLIC_PREFIXES`): they hold no data. The page keeps the token the user
 types in sessionStorage (gone when the tab closes, never in a URL, where logs would keep it) and
 sends it as `Authorization: Bearer` on every fetch; it streams with fetch too (SSE bodies read as
-they come), so it needs no WebSocket and no token in a query string. The Content-Security-Policy
+they come), and the desktop view's WebSocket carries the token as a subprotocol, so no token is ever
+in a query string. The Content-Security-Policy
 lets the page load and talk only to this server, with no inline script.
 """
 
@@ -28,6 +30,10 @@ FILES = {
 }
 #: the only paths served without a token: the console's static files
 PUBLIC = frozenset(FILES)
+#: where noVNC's modules are served (from Debian's novnc package, when installed; see liveview.py)
+NOVNC = "/console/novnc/"
+#: path prefixes served without a token: library code, no data
+PUBLIC_PREFIXES = (NOVNC,)
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "

@@ -164,6 +164,7 @@ async function open(kind, id) {
   const view = $("#session-view");
   view.replaceChildren();
   if (kind === "conversation") await openConversation(view, id); else openComputer(view, id);
+  await attachDesktop(view, kind, id);
   await refreshSessions();
 }
 
@@ -273,6 +274,77 @@ function formFields(form) {
     if (field.type === "checkbox") out[field.name] = field.checked; else if (field.value.trim()) out[field.name] = field.value.trim();
   }
   return out;
+}
+
+// ---- a session's desktop: live VNC view (noVNC) with take-over, or a screenshot stream ----------
+
+let desktopView = null;  // the open view: {close()}
+// how often the fallback view asks for a screenshot, in ms
+const SCREENSHOT_EVERY = 1000;
+
+function closeDesktop() { if (desktopView) desktopView.close(); desktopView = null; }
+
+// Shows the desktop of a computer or conversation above its transcript (nothing if it has none).
+async function attachDesktop(view, kind, id) {
+  closeDesktop();
+  const path = `/${kind}s/${id}/desktop`;
+  let info;
+  try { info = await getJSON(path); } catch (e) { if (e.status === 404) return; throw e; }
+  const screen = el("div", { id: "desktop-screen", class: "desktop-screen" });
+  const note = el("span", { class: "hint", id: "desktop-note" });
+  const takeover = el("button", { id: "takeover", type: "button" }, "Take over");
+  const panel = el("div", { id: "desktop", class: "desktop" },
+    el("div", { class: "toolbar" }, el("strong", {}, `desktop ${info.display}`), takeover, note), screen);
+  view.insertBefore(panel, view.children[1] || null);
+  desktopView = info.vnc && info.novnc ? await vncView(path, screen, takeover, note)
+    : screenshotView(path, screen, takeover, note, info.fallback || "the live view is not available");
+}
+
+// The token as a WebSocket subprotocol (a browser cannot send headers on a WebSocket): base64url.
+function tokenProtocol() {
+  const bytes = new TextEncoder().encode(sessionStorage.getItem(KEY) || "");
+  const b64 = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return `lmc.token.${b64}`;
+}
+
+// noVNC (Debian's novnc package, served by lmc serve) on the server's WebSocket bridge; view-only until "Take over".
+async function vncView(path, screen, takeover, note) {
+  const { default: RFB } = await import("/console/novnc/core/rfb.js");
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}/vnc`;
+  const rfb = new RFB(screen, url, { wsProtocols: ["binary", tokenProtocol()], shared: true });
+  rfb.viewOnly = true; rfb.scaleViewport = true;
+  const say = () => { note.textContent = rfb.viewOnly ? "live (VNC), view only" : "you have the mouse and keyboard; the agent may still act"; };
+  rfb.addEventListener("connect", () => { screen.dataset.state = "connected"; say(); });
+  rfb.addEventListener("disconnect", (e) => { screen.dataset.state = "disconnected"; note.textContent = e.detail.clean ? "the live view ended" : "the live view was lost"; });
+  takeover.addEventListener("click", () => {
+    rfb.viewOnly = !rfb.viewOnly;
+    takeover.textContent = rfb.viewOnly ? "Take over" : "Give back";
+    takeover.classList.toggle("on", !rfb.viewOnly);
+    if (!rfb.viewOnly) rfb.focus();
+    say();
+  });
+  return { close: () => rfb.disconnect() };
+}
+
+// The fallback: a PNG every second over the same token, drawn on a canvas; says why it fell back.
+function screenshotView(path, screen, takeover, note, why) {
+  takeover.disabled = true; takeover.title = "taking over needs the live (VNC) view";
+  note.textContent = `screenshots every ${SCREENSHOT_EVERY / 1000} s: ${why}`;
+  const canvas = el("canvas", { id: "desktop-image" });
+  screen.append(canvas);
+  let timer = null, closed = false;
+  const tick = async () => {
+    if (closed || !canvas.isConnected) return;
+    try {
+      const picture = await createImageBitmap(await (await api("GET", `${path}/screenshot`)).blob());
+      canvas.width = picture.width; canvas.height = picture.height;
+      canvas.getContext("2d").drawImage(picture, 0, 0);
+      screen.dataset.state = "connected";
+    } catch (e) { if (e.status === 404) return; note.textContent = `no screenshot: ${e.message}`; }
+    if (!closed) timer = setTimeout(tick, SCREENSHOT_EVERY);
+  };
+  tick();
+  return { close: () => { closed = true; clearTimeout(timer); } };
 }
 
 // ---- benchmarks --------------------------------------------------------------------------------
@@ -407,7 +479,7 @@ function loggedIn() {
 
 function logout(why) {
   sessionStorage.removeItem(KEY);
-  clearTimeout(sessionTimer); stopPolling();
+  clearTimeout(sessionTimer); stopPolling(); closeDesktop();
   $("#login").hidden = false; $("#tabs").hidden = true; $("#sessions").hidden = true; $("#bench").hidden = true;
   $("#login-error").hidden = !why; $("#login-error").textContent = why || "";
 }
