@@ -82,3 +82,42 @@ def test_the_desktop_view_changes_and_take_over_reaches_the_app(  # noqa: F811 (
     shot(page, "console-desktop.png")
     computer = page.locator("#computer-list a").first.get_attribute("data-id")
     httpx.delete(f"{desktop_server.url}/computers/{computer}", headers=desktop_server.headers())
+
+
+def test_the_view_shows_what_the_agent_does_on_its_desktop(  # noqa: F811 (fixtures by name)
+        page: Any, desktop_server: Served, tmp_path: Path) -> None:  # noqa: F811
+    from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
+
+    app, go = AppState(tmp_path / "state.json"), tmp_path / "go"
+    # the agent starts the app on its desktop and waits until the test has seen it in the view; then it
+    # clicks Submit by its text (OCR on the conversation's own desktop), which the view must show
+    start = (f"import os, subprocess, sys, time\n"
+             f"subprocess.Popen([sys.executable, {str(APP)!r}, {str(app.path)!r}])\n"
+             f"deadline = time.time() + 120\n"
+             f"while not os.path.exists({str(go)!r}) and time.time() < deadline:\n    time.sleep(0.1)\n"
+             f"print('app up')")
+    with ScriptedServer() as model:
+        model.add(tool_call("python", start), tool_call("python", "print(computer.mouse.click('Submit'))"),
+                  text("I clicked Submit."))
+        log_in(page, desktop_server.tokens[0])
+        page.click("#new-conversation summary")
+        page.fill("#conversation-form [name=model]", "openai/scripted")
+        page.fill("#conversation-form [name=api_base]", model.url)
+        page.fill("#conversation-form [name=api_key]", "sk-test")
+        page.select_option("#conversation-form [name=mode]", "tools")
+        page.select_option("#conversation-form [name=sandbox]", "local")
+        page.check("#conversation-form [name=auto_run]")
+        page.check("#conversation-form [name=desktop]")
+        page.click("#conversation-form button")
+        page.wait_for_selector("#desktop-screen[data-state=connected]")
+        assert page.evaluate(LABEL_INK) == -1  # nothing on the desktop yet
+        page.fill("#message", "Click Submit in the test app")
+        page.click("#send")
+        ready = _wait_ink(page, 0)  # the agent's app appeared in the view ("Ready")
+        assert app.read()["clicks"] == {}
+        go.touch()
+        app.wait(lambda s: s["clicks"].get("Submit@20") == 1, timeout=120)  # the agent's click reached the app
+        _wait_ink(page, ready * 1.5)  # and the view shows "Clicked Submit"
+        page.wait_for_selector(".block:has-text('I clicked Submit.')")
+        conversation = page.locator("#conversation-list a").first.get_attribute("data-id")
+        httpx.delete(f"{desktop_server.url}/conversations/{conversation}", headers=desktop_server.headers())
