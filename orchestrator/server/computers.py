@@ -98,7 +98,7 @@ async def create(request: Request) -> Response:
     config = backend_config(data["backend"], data.get("config") or {})
     timeout = idle_timeout(data, state(request).config.idle_timeout)
     if data.get("desktop"):
-        computer = await asyncio.to_thread(desktop_computer, state(request), config)
+        computer = await asyncio.to_thread(desktop_computer, state(request).desktops, state(request).config, config)
     else:
         computer = await asyncio.to_thread(state(request).hosting.computer, data["backend"], config)
     entry = _registry(request).add(owner(request), computer, timeout)

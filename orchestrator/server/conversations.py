@@ -77,7 +77,7 @@ def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any],
     settings = server.settings.replace(**{k: v for k, v in fields.items() if v is not None})
     settings = settings.replace(data_dir=root / "serve" / owner_id)
     if desktop:
-        return Conversation(desktop_interpreter(server, settings))
+        return Conversation(desktop_interpreter(server.desktops, server.config, settings))
     return server.hosting.conversation(settings)
 
 

@@ -14,17 +14,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from devices.desktop import DesktopConfig
 from devices.display import Display
 from devices.errors import VncFailed
 from devices.vnc import VncServer, vnc_missing
 from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
+from orchestrator.server.config import ServerConfig
 from orchestrator.server.errors import BadRequest, Busy, NotFound
-
-if TYPE_CHECKING:
-    from orchestrator.server.state import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -122,19 +120,19 @@ def has_desktop(item: Any) -> bool:
     return _found(item) is not None
 
 
-def _open(server: ServerState) -> LiveDesktop:
+def _open(desktops: Desktops, config: ServerConfig) -> LiveDesktop:
     """A new desktop of this server; refused on `lmc serve --ray`, whose sessions live in Ray actors."""
-    if server.config.ray:
+    if config.ray:
         raise BadRequest("\"desktop\": true is not served by `lmc serve --ray` yet: a desktop and its devices "
                          "live in the serving process, which a replica cannot share; run `lmc serve` without --ray")
-    return server.desktops.open()
+    return desktops.open()
 
 
-def desktop_computer(server: ServerState, config: Any) -> Any:
+def desktop_computer(desktops: Desktops, server: ServerConfig, config: Any) -> Any:
     """A Computer on a new desktop: the sandbox's GUI programs draw on it, computer.* acts on it."""
     from orchestrator.session.os_mode import ScreenComputer, on_screen
 
-    desktop = _open(server)
+    desktop = _open(desktops, server)
     try:
         placed = on_screen(config, desktop.env())
         return ScreenComputer((placed or config).create(), host=desktop, screenshots=False)
@@ -143,8 +141,8 @@ def desktop_computer(server: ServerState, config: Any) -> Any:
         raise
 
 
-def desktop_interpreter(server: ServerState, settings: Any) -> Any:
+def desktop_interpreter(desktops: Desktops, server: ServerConfig, settings: Any) -> Any:
     """An Interpreter in OS mode (`lmc --os`) on a new desktop."""
     from orchestrator.session.os_mode import os_interpreter
 
-    return os_interpreter(settings, host=_open(server))
+    return os_interpreter(settings, host=_open(desktops, server))

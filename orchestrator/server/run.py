@@ -73,7 +73,7 @@ def serve(config: ServerConfig, tokens: Tokens, settings: Settings,
     from orchestrator.server.app import create_app
 
     sock = bind(config)
-    log.info("open files limit: %s", raise_file_limit())
+    log.debug("open files limit: %s", raise_file_limit())
     app = create_app(config, tokens, settings, extra_routes)
     server = uvicorn.Server(uvicorn.Config(
         app, ws_max_size=config.max_body, log_level="info", timeout_graceful_shutdown=5,

@@ -81,7 +81,7 @@ def test_the_desktop_view_changes_and_take_over_reaches_the_app(  # noqa: F811 (
     _wait_ink(page, ready * 1.5)  # "Clicked Submit" is drawn in the view
     shot(page, "console-desktop.png")
     computer = page.locator("#computer-list a").first.get_attribute("data-id")
-    httpx.delete(f"{desktop_server.url}/computers/{computer}", headers=desktop_server.headers())
+    httpx.delete(f"{desktop_server.url}/computers/{computer}", headers=desktop_server.headers(), timeout=120)
 
 
 def test_the_view_shows_what_the_agent_does_on_its_desktop(  # noqa: F811 (fixtures by name)
@@ -120,4 +120,5 @@ def test_the_view_shows_what_the_agent_does_on_its_desktop(  # noqa: F811 (fixtu
         _wait_ink(page, ready * 1.5)  # and the view shows "Clicked Submit"
         page.wait_for_selector(".block:has-text('I clicked Submit.')")
         conversation = page.locator("#conversation-list a").first.get_attribute("data-id")
-        httpx.delete(f"{desktop_server.url}/conversations/{conversation}", headers=desktop_server.headers())
+        httpx.delete(f"{desktop_server.url}/conversations/{conversation}", headers=desktop_server.headers(),
+                     timeout=120)

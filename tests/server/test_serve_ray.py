@@ -98,6 +98,15 @@ def test_a_computer_made_through_one_replica_runs_through_the_other(replicas: Re
         a.stream(f"{path}/run", {"language": "python", "code": "print(1)"}).__next__()
 
 
+def test_a_desktop_is_refused_with_its_reason(replicas: Replicas) -> None:
+    from orchestrator.server.errors import BadRequest
+
+    a = replicas.conn(replicas.a)
+    with pytest.raises(BadRequest, match="not served by `lmc serve --ray` yet"):
+        a.call("POST", "/computers", {"backend": "local", "desktop": True})
+    assert a.call("GET", "/computers").json() == []
+
+
 def test_another_token_sees_nothing_through_either_replica(replicas: Replicas) -> None:
     a = replicas.conn(replicas.a)
     made = a.call("POST", "/computers", {"backend": "local"}).json()
