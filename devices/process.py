@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
-def end(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+def end(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
     """Terminate a process, kill it after `grace` seconds, and reap it."""
     if proc.poll() is not None:
         return

@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.process import end
+
 ROOT = Path(__file__).resolve().parents[2]
 #: generous: the server starts in about a second, but the machine may be loaded
 START_DEADLINE = 60.0
@@ -84,12 +86,7 @@ def url_in(lines: list[str]) -> str:
 
 def stop(proc: subprocess.Popen[str]) -> None:
     """Stop a server (SIGTERM: uvicorn shuts down gracefully, closing every sandbox)."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    end(proc, grace=30)
 
 
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.process import end
+
 #: seconds the server may take to print its URL (a loaded machine)
 START_DEADLINE = 60.0
 #: the source tree this file belongs to
@@ -76,12 +78,7 @@ def served(home: Path, tree: Path = ROOT) -> Iterator[Server]:
     try:
         yield Server(proc, _listening(proc, log), token)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc, grace=60)
 
 
 def _listening(proc: subprocess.Popen[bytes], log: Path) -> str:
