@@ -18,9 +18,13 @@ BadRequest, Busy...), with the server's message. Needs httpx (`pip install 'lmc[
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
+import select
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, overload
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,11 +37,16 @@ __all__ = ["Connection", "RemoteComputer", "RemoteConversation"]
 
 
 def _error(response: httpx.Response) -> ServerError:
+    return _error_of(response.content, response.status_code)
+
+
+def _error_of(content: bytes, status: int) -> ServerError:
+    text = content.decode(errors="replace")
     try:
-        body = response.json()
+        body: Any = json.loads(text)
     except ValueError:
-        body = response.text
-    return from_body(body, response.status_code)
+        body = text
+    return from_body(body, status)
 
 
 def _events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
@@ -57,15 +66,24 @@ def _events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
 
 @contextlib.contextmanager
 def _reaching(url: str) -> Iterator[None]:
-    """httpx's transport failures (the one place they are mapped) raised as Unreachable, naming the fix."""
+    """Transport failures (httpx's and http.client's; the one place they are mapped) raised as Unreachable,
+    naming the fix."""
     try:
         yield
-    except httpx.TimeoutException as exc:
+    except Unreachable:  # ours already (it is a ConnectionError too)
+        raise
+    except (httpx.TimeoutException, TimeoutError) as exc:
         raise Unreachable(f"lmc serve at {url} did not answer in time ({type(exc).__name__}); "
                           "is the server overloaded or stuck? its log says more") from exc
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, OSError, http.client.HTTPException) as exc:
         raise Unreachable(f"cannot reach lmc serve at {url} ({type(exc).__name__}: {exc}); is it running "
                           "there? start it with `lmc serve`, or check the URL and port") from exc
+
+
+class _Streams(threading.local):
+    """Each thread's kept connection for streamed answers (http.client: see Connection.stream)."""
+
+    connection: http.client.HTTPConnection | None = None
 
 
 class Connection:
@@ -75,6 +93,10 @@ class Connection:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"},
                                  timeout=httpx.Timeout(timeout))
+        self._where = urlsplit(self.url)
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                         "Accept": "text/event-stream"}
+        self._streams = _Streams()
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, *,
              content: bytes | None = None) -> httpx.Response:
@@ -86,24 +108,54 @@ class Connection:
         return response
 
     def stream(self, path: str, body: dict[str, Any]) -> Iterator[Chunk]:
-        """POST, then the chunks of the SSE answer; an `error` event is raised."""
-        with _reaching(self.url), self.http.stream("POST", path, json=body,
-                                                    timeout=httpx.Timeout(30.0, read=None)) as response:
-            if response.status_code >= 400:
-                response.read()
-                raise _error(response)
-            lines = response.iter_lines()
-            for event, data in _events(lines):
-                if event == "chunk":
-                    yield chunk_from_json(data)
-                elif event == "error":
-                    raise from_body(data)
-                elif event == "done":
-                    # read to the end of the body: a response left unread closes its connection,
-                    # and the next run would pay a new TCP connection (~10 ms here instead of ~1)
-                    for _ in lines:
-                        pass
-                    return
+        """POST, then the chunks of the SSE answer; an `error` event is raised.
+
+        Streams go through the standard library's http.client on a connection each thread keeps, not
+        httpx: per run httpx cost ~1.6 ms more of client CPU than the whole server adds (uvloop and
+        httptools on; benchmarks/results/server/README.md)."""
+        payload = json.dumps(body).encode()
+        with _reaching(self.url):
+            connection = self._stream_connection()
+            finished = False
+            try:
+                connection.request("POST", self._where.path + path, payload, self._headers)
+                response = connection.getresponse()
+                if response.status >= 400:
+                    content = response.read()
+                    finished = True
+                    raise _error_of(content, response.status)
+                lines = (raw.decode().rstrip("\r\n") for raw in iter(response.readline, b""))
+                for event, data in _events(lines):
+                    if event == "chunk":
+                        yield chunk_from_json(data)
+                    elif event == "error":
+                        raise from_body(data)
+                    elif event == "done":
+                        response.read()  # to the end: the connection is kept for the next run
+                        finished = True
+                        return
+                raise Unreachable(f"lmc serve at {self.url} ended its answer to {path} before `done`; "
+                                  "the server may have stopped or crashed: its log says more")
+            finally:
+                if not finished:  # a stream left half read (or broken) cannot carry the next request
+                    connection.close()
+                    self._streams.connection = None
+
+    def _stream_connection(self) -> http.client.HTTPConnection:
+        """This thread's kept connection, or a new one if it is absent or the server closed it (idle)."""
+        connection = self._streams.connection
+        if connection is not None and connection.sock is not None:
+            readable, _, _ = select.select([connection.sock], [], [], 0)
+            if not readable:  # an idle kept connection has nothing to read, unless the server closed it
+                return connection
+            connection.close()
+        kind = http.client.HTTPSConnection if self._where.scheme == "https" else http.client.HTTPConnection
+        connection = kind(self._where.hostname or "127.0.0.1", self._where.port, timeout=30.0)
+        connection.connect()
+        if connection.sock is not None:
+            connection.sock.settimeout(None)  # 30 s to connect; a run's answer may take as long as the run
+        self._streams.connection = connection
+        return connection
 
     def check_version(self) -> dict[str, Any]:
         """The server's `GET /version`; Unreachable, Unauthorized (a wrong token) or VersionMismatch if not ours."""
@@ -127,8 +179,11 @@ class Connection:
         return about
 
     def close(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections (the streams' of this thread; other threads' close as they end)."""
         self.http.close()
+        if self._streams.connection is not None:
+            self._streams.connection.close()
+            self._streams.connection = None
 
 
 class _Remote:

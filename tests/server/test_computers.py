@@ -115,6 +115,35 @@ def test_a_client_that_disconnects_mid_run_stops_it(served: Served) -> None:
     httpx.delete(f"{served.url}/computers/{computer['id']}", headers=served.headers())
 
 
+def test_remote_streams_keep_their_connection_and_recover_when_it_is_closed(served: Served) -> None:
+    """RemoteComputer's streams reuse one connection per thread; after the server closes it (idle) or a
+    stream is left half read, the next run takes a new one instead of failing."""
+    import select
+
+    def output_of(messages: list[Any]) -> str:
+        return "".join(str(m.content) for m in messages if m.type == "console" and m.format == "output")
+
+    with RemoteComputer(served.url, served.tokens[0]) as computer:
+        assert output_of(computer.run("python", "print(1)")) == "1\n"
+        kept = computer.connection._streams.connection
+        assert kept is not None and kept.sock is not None
+        assert output_of(computer.run("python", "print(2)")) == "2\n"
+        assert computer.connection._streams.connection is kept  # the same connection carried the next run
+        readable, _, _ = select.select([kept.sock], [], [], 60)  # uvicorn closes idle connections (5 s)
+        assert readable, "the server kept an idle connection open for 60 s"
+        assert output_of(computer.run("python", "print(3)")) == "3\n"
+        assert computer.connection._streams.connection is not kept
+        chunks = computer.run("python", SLEEPER, stream=True)
+        assert any("started" in str(c.content) for c in chunks if c.content)
+        chunks.close()  # abandoned mid-run: the connection goes, and the server stops the run
+        assert computer.connection._streams.connection is None
+        deadline = time.monotonic() + STOP_DEADLINE
+        while httpx.get(f"{served.url}/computers/{computer.id}", headers=served.headers()).json()["running"]:
+            assert time.monotonic() < deadline, "the abandoned run went on"
+            time.sleep(0.1)
+        assert output_of(computer.run("python", "print(4)")) == "4\n"
+
+
 def _exists(served: Served, computer: str) -> bool:
     """Whether the computer is still open (asked through the listing, which does not count as use)."""
     listed = httpx.get(f"{served.url}/computers", headers=served.headers()).json()
