@@ -126,6 +126,7 @@ class RayConversation:
 
         self.where = where
         self.remote = RemoteSession.attach(actor, where.session, where.settings, reconnect)
+        self._stopped = False
 
     @property
     def id(self) -> str:
@@ -154,8 +155,14 @@ class RayConversation:
         found: dict[str, Any] | None = self.remote._call(self.remote.actor.usage, self.id)
         return found
 
+    def begin(self) -> None:
+        """A chat was just claimed here: a stop from now on ends it."""
+        self._stopped = False
+
     def chat(self, text: str) -> Iterator[Chunk]:
-        """The chat's chunks, pulled from the actor as they come."""
+        """The chat's chunks, pulled from the actor as they come; none if it was stopped before it began."""
+        if self._stopped:
+            return iter(())
         return self.remote.stream(Message("user", "message", text))
 
     def decide(self, approve: bool) -> None:
@@ -166,6 +173,7 @@ class RayConversation:
 
     def stop(self) -> None:
         """Stop the chat, wherever it is streamed."""
+        self._stopped = True
         self.remote.stop()
 
     def close(self, forget: bool = False) -> None:

@@ -43,6 +43,9 @@ class Chat(Protocol):
     def usage(self) -> dict[str, Any] | None:
         """Interpreter.usage as JSON (session/usage.py), None where the host does not count it."""
 
+    def begin(self) -> None:
+        """A chat was just claimed (it will run): a `stop` from now on stops it, even before it starts."""
+
     def chat(self, text: str) -> Iterator[Chunk]:
         """The chunks of one chat; it waits at a confirmation for `decide` or `stop`."""
 
@@ -70,10 +73,25 @@ class Conversation:
         self._stopping = False
         self._lock = threading.Lock()
 
+    def begin(self) -> None:
+        """A chat was just claimed: forget the stop of an earlier one (a stop from now on counts)."""
+        with self._lock:
+            self._stopping = False
+
     def chat(self, text: str) -> Iterator[Chunk]:
-        """The chunks of one chat; blocks after a confirmation until it is decided or stopped."""
-        self._stopping = False
-        for chunk in self.interpreter.chat(text, stream=True):
+        """The chunks of one chat; blocks after a confirmation until it is decided or stopped.
+
+        A stop that came after `begin` and before this call ends the chat before the model is asked:
+        the interpreter forgets earlier stops when its chat is made, so that is done under the lock
+        `stop` takes, and a stop after it reaches the interpreter."""
+        with self._lock:
+            if self._stopping:
+                return iter(())
+            chunks = self.interpreter.chat(text, stream=True)
+        return self._relay(chunks)
+
+    def _relay(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        for chunk in chunks:
             code = chunk.content if chunk.type == "confirmation" and chunk.end else None
             if isinstance(code, Message):
                 with self._lock:  # pending before the client can see the confirmation and answer it

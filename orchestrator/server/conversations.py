@@ -125,7 +125,7 @@ async def transcript(request: Request) -> Response:
 
 def chat_stream(registry: Registry[Chat], entry: Entry[Chat], content: str) -> Pump[Chunk]:
     """Claim the conversation (Busy if it is chatting) and run one chat on a thread."""
-    return start_stream(registry, entry, lambda: entry.item.chat(content), entry.item.stop)
+    return start_stream(registry, entry, lambda: entry.item.chat(content), entry.item.stop, entry.item.begin)
 
 
 async def send(request: Request) -> Response:

@@ -76,9 +76,11 @@ def idle_timeout(data: dict[str, Any], default: float) -> float:
 
 
 def start_stream(registry: Registry[Any], entry: Entry[Any], produce: Callable[[], Iterable[Chunk]],
-                 stop: Callable[[], None]) -> Pump[Chunk]:
-    """Claim the entry (Busy if running) and run `produce` on a thread; released when it ends."""
+                 stop: Callable[[], None], begin: Callable[[], None] = lambda: None) -> Pump[Chunk]:
+    """Claim the entry (Busy if running), call `begin` (claimed: a stop from now on counts), and run
+    `produce` on a thread; released when it ends."""
     registry.claim(entry)
+    begin()
     return Pump(produce, on_abandon=stop, on_finish=lambda: registry.release(entry))
 
 

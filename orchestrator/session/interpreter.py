@@ -139,6 +139,7 @@ class Interpreter:
         if not self.settings.auto_run and approve is None and not stream:
             log.warning("auto_run is off and no approve= callback was given: all code will be declined")
         run = self._chat_remote if self.settings.uses_ray else self._chat
+        self._stopping.clear()  # here, not in the generator: a stop after this call reaches this chat
         chunks = self._meter.metered(run(message, approve))
         if stream:
             return chunks
@@ -220,7 +221,6 @@ class Interpreter:
 
     def _chat(self, message: str | Message | list[Message] | None, approve: Approver | None
               ) -> Generator[Chunk, object, None]:
-        self._stopping.clear()
         for item in _user_messages(message):
             self._recorder.record(item)
         try:
@@ -233,7 +233,7 @@ class Interpreter:
         repetition = Repetition()
         for step in range(self.settings.max_steps):
             self._steps_used = step
-            over = self._over_budget(spent)
+            over = self._ended() or self._over_budget(spent)  # stopped already: the model is not asked
             if over:
                 yield from self._status(over)
                 return

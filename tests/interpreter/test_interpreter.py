@@ -221,6 +221,22 @@ def test_stop_after_the_code_is_shown_and_before_it_runs_keeps_it_from_running(
     assert _status(interpreter) == "complete"
 
 
+def test_a_stop_between_making_a_chat_and_reading_it_stops_it_and_an_earlier_stop_does_not(
+    server: ScriptedServer, make_settings: Any, computer: Any, tmp_path: Path
+) -> None:
+    # A server makes the chat on one thread and a stop can come from another before the first chunk
+    # is read: that stop counts. A stop from before the chat was made (the last chat's) does not.
+    marker = tmp_path / "ran"
+    server.add(tool_call("shell", f"touch {marker}"), text("done"))
+    interpreter = Interpreter(make_settings(), computer=computer)
+    chunks = interpreter.chat("go", stream=True)
+    interpreter.stop()
+    list(chunks)
+    assert _status(interpreter) == "stopped" and not marker.exists() and server.requests == []
+    interpreter.chat("go again")  # the stop above belongs to the chat it stopped
+    assert _status(interpreter) == "complete" and marker.exists() and len(server.requests) == 2
+
+
 def test_undo_and_reset(server: ScriptedServer, make_settings: Any, computer: Any) -> None:
     server.add(text("one"), text("two"))
     interpreter = Interpreter(make_settings(), computer=computer)

@@ -75,6 +75,44 @@ def test_stop_ends_a_chat_whose_code_runs(served: Served, model: ScriptedServer)
         assert len(model.requests) == 1  # stopped: the model was not asked again
 
 
+def test_a_stop_right_after_the_message_is_not_lost(served: Served, model: ScriptedServer, tmp_path: Any) -> None:
+    # The message claims the conversation and its chat starts on a worker thread; a stop that lands
+    # before that thread made the chat used to be forgotten when the chat began, and the code ran.
+    marker = tmp_path / "ran"
+    model.add(tool_call("shell", f"sleep 1; touch {marker}"), text("done"))
+    with conversation(served, model, auto_run=True) as chat:
+        with connect(f"{served.ws}/conversations/{chat.id}/ws", additional_headers=served.headers()) as ws:
+            ws.send(json.dumps({"content": "go"}))
+            ws.send(json.dumps({"command": "stop"}))
+            frames = frames_until_status(ws)
+            assert frames[-1]["content"] == "stopped"
+        time.sleep(2)  # the code, had it run, would have made the marker by now
+        assert not marker.exists()
+
+
+def test_a_stop_before_the_chat_is_made_ends_it_unasked(model: ScriptedServer, tmp_path: Any) -> None:
+    """The served Conversation itself: claimed (begin), stopped, then made: no model call; the next
+    claimed chat runs."""
+    from orchestrator.server.conversation import Conversation
+    from orchestrator.session.interpreter import Interpreter
+    from orchestrator.settings import resolve
+
+    settings = resolve({"model": "openai/scripted", "api_base": model.url, "api_key": "sk-test",
+                        "mode": "tools", "auto_run": True, "data_dir": tmp_path},
+                       env={}, config_file=tmp_path / "none.toml")
+    model.add(text("hello"))
+    served = Conversation(Interpreter(settings))
+    try:
+        served.begin()
+        served.stop()
+        assert list(served.chat("hi")) == [] and model.requests == []
+        served.begin()
+        said = "".join(str(c.content) for c in served.chat("hi") if c.type == "message" and c.content)
+        assert said == "hello" and len(model.requests) == 1
+    finally:
+        served.close()
+
+
 def test_a_conversation_over_a_websocket(served: Served, model: ScriptedServer) -> None:
     model.add(tool_call("python", "print(2 + 2)"), text("Four."))
     with conversation(served, model) as chat:
