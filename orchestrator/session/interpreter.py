@@ -43,7 +43,7 @@ from orchestrator.session.pump import cancellable
 from orchestrator.session.reply import Asked, Reply
 from orchestrator.session.store import ConversationStore, Recorder, new_id
 from orchestrator.session.stuck import REPEATS, STUCK, Repetition
-from orchestrator.session.usage import Budget, UsageMeter, UsageReport, has_price
+from orchestrator.session.usage import Budget, Spent, UsageMeter, UsageReport, has_price
 from orchestrator.settings import Settings, resolve
 
 if TYPE_CHECKING:
@@ -87,7 +87,21 @@ class Interpreter:
         #: time.monotonic() at which the caller stops the chat; with it the model is told its budget
         self.deadline = deadline
         self._steps_used = 0
-        self._meter = UsageMeter()
+        self._meter = self._new_meter(self.store.load_usage(self.id) if conversation else None)
+
+    def _new_meter(self, kept: dict[str, Any] | None) -> UsageMeter:
+        """A usage meter starting from what a resumed conversation spent, saving its total after each chat
+        (a Ray-hosted chat's is kept by the interpreter in its actor, which makes the model calls)."""
+        if self.settings.uses_ray:
+            return UsageMeter()
+
+        def save(total: Spent) -> None:
+            try:
+                self.store.save_usage(self.id, total.to_dict())
+            except OSError as exc:  # the chat itself is saved; only its running total is not
+                log.warning("conversation %s: cannot save its usage (%s)", self.id, exc)
+
+        return UsageMeter(Spent.from_dict(kept) if kept else None, on_end=save)
 
     # --- parts, created on first use so construction stays cheap ------------------------
 
@@ -168,7 +182,7 @@ class Interpreter:
         self.id = new_id()
         self.messages.clear()
         self._recorder = Recorder(self.id, self.messages, self.store)
-        self._meter = UsageMeter()
+        self._meter = self._new_meter(None)
 
     def undo(self) -> list[Message]:
         """Remove the last user message and everything after it; return what was removed."""

@@ -10,6 +10,7 @@ arrived is closed there.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -17,7 +18,7 @@ import time
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from lmc import codec, framing
 from lmc.assembly import Assembler
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SUFFIX = ".lmc"
+#: what a conversation spent in all, beside its transcript (json)
+USAGE_SUFFIX = ".usage.json"
 
 
 def new_id() -> str:
@@ -88,6 +91,27 @@ class ConversationStore:
             out.write(b"".join(framing.frame(codec.encode(Chunk.whole(m))) for m in messages))
         partial.replace(path)
 
+    def save_usage(self, conversation: str, usage: dict[str, Any]) -> None:
+        """Keep what the conversation has spent in all (UsageReport.total), beside its transcript; atomic."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.path(conversation).with_suffix(USAGE_SUFFIX)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(usage))
+        partial.replace(path)
+
+    def load_usage(self, conversation: str) -> dict[str, Any] | None:
+        """What `save_usage` kept; None if nothing was (a conversation from before, or never metered)."""
+        path = self.path(conversation).with_suffix(USAGE_SUFFIX)
+        try:
+            found = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("conversation %s: its usage file %s is unreadable (%s); counting from zero",
+                        conversation, path, exc)
+            return None
+        return found if isinstance(found, dict) else None
+
     def exists(self, conversation: str) -> bool:
         """Whether a conversation has been saved."""
         return self.path(conversation).is_file()
@@ -98,6 +122,7 @@ class ConversationStore:
         if handle is not None:
             handle.close()
         self.path(conversation).unlink(missing_ok=True)
+        self.path(conversation).with_suffix(USAGE_SUFFIX).unlink(missing_ok=True)
 
     def load(self, conversation: str) -> list[Message]:
         """The complete messages of a saved conversation."""

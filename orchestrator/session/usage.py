@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,18 @@ class Spent:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields, with `tokens` beside the two counts."""
         return {**dataclasses.asdict(self), "tokens": self.tokens}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Spent:
+        """`to_dict`'s fields back (others ignored; a wrongly typed one counts as 0, cost as unknown)."""
+        def number(name: str, kind: type) -> Any:
+            value = data.get(name, 0)
+            return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else kind(0)
+
+        cost = data.get("cost", 0.0)
+        return cls(number("prompt_tokens", int), number("completion_tokens", int),
+                   float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+                   number("steps", int), number("wall_time", float))
 
 
 @dataclass(frozen=True)
@@ -93,11 +105,13 @@ def has_price(model: Model, usage: Usage) -> bool:
 class UsageMeter:
     """Counts what a conversation's chats spend; thread-safe (a server reads it while the chat streams)."""
 
-    def __init__(self) -> None:
+    def __init__(self, total: Spent | None = None, on_end: Callable[[Spent], None] | None = None) -> None:
+        """`total`: what earlier chats spent (a resumed conversation); `on_end(total)` after each chat."""
         self._lock = threading.Lock()
-        self._total = Spent()
+        self._total = total or Spent()
         self._chat = Spent()
         self._started: float | None = None  # time.monotonic() at which the running chat began
+        self._on_end = on_end
 
     def metered(self, chunks: Generator[Any, object, None]) -> Generator[Any, object, None]:
         """The chunks of one chat, its wall time counted from the first to the last (send() passes through)."""
@@ -111,7 +125,9 @@ class UsageMeter:
                 took = time.monotonic() - (self._started or time.monotonic())
                 self._started = None
                 self._chat = dataclasses.replace(self._chat, wall_time=took)
-                self._total = dataclasses.replace(self._total, wall_time=self._total.wall_time + took)
+                self._total = total = dataclasses.replace(self._total, wall_time=self._total.wall_time + took)
+            if self._on_end is not None:
+                self._on_end(total)
 
     def called(self, usage: Usage, priced: bool) -> None:
         """One model call ended, having spent `usage` (`priced`: its cost is a real price)."""

@@ -45,3 +45,22 @@ def test_usage_is_readable_while_the_chat_waits_and_cost_is_unknown_without_a_pr
     final = interpreter.usage
     assert not final.running and (final.chat.steps, final.chat.tokens) == (2, 117)
     assert final.chat.cost is None and final.to_dict()["total"]["cost"] is None
+
+
+def test_a_resumed_conversation_keeps_counting_from_its_saved_total(
+        server: ScriptedServer, make_settings: Any, computer: Any) -> None:
+    server.add(text("one", usage=(100, 10)), text("two", usage=(50, 5)))
+    settings = make_settings(model="openai/gpt-4o")
+    first = Interpreter(settings, computer=computer)
+    first.chat("first")
+    kept = first.usage.total
+    first.close()
+    resumed = Interpreter.load(first.id, settings, computer=computer)
+    again = resumed.usage
+    assert (again.total.steps, again.total.tokens, again.total.cost) == (1, 110, kept.cost)
+    assert again.total.wall_time == kept.wall_time and again.chat.steps == 0  # no message of its own yet
+    resumed.chat("second")
+    assert (resumed.usage.total.steps, resumed.usage.total.tokens) == (2, 165)
+    assert resumed.usage.chat.tokens == 55  # the budgets still measure each message alone
+    resumed.store.delete(resumed.id)  # the usage goes with the transcript
+    assert Interpreter(settings, computer=computer, conversation=resumed.id).usage.total.steps == 0
