@@ -160,9 +160,10 @@ class RayConversation:
         self._stopped = False
 
     def chat(self, text: str) -> Iterator[Chunk]:
-        """The chat's chunks, pulled from the actor as they come; none if it was stopped before it began."""
+        """The chat's chunks, pulled from the actor as they come; only a `stopped` status if it was
+        stopped before it began (the actor is not asked: its own chat would forget that stop)."""
         if self._stopped:
-            return iter(())
+            return iter((Chunk.whole(Message("server", "status", "stopped")),))
         return self.remote.stream(Message("user", "message", text))
 
     def decide(self, approve: bool) -> None:

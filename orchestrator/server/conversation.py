@@ -81,13 +81,14 @@ class Conversation:
     def chat(self, text: str) -> Iterator[Chunk]:
         """The chunks of one chat; blocks after a confirmation until it is decided or stopped.
 
-        A stop that came after `begin` and before this call ends the chat before the model is asked:
-        the interpreter forgets earlier stops when its chat is made, so that is done under the lock
-        `stop` takes, and a stop after it reaches the interpreter."""
+        A stop that came after `begin` and before this call ends the chat before the model is asked
+        (the message is kept, and the chat ends with a `stopped` status): the interpreter forgets
+        earlier stops when its chat is made, so that is done under the lock `stop` takes, the stop
+        is passed on, and a stop after it reaches the interpreter itself."""
         with self._lock:
-            if self._stopping:
-                return iter(())
             chunks = self.interpreter.chat(text, stream=True)
+            if self._stopping:
+                self.interpreter.stop()
         return self._relay(chunks)
 
     def _relay(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:

@@ -79,20 +79,20 @@ def test_a_stop_right_after_the_message_is_not_lost(served: Served, model: Scrip
     # The message claims the conversation and its chat starts on a worker thread; a stop that lands
     # before that thread made the chat used to be forgotten when the chat began, and the code ran.
     marker = tmp_path / "ran"
-    model.add(tool_call("shell", f"sleep 1; touch {marker}"), text("done"))
+    model.add(tool_call("shell", f"sleep 3; touch {marker}"), text("done"))
     with conversation(served, model, auto_run=True) as chat:
         with connect(f"{served.ws}/conversations/{chat.id}/ws", additional_headers=served.headers()) as ws:
             ws.send(json.dumps({"content": "go"}))
             ws.send(json.dumps({"command": "stop"}))
             frames = frames_until_status(ws)
             assert frames[-1]["content"] == "stopped"
-        time.sleep(2)  # the code, had it run, would have made the marker by now
+        time.sleep(4)  # the code, had it run, would have made the marker by now
         assert not marker.exists()
 
 
 def test_a_stop_before_the_chat_is_made_ends_it_unasked(model: ScriptedServer, tmp_path: Any) -> None:
-    """The served Conversation itself: claimed (begin), stopped, then made: no model call; the next
-    claimed chat runs."""
+    """The served Conversation itself: claimed (begin), stopped, then made: no model call, a `stopped`
+    status (which the WebSocket client waits for); the next claimed chat runs."""
     from orchestrator.server.conversation import Conversation
     from orchestrator.session.interpreter import Interpreter
     from orchestrator.settings import resolve
@@ -105,7 +105,9 @@ def test_a_stop_before_the_chat_is_made_ends_it_unasked(model: ScriptedServer, t
     try:
         served.begin()
         served.stop()
-        assert list(served.chat("hi")) == [] and model.requests == []
+        chunks = list(served.chat("hi"))
+        assert [(c.type, c.content) for c in chunks if c.role == "server"] == [("status", "stopped")]
+        assert model.requests == [] and served.messages[0].content == "hi"  # the message is kept
         served.begin()
         said = "".join(str(c.content) for c in served.chat("hi") if c.type == "message" and c.content)
         assert said == "hello" and len(model.requests) == 1
