@@ -47,6 +47,9 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
                      help="before the verifier, spare the agent's processes that listen on a TCP port (servers "
                           "the tests talk to, e.g. nginx or sshd a solution started, which Harbor leaves "
                           "running); every other process is still killed. Off: all are killed")
+    run.add_argument("--record", action="store_true",
+                     help="record each desktop task's screen into its trial folder as screen.mp4 (5 fps H.264; "
+                          "needs ffmpeg: 'apt-get install ffmpeg'); other tasks have no screen to record")
     run.add_argument("--output", "-o", default=OUTPUT, metavar="DIR",
                      help="results.jsonl, one folder per trial and the report go here (default bench-results)")
     run.add_argument("--task", "-t", action="append", dest="tasks", metavar="NAME", help="only this task; repeatable")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from devices.errors import DesktopDied, DeviceError, DeviceUsageError, NoDisplay, OffScreen
@@ -13,6 +14,7 @@ from devices.imaging import ImageOptions, image_message
 from devices.ocr.base import OCREngine, TextBox
 from devices.ocr.cache import OCRCache
 from devices.ocr.rapid import RapidOCRConfig, RapidOCREngine
+from devices.recording import Recording, RecordingConfig
 from devices.textmatch import find, words
 from devices.xdisplay import socket_path
 from lmc.messages import Message
@@ -150,6 +152,12 @@ class Display:
         if not isinstance(text, str) or not text.strip():
             raise DeviceUsageError(f"find_text needs non-empty text to look for, got {text!r}")
         return find(self.lines(region), text)
+
+    def record(self, path: Path | str, config: RecordingConfig | None = None,
+               env: dict[str, str] | None = None) -> Recording:
+        """Start recording this screen into a video file (.mp4 or .mkv) with ffmpeg; stop() the result, or
+        use it in `with`. Host-side only (see devices.recording)."""
+        return Recording(self.display, path, config, env).start()
 
     def warm_up(self) -> None:
         """Load the OCR models now (seconds), so the first find_text does not pay for it."""

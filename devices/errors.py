@@ -21,6 +21,8 @@
         ├── ClipboardError (RuntimeError)        xclip is missing or failed
         ├── VncFailed (RuntimeError)             x11vnc would not start (live view of a desktop)
         │   └── VncMissing                       x11vnc is not installed
+        ├── RecordingFailed (RuntimeError)       ffmpeg would not record or finish a screen recording
+        │   └── FfmpegMissing                    ffmpeg is not installed
         └── OCRUnavailable (RuntimeError)        the OCR engine is not installed
 
 Each class carries `kind`, the LMC error kind (lmc.messages.ERROR_KINDS) it
@@ -121,6 +123,14 @@ class VncFailed(DeviceError, RuntimeError):
 
 class VncMissing(VncFailed):
     """A live view was asked for but x11vnc is not installed."""
+
+
+class RecordingFailed(DeviceError, RuntimeError):
+    """A screen recording (ffmpeg) did not start or did not finish its file."""
+
+
+class FfmpegMissing(RecordingFailed):
+    """A screen recording was asked for but ffmpeg is not installed."""
 
 
 class OCRUnavailable(DeviceError, RuntimeError):

@@ -53,7 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         max_steps=args.max_steps, max_tokens=args.max_tokens, max_cost=args.max_cost,
         timeout=args.timeout, max_retries=args.retries, api_base=args.api_base, api_key=args.api_key,
         ray=args.ray, resume=args.resume, progress=args.progress, image_map=_image_map(args.image_map),
-        verifier=args.verifier, keep_services=args.keep_services)
+        verifier=args.verifier, keep_services=args.keep_services, record=args.record)
     for _ in run_bench(config):
         pass
     rows = results.latest(results.read(config.output))

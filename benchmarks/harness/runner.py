@@ -34,6 +34,8 @@ DESKTOP_SANDBOXES = ("local",)
 PROMPT_TAIL = "\n\nWork in the current working directory. Say when you are done."
 #: the trials' folders, under the run's output folder
 TRIALS = "trials"
+#: a recorded desktop trial's video, in its folder (--record)
+RECORDING = "screen.mp4"
 #: seconds for the agent when neither the task ([agent] timeout_sec) nor --timeout says (Harbor: unlimited)
 DEFAULT_AGENT_TIMEOUT = 1800.0
 
@@ -62,6 +64,7 @@ class RunConfig:
     image_map: dict[str, str] = field(default_factory=dict)  #: FROM image -> local image (--image-map)
     verifier: str = "shared"  #: shared: tests run in the agent's container; separate: in a fresh one
     keep_services: bool = False  #: spare the agent's listening servers when stopping its processes before the verifier
+    record: bool = False  #: record each desktop trial's screen into its folder as screen.mp4 (needs ffmpeg)
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -114,8 +117,9 @@ def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> Sess
     budget = Budget(wall_time=config.timeout or task.agent_timeout or DEFAULT_AGENT_TIMEOUT,
                     steps=task.max_steps or config.max_steps, tokens=config.max_tokens, cost=config.max_cost)
     prompt = task.instruction + PROMPT_TAIL
+    record = config.output / TRIALS / ident / RECORDING if config.record and desktop is not None else None
     return SessionSpec(ident, prompt, settings, budget, desktop,
-                       TrialHooks(task, dataclasses.replace(model), _options(config), ident))
+                       TrialHooks(task, dataclasses.replace(model), _options(config), ident), record)
 
 
 def _row(task: Task, model: str, trial: int, result: SessionResult, run_dir: Path) -> TrialRow:
@@ -161,6 +165,11 @@ def _done(path: Path) -> set[tuple[str, str, int]]:
 def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRow]:
     """Run every (task, model, trial) not yet done; yield each row as it is appended to results.jsonl."""
     tasks = _runnable(load_suite(config.suite, list(config.tasks) or None), config.sandbox)
+    if config.record and any(t.desktop is not None for t in tasks):
+        from devices.recording import ffmpeg_missing
+
+        if (missing := ffmpeg_missing()) is not None:
+            raise FleetConfigError(f"--record cannot record the desktop trials: {missing}; or run without --record")
     out = config.output / results.FILE
     results.repair(out)  # a row torn by a killed run is cut now, never read or built on
     done = _done(out) if config.resume else set()

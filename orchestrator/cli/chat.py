@@ -54,6 +54,8 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
     add("--desktop", choices=("virtual", "host"), help="OS mode's screen: a fresh Xvfb desktop (default) or this "
         "machine's own", **d)
+    add("--record", type=Path, metavar="FILE", help="OS mode: record the screen into FILE (.mp4 or .mkv; 5 fps, "
+        "needs ffmpeg) until the chat ends", **d)
     add("--server", metavar="URL", help="chat through a running `lmc serve` at URL instead of in this process "
         "(needs --model; the conversation is deleted there when you leave)", **d)
     add("--token", help="the --server's token (default: LMC_TOKEN, then --token-file)", **d)
@@ -103,16 +105,18 @@ def list_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
-def _os_interpreter(settings: Any, resume: str | None, desktop: str) -> Any:
+def _os_interpreter(settings: Any, resume: str | None, desktop: str, record: Path | None = None) -> Any:
     from orchestrator.session.os_mode import os_interpreter, screen_notice
     from orchestrator.session.store import ConversationStore
 
     if resume is None:
-        interpreter = os_interpreter(settings, desktop)
+        interpreter = os_interpreter(settings, desktop, record=record)
     else:
         messages = ConversationStore(settings.data_dir).load(resume)
-        interpreter = os_interpreter(settings, desktop, conversation=resume, messages=messages)
+        interpreter = os_interpreter(settings, desktop, record=record, conversation=resume, messages=messages)
     print(screen_notice(interpreter), file=sys.stderr)  # how the model sees the screen, before it starts
+    if record is not None:
+        print(f"OS mode: recording the screen into {record}", file=sys.stderr)
     return interpreter
 
 
@@ -122,13 +126,18 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
     from orchestrator.session.interpreter import Interpreter
 
     fmt = getattr(args, "format", None) or "rich"
+    if getattr(args, "record", None) is not None and (not getattr(args, "os", None) or getattr(args, "server", None)):
+        print("lmc: --record records OS mode's screen on this machine; add --os (and leave out --server)",
+              file=sys.stderr)
+        return 2
     if getattr(args, "server", None):
         return _run_remote(args, task, fmt)
     try:
         settings = _settings(args)
         resume = getattr(args, "resume", None)
         if getattr(args, "os", None):
-            interpreter = _os_interpreter(settings, resume, getattr(args, "desktop", None) or "virtual")
+            interpreter = _os_interpreter(settings, resume, getattr(args, "desktop", None) or "virtual",
+                                          getattr(args, "record", None))
         else:
             interpreter = Interpreter.load(resume, settings) if resume else Interpreter(settings)
     except LMCError as exc:

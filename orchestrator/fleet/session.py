@@ -137,6 +137,7 @@ class SessionRunner:
         if spec.hooks is not None:
             stack.callback(spec.hooks.close)
             plan = spec.hooks.open(self.sandboxes.config.backend, desktop.env() if desktop else {})
+        _record(spec, desktop, stack)
         executor = plan.executor or self.sandboxes.create({**(desktop.env() if desktop else {}), **plan.env},
                                                           plan.cwd)
         computer = _computer(executor, stack)
@@ -181,6 +182,26 @@ def _start_desktop(spec: SessionSpec, stack: ExitStack) -> Any:
     desktop = VirtualDesktop(spec.desktop)
     stack.callback(desktop.close)
     return desktop.start()
+
+
+def _record(spec: SessionSpec, desktop: Any, stack: ExitStack) -> None:
+    """Record the session's desktop into spec.record (after the hooks made its folder) until the session ends."""
+    if spec.record is None or desktop is None:
+        return
+    from devices.recording import Recording
+
+    recording = Recording(desktop.display, spec.record, env=desktop.env()).start()
+    stack.callback(_stop_recording, recording)
+
+
+def _stop_recording(recording: Any) -> None:
+    """Finish a session's recording; a recording that failed is logged, not the session's failure."""
+    from lmc.errors import LMCError
+
+    try:
+        recording.stop()
+    except LMCError as exc:
+        log.warning("session recording %s: %s", recording.path, exc)
 
 
 def _computer(executor: Any, stack: ExitStack) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.fleet.errors import FleetConfigError
@@ -66,6 +67,13 @@ class SessionSpec:
     budget: Budget = field(default_factory=Budget)  #: the session's limits
     desktop: DesktopConfig | None = None  #: a virtual desktop of this shape, or None for no screen
     hooks: SessionHooks | None = None  #: staging and evaluation around the session
+    #: record the desktop into this video file (.mp4 or .mkv, on the session's node) while the session runs
+    record: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.record is not None and self.desktop is None:
+            raise FleetConfigError(f"session {self.id}: record={str(self.record)!r} needs a desktop to record; "
+                                   "give the SessionSpec a desktop=DesktopConfig() or drop record")
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ The session gets a screen, either a fresh virtual desktop (Xvfb) or the host's,
 and its Computer reaches it as `computer.*` from sandboxed code. After every
 action a screenshot is shown to a vision model (old ones are pruned first when
 the context fills); a text-only model (the embedded one) is shown the screen's
-words with their positions instead (OCR), is told so in its prompt, and the CLI
-says so when it starts (`screen_notice`). `icon=` targets are located by the
-session's own vision model. Code still asks for confirmation unless -y; Ctrl-C
-stops it.
+words with their positions instead (OCR) and the window list, is told so in its
+prompt, and the CLI says so when it starts (`screen_notice`). `icon=` targets are
+located by the session's own vision model. With `record` (`--record FILE`) the
+screen is recorded to a video until the session ends. Code still asks for
+confirmation unless -y; Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ TEXT_ONLY = (
     ("computer.display.view() shows you the screen; ", ""),
     ("look at the screenshot you get after each code block",
      "read the screen's text you get after each code block (you cannot see images: every word on the screen "
-     "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks)"),
+     "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks, and the windows are listed "
+     "with their titles)"),
 )
 #: At most this many words of the screen are shown to a text-only model after a step.
 OCR_WORDS = 400
+#: At most this many windows are listed for a text-only model after a step.
+WINDOWS = 30
 
 DESKTOPS = ("virtual", "host")
 
@@ -64,11 +68,22 @@ def os_prompt(vision: bool) -> str:
     return prompt
 
 
-def screen_text(boxes: list[Any]) -> str:
-    """The words on the screen as rows of `text@x,y` (their centers), top to bottom, for a text-only model."""
+def window_text(windows: list[dict[str, Any]]) -> str:
+    """The screen's windows, one a line: title, app, position and size, which one is active."""
+    if not windows:
+        return "Windows: none.\n"
+    lines = [f"{w.get('title') or '(untitled)'!r} ({w.get('app') or 'unknown app'}) at {w.get('x')},{w.get('y')} "
+             f"{w.get('width')}x{w.get('height')}{', active' if w.get('active') else ''}" for w in windows[:WINDOWS]]
+    return "Windows:\n" + "\n".join(lines) + "\n"
+
+
+def screen_text(boxes: list[Any], windows: list[dict[str, Any]] | None = None) -> str:
+    """The words on the screen as rows of `text@x,y` (their centers), top to bottom, for a text-only model;
+    then the windows, when given."""
     words = [b.to_dict() if hasattr(b, "to_dict") else dict(b) for b in boxes][:OCR_WORDS]
+    listed = window_text(windows) if windows is not None else ""
     if not words:
-        return "Screen text (OCR): no text on the screen.\n"
+        return "Screen text (OCR): no text on the screen.\n" + listed
     rows: list[list[dict[str, Any]]] = []
     for word in sorted(words, key=lambda w: (int(w["top"]), int(w["left"]))):
         if rows and abs(int(rows[-1][0]["top"]) - int(word["top"])) <= max(4, int(word["height"]) // 2):
@@ -77,7 +92,7 @@ def screen_text(boxes: list[Any]) -> str:
             rows.append([word])
     lines = [" ".join(f"{w['text']}@{int(w['left']) + int(w['width']) // 2},{int(w['top']) + int(w['height']) // 2}"
                       for w in sorted(row, key=lambda w: int(w["left"]))) for row in rows]
-    return "Screen text (OCR) after this step, as text@x,y:\n" + "\n".join(lines) + "\n"
+    return "Screen text (OCR) after this step, as text@x,y:\n" + "\n".join(lines) + "\n" + listed
 
 
 class ScreenComputer(Computer):
@@ -88,6 +103,8 @@ class ScreenComputer(Computer):
         self.screenshots = screenshots
         #: without screenshots, show the screen's words and positions after each run (a text-only model)
         self.ocr = False
+        #: the screen's recording (devices.recording.Recording), stopped when the computer closes
+        self.recording: Any = None
 
     def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:
         """Run code, then (screenshots on) show the screen as it is now."""
@@ -108,11 +125,26 @@ class ScreenComputer(Computer):
         if isinstance(seen, Message):
             yield Chunk.whole(seen)
         elif isinstance(seen, list):
-            yield Chunk.whole(Message("computer", "console", screen_text(seen), "output"))
+            yield Chunk.whole(Message("computer", "console", screen_text(seen, self._windows()), "output"))
+
+    def _windows(self) -> list[dict[str, Any]] | None:
+        """The screen's windows for a text-only model; None (left out) when they cannot be listed."""
+        try:
+            found = self.devices.call("windows.list", [], {})
+        except LMCError as exc:
+            log.info("no window list after this step: %s", exc)
+            return None
+        return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else None
 
     def close(self) -> None:
-        """Free the sandbox and the screen."""
+        """Finish the recording, free the sandbox and the screen."""
         try:
+            if self.recording is not None:
+                recording, self.recording = self.recording, None
+                try:
+                    recording.stop()
+                except LMCError as exc:
+                    log.warning("the screen recording %s: %s", recording.path, exc)
             super().close()
         finally:
             self.devices.close()
@@ -177,23 +209,32 @@ def screen_notice(interpreter: Any) -> str:
     name = getattr(interpreter.model, "name", "the model")
     if getattr(interpreter.computer, "screenshots", False):
         return f"OS mode: {name} is shown a screenshot after each step"
-    return (f"OS mode: {name} cannot see images; it is shown the screen's text with positions (OCR) after each "
-            "step instead of screenshots (set --model to a vision model for screenshots)")
+    return (f"OS mode: {name} cannot see images; it is shown the screen's text with positions (OCR) and the window "
+            "list after each step instead of screenshots (set --model to a vision model for screenshots)")
 
 
-def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = None, **parts: Any) -> Any:
+def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = None, record: Any = None,
+                   **parts: Any) -> Any:
     """An Interpreter in OS mode on a virtual desktop or the host's screen (or on `host`, a DeviceHost
-    the caller made; it is closed with the Interpreter, or here if making the Interpreter fails)."""
+    the caller made; it is closed with the Interpreter, or here if making the Interpreter fails); with
+    `record` (a .mp4 or .mkv path) the screen is recorded until the Interpreter's computer closes."""
     from orchestrator.session.interpreter import Interpreter
 
     user_extra = "\n\n" + settings.system_message if settings.system_message else ""
     host = host if host is not None else screen_host(desktop)
+    recording: Any = None
     try:
         if desktop == "host":
             from devices.xinput import enable_failsafe
 
             enable_failsafe(host.env()["DISPLAY"])
+        if record is not None:
+            from devices.recording import Recording
+
+            env = host.env()
+            recording = Recording(env["DISPLAY"], record, env=env).start()
         computer = ScreenComputer(sandbox_for(settings, host), host=host)
+        computer.recording = recording
         interpreter = Interpreter(settings, computer=computer, **parts)
         vision = bool(interpreter.model.vision if settings.llm.vision is None else settings.llm.vision)
         interpreter.settings = dataclasses.replace(settings, system_message=os_prompt(vision) + user_extra)
@@ -202,6 +243,10 @@ def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = Non
             host.set_icon_locator(VisionLocator(interpreter.model))
         log.info("%s", screen_notice(interpreter))
     except BaseException:
-        host.close()
+        try:
+            if recording is not None:
+                recording.stop()
+        finally:
+            host.close()
         raise
     return interpreter

@@ -75,5 +75,6 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> No
     assert len(requests) == 5
     images = ["image_url" in json.dumps(r["messages"][-2:]) for r in requests[1:]]
     assert all(images), images
+    assert "Screen text (OCR)" not in json.dumps([r["messages"] for r in requests])  # screenshots, not OCR text
     system = requests[0]["messages"][0]["content"]
     assert "OS mode" in system and "computer.mouse.click" in system
