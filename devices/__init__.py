@@ -3,7 +3,7 @@
 One plain class per device, all bound to one X display; `Devices` bundles them
 and dispatches `computer.*` calls; `VirtualDesktop` starts Xvfb displays.
 The Ray actor per desktop is `orchestrator.ray.device_actor`. Importing this package
-loads no heavy library: mss, pyautogui, rapidocr, OpenCV and ray are imported
+loads no heavy library: mss, python-xlib, rapidocr, OpenCV and ray are imported
 where they are used.
 """
 

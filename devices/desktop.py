@@ -67,7 +67,7 @@ class VirtualDesktop:
         self._manager: subprocess.Popen[bytes] | None = None
         self._number: int | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="lmc-desktop-"))
-        # pyautogui (python-xlib) refuses to connect unless XAUTHORITY names an existing file
+        # python-xlib refuses to connect unless XAUTHORITY names an existing file
         self._xauthority = self._dir / "Xauthority"
         self._xauthority.touch()
 

@@ -4,7 +4,7 @@
     └── DeviceError                              root of every device error
         ├── DeviceUsageError (ValueError)        the caller asked for something impossible
         │   ├── OffScreen                        coordinates outside the screen
-        │   ├── UnknownKey                       a key name pyautogui does not know
+        │   ├── UnknownKey                       a key name not known or not on the keymap
         │   ├── UnknownCall                      a computer.* path not on the whitelist
         │   └── BadTarget                        none or several of x/y, text=, icon= given
         ├── TargetNotFound (LookupError)         nothing on screen matches
@@ -14,7 +14,6 @@
         ├── IconSearchUnavailable (RuntimeError) icon= needs a vision model and none is set
         ├── NoDisplay (RuntimeError)             no X display to bind to
         │   ├── XvfbMissing                      Xvfb is not installed
-        │   └── DisplayBound                     this process already drives another display
         ├── DesktopFailed (RuntimeError)         Xvfb would not start
         ├── DesktopDied (RuntimeError)           Xvfb exited under a running session
         ├── FailSafe (RuntimeError)              the mouse sits in a screen corner: stop (host screen)
@@ -54,7 +53,7 @@ class OffScreen(DeviceUsageError):
 
 
 class UnknownKey(DeviceUsageError):
-    """A key name is not one pyautogui can press."""
+    """A key name that is not known, or not on the display's keymap."""
 
 
 class UnknownCall(DeviceUsageError):
@@ -97,10 +96,6 @@ class XvfbMissing(NoDisplay):
     """A virtual desktop was asked for but Xvfb is not installed."""
 
 
-class DisplayBound(NoDisplay):
-    """pyautogui in this process is already bound to another live display."""
-
-
 class DesktopFailed(DeviceError, RuntimeError):
     """Xvfb did not start or did not become ready in time."""
 
@@ -110,7 +105,7 @@ class DesktopDied(DeviceError, RuntimeError):
 
 
 class FailSafe(DeviceError, RuntimeError):
-    """pyautogui's fail-safe fired: the user pushed the mouse into a screen corner to stop."""
+    """The fail-safe fired: the user pushed the mouse into a screen corner to stop."""
 
 
 class ClipboardError(DeviceError, RuntimeError):

@@ -1,16 +1,13 @@
-"""The keyboard device: real typing, single keys and hotkeys, through pyautogui."""
+"""The keyboard device: real typing, single keys and hotkeys, as X TEST key events."""
 
 from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 
 from devices.errors import DeviceUsageError, UnknownKey
-from devices.unikeys import UnicodeKeys
-from devices.xinput import has_key, pyautogui_for, x_connection, x_errors
+from devices.xinput import KEY_NAMES, XInput, input_for, x_errors
 
 log = logging.getLogger(__name__)
 
@@ -30,79 +27,59 @@ class Keyboard:
         self.display = display
         self.config = config or KeyboardConfig()
         self._xauthority = xauthority
-        self._unicode = UnicodeKeys()
 
-    def _gui(self) -> ModuleType:
-        return pyautogui_for(self.display, self._xauthority)
+    def _input(self) -> XInput:
+        return input_for(self.display, self._xauthority)
 
     def write(self, text: str) -> None:
         """Type `text` key by key; characters with no key (é, ✓, 中) are bound to spare keycodes."""
         if not isinstance(text, str):
             raise DeviceUsageError(f"write() types text, got {type(text).__name__}; pass a str")
-        gui = self._gui()
         with x_errors(self.display):
-            for run, typeable in _runs(text, has_key):
-                if typeable:
-                    gui.write(run, interval=self.config.interval)
-                else:
-                    # pyautogui silently drops keys it has no keycode for
-                    self._unicode.type(x_connection(), run)
+            self._input().write(text, interval=self.config.interval)
 
     def press(self, *keys: str, presses: int = 1) -> None:
         """Press and release each key in turn (`presses` times over)."""
         names = self._check(keys)
         if isinstance(presses, bool) or not isinstance(presses, int) or not 1 <= presses <= 100:
             raise DeviceUsageError(f"presses must be a whole number from 1 to 100, got {presses!r}")
-        gui = self._gui()
         with x_errors(self.display):
-            gui.press(names, presses=presses)
+            self._input().press(names, presses=presses)
 
     def hotkey(self, *keys: str) -> None:
         """Hold the keys down in order and release them in reverse: hotkey("ctrl", "s")."""
         names = self._check(keys)
-        gui = self._gui()
         with x_errors(self.display):
-            gui.hotkey(*names)
+            self._input().hotkey(names)
 
     def down(self, key: str) -> None:
         """Press a key and keep it down (shift while clicking, a game's arrow key); up() releases it."""
         (name,) = self._check((key,))
         with x_errors(self.display):
-            self._gui().keyDown(name)
+            self._input().key(name, True)
 
     def up(self, key: str) -> None:
         """Release a key pressed with down()."""
         (name,) = self._check((key,))
         with x_errors(self.display):
-            self._gui().keyUp(name)
+            self._input().key(name, False)
 
     def paste(self) -> None:
         """Press the paste hotkey (KeyboardConfig.paste_hotkey)."""
         self.hotkey(*self.config.paste_hotkey)
 
     def _check(self, keys: tuple[str, ...]) -> list[str]:
-        """The keys lower-cased; UnknownKey naming close matches for a name pyautogui lacks."""
+        """The keys, names lower-cased; UnknownKey naming close matches for an unknown name."""
         if not keys:
             raise DeviceUsageError("name at least one key, e.g. press('enter') or hotkey('ctrl', 'c')")
-        known = self._gui().KEYBOARD_KEYS
+        known = KEY_NAMES
         names = []
         for key in keys:
             name = key.lower() if isinstance(key, str) and len(key) > 1 else key
             if not isinstance(name, str) or name not in known:
                 close = difflib.get_close_matches(str(name), known, n=5)
-                hint = f"; did you mean {', '.join(close)}?" if close else "; see pyautogui.KEYBOARD_KEYS"
+                hint = f"; did you mean {', '.join(close)}?" if close else "; see devices.xinput.KEY_NAMES"
                 raise UnknownKey(f"unknown key {key!r}{hint}")
             names.append(name)
         return names
 
-
-def _runs(text: str, typeable: Callable[[str], bool]) -> list[tuple[str, bool]]:
-    """Split text into maximal runs of typeable and untypeable characters."""
-    runs: list[tuple[str, bool]] = []
-    for ch in text:
-        kind = typeable(ch)
-        if runs and runs[-1][1] == kind:
-            runs[-1] = (runs[-1][0] + ch, kind)
-        else:
-            runs.append((ch, kind))
-    return runs

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from types import ModuleType
 
 from devices.errors import DeviceUsageError
 from devices.targets import Pointer
-from devices.xinput import pyautogui_for, x_errors
+from devices.xinput import XInput, input_for, x_errors
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +42,14 @@ class Mouse:
         self.config = config or MouseConfig()
         self._xauthority = xauthority
 
-    def _gui(self) -> ModuleType:
-        return pyautogui_for(self.display, self._xauthority)
+    def _input(self) -> XInput:
+        return input_for(self.display, self._xauthority)
 
     def _goto(self, x: object, y: object, text: str | None, icon: str | None) -> tuple[int, int]:
         """Resolve the target and move there."""
         point = self.pointer.resolve(x, y, text, icon)
-        gui = self._gui()
         with x_errors(self.display):
-            gui.moveTo(*point, duration=self.config.glide_seconds)
+            self._input().move(*point, glide=self.config.glide_seconds)
         return point
 
     def move(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None) -> Point:
@@ -74,9 +72,8 @@ class Mouse:
         if isinstance(clicks, bool) or not isinstance(clicks, int) or not 1 <= clicks <= 3:
             raise DeviceUsageError(f"clicks must be 1, 2 or 3, got {clicks!r}")
         px, py = self._goto(x, y, text, icon)
-        gui = self._gui()
         with x_errors(self.display):
-            gui.click(px, py, clicks=clicks, button=button)
+            self._input().click(px, py, button=button, clicks=clicks)
         return {"x": px, "y": py}
 
     def double_click(
@@ -117,15 +114,8 @@ class Mouse:
             start = self.pointer.resolve(x, y, text, None)
             end = self.pointer.resolve(to_x, to_y, to_text, None)
             points = [start, end]
-        gui = self._gui()
-        steps = max(1, self.config.drag_steps)
         with x_errors(self.display):
-            gui.moveTo(*points[0])
-            gui.mouseDown(button=button)
-            for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
-                for step in range(1, steps + 1):
-                    gui.moveTo(round(ax + (bx - ax) * step / steps), round(ay + (by - ay) * step / steps))
-            gui.mouseUp(button=button)
+            self._input().drag(points, button=button, steps=max(1, self.config.drag_steps))
         return {"from": {"x": points[0][0], "y": points[0][1]}, "to": {"x": points[-1][0], "y": points[-1][1]}}
 
     def _path(self, path: object) -> list[tuple[int, int]]:
@@ -144,7 +134,7 @@ class Mouse:
         _check_button(button)
         px, py = self._here_or(x, y, text, icon)
         with x_errors(self.display):
-            self._gui().mouseDown(px, py, button=button)
+            self._input().button(button, True, at=(px, py))
         return {"x": px, "y": py}
 
     def up(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
@@ -153,7 +143,7 @@ class Mouse:
         _check_button(button)
         px, py = self._here_or(x, y, text, icon)
         with x_errors(self.display):
-            self._gui().mouseUp(px, py, button=button)
+            self._input().button(button, False, at=(px, py))
         return {"x": px, "y": py}
 
     def _here_or(self, x: object, y: object, text: str | None, icon: str | None) -> tuple[int, int]:
@@ -191,17 +181,12 @@ class Mouse:
             if not dx and not dy:
                 raise DeviceUsageError("scroll() needs an amount, e.g. scroll(-3) to scroll down, or dx=/dy=")
         px, py = self._here_or(x, y, text, icon)
-        gui = self._gui()
         with x_errors(self.display):
-            if dy:
-                gui.vscroll(-dy, x=px, y=py)
-            if dx:
-                gui.hscroll(dx, x=px, y=py)
+            self._input().scroll(px, py, dx=dx, dy=dy)
         return {"x": px, "y": py}
 
     def position(self) -> Point:
         """Where the pointer is now."""
-        gui = self._gui()
         with x_errors(self.display):
-            px, py = gui.position()
+            px, py = self._input().position()
         return {"x": int(px), "y": int(py)}

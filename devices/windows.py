@@ -1,6 +1,6 @@
 """The windows device: list, find, activate, close, move and resize top-level windows; launch an app.
 
-It speaks X11 through python-xlib (already there for pyautogui), with its own connection. With a
+It speaks X11 through python-xlib , with its own connection. With a
 window manager that follows EWMH (openbox, xfwm4, mutter, KWin...) the list is the manager's
 (`_NET_CLIENT_LIST`, in stacking order) and every request goes through it, as a pager's would.
 On a bare X server (Xvfb with no manager) the list is the root's mapped children that have a title,

@@ -1,11 +1,14 @@
-"""The one place pyautogui is imported, bound to a display, and its errors mapped.
+"""Mouse and keyboard input through the X TEST extension, one connection per display.
 
-pyautogui opens its X connection when it is imported, from the DISPLAY
-variable, and keeps it in a module global: one display per process. So the
-variables are set just before the first import, a second display in the same
-process is refused while the first lives (use one DeviceActor per desktop), and
-after a desktop restart the connection is reopened in place, since pyautogui has
-no public call for that.
+Each display gets an `XInput` with its own python-xlib connection, so one process
+drives as many desktops as it has: a fleet's sandboxes, a server's sessions, the host
+screen next to a sandbox's. (pyautogui, used before, kept its connection in a module
+global opened at import: one display per process.)
+
+Keys are looked up in the display's own keymap: a character is typed with shift
+when the keymap has it on the shifted level, and characters it lacks (é, ✓, 中)
+are bound to spare keycodes (`devices.unikeys`). A key name it cannot press is an
+error, never a silent no-op.
 """
 
 from __future__ import annotations
@@ -13,125 +16,327 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
+import string
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from devices.errors import DesktopDied, DeviceError, DisplayBound, FailSafe, NoDisplay
-from devices.xdisplay import socket_path
+from devices.errors import DesktopDied, DeviceError, FailSafe, NoDisplay, UnknownKey
+from devices.unikeys import UnicodeKeys, keysym_of
 
 log = logging.getLogger(__name__)
 
+#: key names (lower case) and the X keysym each one presses
+KEYSYMS: dict[str, str] = {
+    "backspace": "BackSpace", "\b": "BackSpace", "tab": "Tab", "\t": "Tab",
+    "enter": "Return", "return": "Return", "\n": "Return", "\r": "Return",
+    "space": "space", "esc": "Escape", "escape": "Escape",
+    "shift": "Shift_L", "shiftleft": "Shift_L", "shiftright": "Shift_R",
+    "ctrl": "Control_L", "ctrlleft": "Control_L", "ctrlright": "Control_R", "control": "Control_L",
+    "alt": "Alt_L", "altleft": "Alt_L", "altright": "Alt_R", "option": "Alt_L",
+    "win": "Super_L", "winleft": "Super_L", "winright": "Super_R", "super": "Super_L",
+    "command": "Super_L", "cmd": "Super_L", "meta": "Super_L",
+    "apps": "Menu", "menu": "Menu", "pause": "Pause", "capslock": "Caps_Lock",
+    "numlock": "Num_Lock", "scrolllock": "Scroll_Lock",
+    "pgup": "Page_Up", "pageup": "Page_Up", "pgdn": "Page_Down", "pagedown": "Page_Down",
+    "end": "End", "home": "Home", "left": "Left", "up": "Up", "right": "Right", "down": "Down",
+    "insert": "Insert", "del": "Delete", "delete": "Delete", "help": "Help", "select": "Select",
+    "execute": "Execute", "print": "Print", "prtsc": "Print", "prtscr": "Print", "prntscrn": "Print",
+    "printscreen": "Print",
+    "multiply": "KP_Multiply", "add": "KP_Add", "separator": "KP_Separator", "subtract": "KP_Subtract",
+    "decimal": "KP_Decimal", "divide": "KP_Divide",
+    **{f"num{n}": f"KP_{n}" for n in range(10)},
+    **{f"f{n}": f"F{n}" for n in range(1, 25)},
+}
 
-def _ensure_xauthority(xauthority: str | None) -> None:
-    """Point XAUTHORITY at an existing file; python-xlib fails to connect otherwise."""
-    if xauthority:
+#: every key name press(), hotkey(), down() and up() accept: the names above and printable ASCII
+KEY_NAMES: tuple[str, ...] = tuple(sorted(KEYSYMS)) + tuple(c for c in string.printable if c not in KEYSYMS
+                                                            and c not in "\x0b\x0c")
+_KNOWN = frozenset(KEY_NAMES)
+
+#: mouse buttons by name, and the wheel as X buttons (4 up, 5 down, 6 left, 7 right)
+BUTTONS = {"left": 1, "middle": 2, "right": 3}
+_WHEEL = {"up": 4, "down": 5, "left": 6, "right": 7}
+_GLIDE_STEP = 0.01  # seconds between pointer moves while gliding
+
+
+def ensure_xauthority(xauthority: str | None) -> None:
+    """Point XAUTHORITY at an existing file: python-xlib refuses to connect otherwise.
+
+    Our Xvfb desktops take no cookie (the file is empty), so any existing file serves every display.
+    """
+    if xauthority and Path(xauthority).is_file():
         os.environ["XAUTHORITY"] = xauthority
     if not Path(os.environ.get("XAUTHORITY", "")).is_file():
-        folder = tempfile.mkdtemp(prefix="lmc-xauth-")
-        path = Path(folder) / "Xauthority"
+        path = Path(tempfile.mkdtemp(prefix="lmc-xauth-")) / "Xauthority"
         path.touch()
         os.environ["XAUTHORITY"] = str(path)
 
 
-def _import(display: str, xauthority: str | None) -> ModuleType:
-    os.environ["DISPLAY"] = display
-    _ensure_xauthority(xauthority)
-    from Xlib import error as xerror
+class XInput:
+    """Synthetic mouse and keyboard events on one X display; calls from several threads are serialized."""
 
-    try:
-        import pyautogui
-    except (xerror.DisplayError, xerror.ConnectionClosedError) as exc:
-        raise NoDisplay(
-            f"cannot connect to X display {display!r} ({exc}); start a virtual desktop "
-            "(--desktop virtual, needs 'apt-get install xvfb') or set DISPLAY to a running X server"
-        ) from exc
-    # the defaults suit a human at a real screen: 0.1 s sleep after every call, and a
-    # corner of the screen that aborts; neither makes sense for a model on a virtual desktop
-    pyautogui.PAUSE = 0.0
-    pyautogui.FAILSAFE = False
-    pyautogui.MINIMUM_DURATION = 0.0
-    log.info("pyautogui bound to X display %s", display)
-    module: ModuleType = pyautogui  # pyautogui ships no type hints: name what it is
-    return module
+    def __init__(self, display: str, xauthority: str | None = None) -> None:
+        self.display = display
+        self.failsafe = False  #: refuse to act while the pointer sits in a screen corner (a human's stop)
+        self._xauthority = xauthority
+        self._conn: Any = None
+        self._lock = threading.RLock()
+        self._unicode = UnicodeKeys()
 
+    # -- the connection --------------------------------------------------------------------------
+    def conn(self) -> Any:
+        """The python-xlib connection, opened on first use."""
+        if self._conn is None:
+            from Xlib import error as xerror
+            from Xlib.display import Display as XDisplay
 
-def enable_failsafe(display: str, xauthority: str | None = None) -> None:
-    """Let a human stop the session by pushing the mouse into a screen corner (for real screens)."""
-    setattr(pyautogui_for(display, xauthority), "FAILSAFE", True)  # noqa: B010 (a module global)
+            ensure_xauthority(self._xauthority)
+            try:
+                conn = XDisplay(self.display)
+            except (xerror.DisplayError, xerror.ConnectionClosedError, xerror.XauthError, OSError) as exc:
+                raise NoDisplay(
+                    f"cannot connect to X display {self.display!r} ({exc}); start a virtual desktop "
+                    "(--desktop virtual, needs 'apt-get install xvfb') or set DISPLAY to a running X server"
+                ) from exc
+            if not conn.has_extension("XTEST"):
+                conn.close()
+                raise NoDisplay(f"X display {self.display} has no XTEST extension, so input cannot be sent to it")
+            self._conn = conn
+            self._unicode = UnicodeKeys()
+            log.info("input connected to X display %s", self.display)
+        return self._conn
 
+    def disconnect(self) -> None:
+        """Drop the connection (a dead or restarted display); the next call opens a new one."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
-def bound_display() -> str | None:
-    """The display pyautogui is bound to in this process, or None before import."""
-    module = sys.modules.get("pyautogui._pyautogui_x11")
-    if module is None:
-        return None
-    return str(module._display.get_display_name())
+    def _fake(self, event: int, detail: int = 0, **where: int) -> None:
+        from Xlib.ext.xtest import fake_input
 
+        fake_input(self.conn(), event, detail, **where)
 
-def pyautogui_for(display: str, xauthority: str | None = None) -> ModuleType:
-    """pyautogui bound to `display`, imported on first use; DisplayBound if another display holds it."""
-    current = bound_display()
-    if current is None:
-        return _import(display, xauthority)
-    import pyautogui
+    def _sync(self) -> None:
+        self.conn().sync()
 
-    if current != display:
-        if socket_path(current).exists():
-            raise DisplayBound(
-                f"this process already drives X display {current}, so it cannot drive {display}: "
-                "pyautogui binds one display per process; run one DeviceActor per desktop"
+    # -- the pointer -------------------------------------------------------------------------------
+    def position(self) -> tuple[int, int]:
+        """Where the pointer is."""
+        with self._lock:
+            data = self.conn().screen().root.query_pointer()
+            return int(data.root_x), int(data.root_y)
+
+    def size(self) -> tuple[int, int]:
+        """The screen's width and height in pixels."""
+        screen = self.conn().screen()
+        return int(screen.width_in_pixels), int(screen.height_in_pixels)
+
+    def _guard(self) -> None:
+        if not self.failsafe:
+            return
+        x, y = self.position()
+        w, h = self.size()
+        if x in (0, w - 1) and y in (0, h - 1):
+            raise FailSafe(
+                "stopped: the mouse is in a corner of the screen, which is the user's signal to stop "
+                "(the fail-safe); move it away from the corner before acting again"
             )
-        rebind(display)
-    module: ModuleType = pyautogui  # pyautogui ships no type hints: name what it is
-    return module
+
+    def _move(self, x: int, y: int, glide: float = 0.0) -> None:
+        from Xlib import X
+
+        steps = int(glide / _GLIDE_STEP)
+        if steps > 1:
+            ox, oy = self.position()
+            for step in range(1, steps):
+                self._fake(X.MotionNotify, x=round(ox + (x - ox) * step / steps), y=round(oy + (y - oy) * step / steps))
+                self._sync()
+                time.sleep(_GLIDE_STEP)
+        self._fake(X.MotionNotify, x=int(x), y=int(y))
+        self._sync()
+
+    def _button(self, button: str | int, down: bool) -> None:
+        from Xlib import X
+
+        self._fake(X.ButtonPress if down else X.ButtonRelease, BUTTONS[button] if isinstance(button, str) else button)
+        self._sync()
+
+    def move(self, x: int, y: int, glide: float = 0.0) -> None:
+        """Move the pointer to x, y, in a straight glide over `glide` seconds (0 jumps)."""
+        with self._lock:
+            self._guard()
+            self._move(x, y, glide)
+
+    def button(self, button: str, down: bool, at: tuple[int, int] | None = None) -> None:
+        """Press (down=True) or release a button, after moving to `at` if given."""
+        with self._lock:
+            self._guard()
+            if at is not None:
+                self._move(*at)
+            self._button(button, down)
+
+    def click(self, x: int, y: int, button: str = "left", clicks: int = 1) -> None:
+        """Move to x, y and click `clicks` times."""
+        with self._lock:
+            self._guard()
+            self._move(x, y)
+            for _ in range(clicks):
+                self._button(button, True)
+                self._button(button, False)
+
+    def drag(self, points: Sequence[tuple[int, int]], button: str = "left", steps: int = 8) -> None:
+        """Press at the first point, pass through each one (`steps` moves per leg), release at the last."""
+        with self._lock:
+            self._guard()
+            self._move(*points[0])
+            self._button(button, True)
+            for (ax, ay), (bx, by) in zip(points, points[1:], strict=False):
+                for step in range(1, steps + 1):
+                    self._move(round(ax + (bx - ax) * step / steps), round(ay + (by - ay) * step / steps))
+            self._button(button, False)
+
+    def scroll(self, x: int, y: int, dx: int = 0, dy: int = 0) -> None:
+        """Turn the wheel over x, y: dy > 0 scrolls down, dx > 0 right, one wheel click per unit."""
+        with self._lock:
+            self._guard()
+            self._move(x, y)
+            for amount, (negative, positive) in ((dy, ("up", "down")), (dx, ("left", "right"))):
+                wheel = _WHEEL[positive if amount > 0 else negative]
+                for _ in range(abs(amount)):
+                    self._button(wheel, True)
+                    self._button(wheel, False)
+
+    # -- the keyboard ------------------------------------------------------------------------------
+    def _code(self, keysym: int) -> tuple[int, bool] | None:
+        """The keycode that types `keysym`, and whether it needs shift; None if the keymap lacks it."""
+        for keycode, index in self.conn().keysym_to_keycodes(keysym):
+            if index in (0, 1):
+                return keycode, index == 1
+        return None
+
+    def has_key(self, char: str) -> bool:
+        """Whether the keymap has a key for the character (typed as is, or with shift)."""
+        if char in KEYSYMS:
+            return True
+        return self._code(keysym_of(char)) is not None
+
+    def _key(self, name: str) -> tuple[int, bool]:
+        import Xlib.XK
+
+        if name in KEYSYMS:
+            keysym = Xlib.XK.string_to_keysym(KEYSYMS[name])
+        elif len(name) == 1:
+            keysym = keysym_of(name)
+        else:
+            raise UnknownKey(f"unknown key {name!r}")
+        code = self._code(keysym) if keysym else None
+        if code is None:
+            raise UnknownKey(f"X display {self.display} has no key for {name!r} in its keymap; "
+                             "type characters with write(), which binds missing ones")
+        return code
+
+    def _keyev(self, name: str, down: bool) -> None:
+        from Xlib import X
+
+        keycode, shifted = self._key(name)
+        shift = self._key("shift")[0] if shifted else None
+        if down:
+            if shift is not None:
+                self._fake(X.KeyPress, shift)
+            self._fake(X.KeyPress, keycode)
+        else:
+            self._fake(X.KeyRelease, keycode)
+            if shift is not None:
+                self._fake(X.KeyRelease, shift)
+        self._sync()
+
+    def key(self, name: str, down: bool) -> None:
+        """Press (down=True) or release the key `name` (a KEY_NAMES entry); shifted characters hold shift."""
+        with self._lock:
+            self._guard()
+            self._keyev(name, down)
+
+    def press(self, names: Sequence[str], presses: int = 1) -> None:
+        """Press and release each key in turn, `presses` times over."""
+        with self._lock:
+            self._guard()
+            for _ in range(presses):
+                for name in names:
+                    self._keyev(name, True)
+                    self._keyev(name, False)
+
+    def hotkey(self, names: Sequence[str]) -> None:
+        """Hold the keys down in order, then release them in reverse."""
+        with self._lock:
+            self._guard()
+            for name in names:
+                self._keyev(name, True)
+            for name in reversed(names):
+                self._keyev(name, False)
+
+    def write(self, text: str, interval: float = 0.0) -> None:
+        """Type text: keys the keymap has are tapped, the rest bound to spare keycodes and typed."""
+        with self._lock:
+            self._guard()
+            pending = ""
+            for char in text:
+                if self.has_key(char):
+                    if pending:
+                        self._unicode.type(self.conn(), pending)
+                        pending = ""
+                    self._keyev(char, True)
+                    self._keyev(char, False)
+                    if interval:
+                        time.sleep(interval)
+                else:
+                    pending += char
+            if pending:
+                self._unicode.type(self.conn(), pending)
 
 
-def x_connection() -> Any:
-    """pyautogui's python-xlib connection, for X calls pyautogui lacks (call pyautogui_for first)."""
-    return sys.modules["pyautogui._pyautogui_x11"]._display
+_inputs: dict[str, XInput] = {}
+_inputs_lock = threading.Lock()
 
 
-def has_key(char: str) -> bool:
-    """Whether pyautogui has a key for the character (it silently skips the ones it has not)."""
-    return sys.modules["pyautogui._pyautogui_x11"].keyboardMapping.get(char) is not None
+def input_for(display: str, xauthority: str | None = None) -> XInput:
+    """The process's XInput for `display` (one connection per display, shared by its devices)."""
+    with _inputs_lock:
+        found = _inputs.get(display)
+        if found is None:
+            found = _inputs[display] = XInput(display, xauthority)
+        return found
 
 
-def rebind(display: str) -> None:
-    """Reopen pyautogui's X connection to `display` (after its Xvfb was restarted)."""
-    from Xlib import error as xerror
-    from Xlib.display import Display
-
-    module = sys.modules["pyautogui._pyautogui_x11"]
-    try:
-        setattr(module, "_display", Display(display))  # noqa: B010 - pyautogui keeps it in a module global
-    except (xerror.DisplayError, xerror.ConnectionClosedError) as exc:
-        raise NoDisplay(f"cannot reconnect to X display {display!r}: {exc}") from exc
-    os.environ["DISPLAY"] = display
-    log.info("pyautogui rebound to X display %s", display)
+def forget(display: str) -> None:
+    """Close the connection to `display` (its desktop stopped or restarted); the next use reconnects."""
+    with _inputs_lock:
+        found = _inputs.pop(display, None)
+    if found is not None:
+        found.disconnect()
 
 
 @contextlib.contextmanager
 def x_errors(display: str) -> Iterator[None]:
-    """Turn python-xlib and pyautogui failures into DeviceError subclasses."""
+    """Turn python-xlib failures into DeviceError subclasses; a lost connection is dropped to reconnect later."""
     from Xlib import error as xerror
 
-    gui = sys.modules.get("pyautogui")  # never import it here: importing binds a display
-    failsafe: Any = gui.FailSafeException if gui is not None else ()
     try:
         yield
-    except failsafe as exc:
-        raise FailSafe(
-            "stopped: the mouse is in a corner of the screen, which is the user's signal to stop "
-            "(pyautogui's fail-safe); move it away from the corner before acting again"
-        ) from exc
     except xerror.ConnectionClosedError as exc:
+        forget(display)
         raise DesktopDied(
             f"lost the connection to X display {display} ({exc}); if it is a virtual desktop, "
             "restart it (DeviceActor.restart())"
         ) from exc
-    except (xerror.XError, BrokenPipeError, ConnectionResetError) as exc:
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        forget(display)
+        raise DesktopDied(f"lost the connection to X display {display} ({exc})") from exc
+    except xerror.XError as exc:
         raise DeviceError(f"X display {display} refused an input event: {exc}") from exc

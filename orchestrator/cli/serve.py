@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-body", type=int, default=1024 * 1024, help="largest request body in bytes (default 1 MiB)")
     p.add_argument("--max-upload", type=int, default=100 * 1024 * 1024,
                    help="largest file upload in bytes (default 100 MiB)")
+    p.add_argument("--max-desktops", type=int, default=4,
+                   help="virtual desktops (\"desktop\": true) this server keeps at once, each an Xvfb and "
+                   "an x11vnc (default 4)")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://host:port) whose pages may open WebSockets; repeatable")
     p.add_argument("--ray", action="store_true",
@@ -61,6 +64,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
     config = ServerConfig(host=args.host, port=args.port, token_file=args.token_file,
                           idle_timeout=args.idle_timeout, max_body=args.max_body, max_upload=args.max_upload,
+                          max_desktops=args.max_desktops,
                           allowed_origins=tuple(o.rstrip("/") for o in args.allow_origin),
                           ray=args.ray, ray_address=args.address, novnc_dir=args.novnc_dir)
     settings = resolve()

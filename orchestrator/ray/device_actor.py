@@ -6,8 +6,7 @@ A node advertises screens with a custom resource, and each actor takes one:
     ray.init(resources={"display": 4})            # the same for a local Ray
 
 `DeviceHost` holds the logic and runs without Ray; `create_device_actor`
-only places it. One process per display, because pyautogui binds one display
-per process. Calls are served one at a time: a desktop belongs to one session.
+only places it. Calls are served one at a time: a desktop belongs to one session.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from devices.errors import DeviceUsageError
 from devices.facade import DEVICES, Devices, DevicesConfig
 from devices.icons import IconLocator
 from devices.xdisplay import host_display
-from devices.xinput import bound_display, rebind
+from devices.xinput import forget
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +112,8 @@ class DeviceHost:
             )
             self.devices.set_icon_locator(self._locator)
         self.devices.reconnect()
-        if bound_display() is not None:
-            rebind(self.desktop.display)
+        forget(old)  # the input connection to the old Xvfb is dead; the next call opens a new one
+        forget(self.desktop.display)
         return self.health()
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 from lmc.errors import LMCError
 from orchestrator.server import about, computers, console, conversations, liveview, oi
 from orchestrator.server.config import ServerConfig
+from orchestrator.server.desktop import Desktops
 from orchestrator.server.endpoint import reported
 from orchestrator.server.errors import BadRequest, NotFound, ServerError, to_body
 from orchestrator.server.guard import Guard
@@ -90,7 +91,7 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
 
         server = ray_state(config, tokens, settings)
     else:
-        server = ServerState(config, tokens, settings)
+        server = ServerState(config, tokens, settings, desktops=Desktops(limit=config.max_desktops))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -27,6 +27,8 @@ class ServerConfig:
     """Largest request body in bytes (JSON requests, WebSocket messages)."""
     max_upload: int = 100 * MIB
     """Largest file upload in bytes."""
+    max_desktops: int = 4
+    """Virtual desktops (`"desktop": true`) served at once; each is an Xvfb and an x11vnc (~40 MiB)."""
     allowed_origins: tuple[str, ...] = ()
     """Origins (scheme://host[:port]) besides the server's own whose pages may open WebSockets."""
     data_dir: Path | None = None
@@ -45,6 +47,8 @@ class ServerConfig:
             raise BadRequest(f"port must be 0..65535, got {self.port}; try --port 8765")
         if self.idle_timeout <= 0:
             raise BadRequest(f"idle timeout must be more than 0 s, got {self.idle_timeout}; try --idle-timeout 600")
+        if self.max_desktops < 0:
+            raise BadRequest(f"max desktops must be 0 or more, got {self.max_desktops}; try --max-desktops 4")
         if not self.loopback and self.token_file is None:
             raise BadRequest(
                 f"refusing to listen on {self.host!r} (reachable from other machines) with a token made up on "

@@ -5,8 +5,8 @@ A computer or conversation created with `"desktop": true` gets its own Xvfb disp
 serves it on a private unix socket for the console's live view (`liveview.py`). Without
 x11vnc the view falls back to screenshots, and `fallback` says why.
 
-pyautogui binds one X display per process, so one server process drives one desktop at a time;
-a second is refused (Busy) until the first is closed.
+A server keeps at most `--max-desktops` of them (default 4); one more is refused (Busy) until one
+is closed.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ class LiveDesktop(DeviceHost):
 
 
 class Desktops:
-    """The live desktops of one server process (at most `limit`: pyautogui binds one display per process)."""
+    """The live desktops of one server process, at most `limit` at once."""
 
-    def __init__(self, limit: int = 1, vnc: bool = True) -> None:
+    def __init__(self, limit: int = 4, vnc: bool = True) -> None:
         self.limit, self.vnc = limit, vnc
         self._live: set[LiveDesktop] = set()
         self._lock = threading.Lock()
@@ -89,9 +89,9 @@ class Desktops:
         """A new desktop; Busy while this process drives `limit` already."""
         with self._lock:
             if len(self._live) >= self.limit:
-                raise Busy("this server already drives a desktop, and one process drives one X display at a "
-                           "time (pyautogui binds one per process); close that computer or conversation first, "
-                           "or create this one without \"desktop\"")
+                raise Busy(f"this server already serves {len(self._live)} desktops, its limit; close a computer "
+                           "or conversation that has one, create this one without \"desktop\", or start the "
+                           "server with a larger --max-desktops")
             desktop = LiveDesktop(on_close=self._closed, vnc=self.vnc)
             self._live.add(desktop)
         return desktop

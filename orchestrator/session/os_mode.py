@@ -225,9 +225,9 @@ def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = Non
     recording: Any = None
     try:
         if desktop == "host":
-            from devices.xinput import enable_failsafe
+            from devices.xinput import input_for
 
-            enable_failsafe(host.env()["DISPLAY"])
+            input_for(host.env()["DISPLAY"]).failsafe = True  # on a real screen, a corner stops the agent
         if record is not None:
             from devices.recording import Recording
 

@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def desktop() -> Iterator[VirtualDesktop]:
-    """One virtual desktop for the in-process tests (pyautogui binds one display per process)."""
+    """One virtual desktop shared by the in-process tests (starting one per test would be slow)."""
     with VirtualDesktop(DesktopConfig(width=1280, height=800, depth=24)) as screen:
         yield screen
 

@@ -71,7 +71,7 @@ def test_errors_cross_the_actor_boundary_as_our_classes(ray_session: Any, actor:
 
 
 def test_xvfb_death_is_reported_and_restart_brings_the_devices_back(ray_session: Any, actor: Any) -> None:
-    ray_session.get(actor.call.remote("mouse.move", [5, 5]))  # pyautogui is now bound in the actor
+    ray_session.get(actor.call.remote("mouse.move", [5, 5]))  # the actor now holds an input connection
     before = ray_session.get(actor.health.remote())
     os.kill(before["xvfb_pid"], signal.SIGKILL)
     deadline = time.monotonic() + 5

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from desktop_app import AppState
 
-from devices.errors import AmbiguousText, BadTarget, OffScreen, TextNotFound, UnknownKey
+from devices.desktop import DesktopConfig, VirtualDesktop
+from devices.errors import AmbiguousText, BadTarget, FailSafe, OffScreen, TextNotFound, UnknownKey
 from devices.facade import Devices
+from devices.xinput import input_for
+
+APP = Path(__file__).with_name("tk_app.py")
 
 
 def test_click_a_button_by_its_text(devices: Devices, app: AppState) -> None:
@@ -103,3 +112,62 @@ def test_clipboard_round_trip_and_paste(devices: Devices, app: AppState) -> None
     devices.mouse.click(*app.center("entry"))
     devices.clipboard.paste()
     app.wait(lambda s: s["entry"] == text)
+
+
+def test_shifted_punctuation_and_capitals_come_out_as_typed(devices: Devices, app: AppState) -> None:
+    devices.mouse.click(*app.center("entry"))
+    text = 'A!@#$%^&*()_+{}|:"<>?~ Zz `-=[]\\;\',./'
+    devices.keyboard.write(text)
+    app.wait(lambda s: s["entry"] == text)
+
+
+def test_one_process_drives_two_desktops_at_once(devices: Devices, app: AppState, tmp_path: Path) -> None:
+    """Input goes through one X connection per display: a second desktop in this process is driven too,
+    and typing on one never lands on the other."""
+    with VirtualDesktop(DesktopConfig(width=1024, height=768, depth=24)) as second:
+        other_state = AppState(tmp_path / "other.json")
+        proc = subprocess.Popen([sys.executable, str(APP), str(other_state.path)], env=dict(os.environ, **second.env()))
+        other = Devices(second.display, xauthority=second.env()["XAUTHORITY"])
+        try:
+            other_state.wait(lambda s: s["boxes"]["entry"][2] > 1, timeout=15)
+            devices.mouse.click(*app.center("entry"))
+            other.mouse.click(*other_state.center("entry"))
+            devices.keyboard.write("first screen")
+            other.keyboard.write("second screen")
+            devices.keyboard.press("enter")
+            app.wait(lambda s: s["label"] == "first screen" and s["entry"] == "first screen")
+            other_state.wait(lambda s: s["entry"] == "second screen")
+            devices.mouse.move(11, 12)
+            other.mouse.move(21, 22)
+            assert devices.mouse.position() == {"x": 11, "y": 12}
+            assert other.mouse.position() == {"x": 21, "y": 22}
+        finally:
+            other.close()
+            proc.terminate()
+            proc.wait(timeout=5)
+
+
+def test_a_key_the_keymap_lacks_is_an_error_not_a_silent_no_op(devices: Devices) -> None:
+    with pytest.raises(UnknownKey, match="has no key for 'f24'"):
+        devices.keyboard.press("f24")
+    with pytest.raises(UnknownKey, match="unknown key 'volumeupp'"):
+        devices.keyboard.press("volumeupp")
+
+
+def test_the_fail_safe_stops_input_while_the_pointer_is_in_a_corner(devices: Devices) -> None:
+    xinput = input_for(devices.display.display)
+    devices.mouse.move(0, 0)
+    xinput.failsafe = True
+    try:
+        with pytest.raises(FailSafe, match="corner of the screen"):
+            devices.mouse.move(100, 100)
+        with pytest.raises(FailSafe):
+            devices.keyboard.press("a")
+        assert devices.mouse.position() == {"x": 0, "y": 0}
+        xinput.failsafe = False
+        devices.mouse.move(1279, 400)
+        xinput.failsafe = True
+        devices.mouse.move(300, 300)  # an edge is not a corner
+    finally:
+        xinput.failsafe = False
+    assert devices.mouse.position() == {"x": 300, "y": 300}

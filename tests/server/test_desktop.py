@@ -32,7 +32,7 @@ def desktop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]
     token_file.write_text("\n".join(TOKENS) + "\n")
     token_file.chmod(0o600)
     log = home / "server.log"
-    proc, lines = start(["--token-file", str(token_file)], home, log)
+    proc, lines = start(["--token-file", str(token_file), "--max-desktops", "2"], home, log)
     try:
         yield Served(url_in(lines), TOKENS, log, proc, lines)
     finally:
@@ -84,9 +84,18 @@ def test_a_computer_desktop_is_served_over_rfb_and_closed_with_it(desktop_server
         info = client.get(f"/computers/{cid}/desktop").json()
         assert info["vnc"] is True and info["fallback"] is None and (info["width"], info["height"]) == (1280, 800)
         display = info["display"]
-        # one process drives one display: a second desktop is refused, saying why
+        # one process drives several displays, each with its own pointer, up to --max-desktops
         second = client.post("/computers", json={"backend": "local", "desktop": True})
-        assert second.status_code == 409 and "one X display at a time" in second.json()["message"]
+        assert second.status_code == 201, second.text
+        other = second.json()["id"]
+        assert client.get(f"/computers/{other}/desktop").json()["display"] != display
+        third = client.post("/computers", json={"backend": "local", "desktop": True})
+        assert third.status_code == 409 and "--max-desktops" in third.json()["message"], third.text
+        for n, each in enumerate((cid, other, cid)):
+            moved = client.post(f"/computers/{each}/run", json={"language": "python", "code": (
+                f"computer.mouse.move({100 + n}, {200 + n})\nprint(computer.mouse.position())")})
+            assert f"'x': {100 + n}, 'y': {200 + n}" in moved.text, moved.text
+        assert client.delete(f"/computers/{other}").status_code == 200
         # the computer's devices and its sandbox's programs are on that display
         ran = client.post(f"/computers/{cid}/run", json={"language": "python", "code": (
             "import os\nprint(os.environ['DISPLAY'], computer.display.size())")})
