@@ -40,6 +40,9 @@ class AttachTransport(Transport):
         self._ready: deque[bytes] = deque()
         self._stderr = bytearray()
         self._closed = False
+        #: the sandbox's own virtual desktop (devices.desktop.VirtualDesktop) when its config asked for
+        #: one: started before the container, stopped after it
+        self.desktop: Any = None
 
     @property
     def short_id(self) -> str:
@@ -148,11 +151,15 @@ class AttachTransport(Transport):
             return 0
 
     def close(self) -> None:
-        """Close the socket, then kill and remove the container."""
+        """Close the socket, then kill and remove the container, then stop its desktop if it has one."""
         if self.close_socket():
             from executors.docker import client as docker_client
 
-            docker_client.remove(self.api, self.container_id)
+            try:
+                docker_client.remove(self.api, self.container_id)
+            finally:
+                if self.desktop is not None:
+                    self.desktop.close()
 
     def close_socket(self) -> bool:
         """Hang up on the agent (it reads end-of-input); False if this was done already."""

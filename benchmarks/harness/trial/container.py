@@ -102,7 +102,14 @@ class ContainerTrial:
         return host
 
     def prepare(self, computer: Any) -> None:
-        """Nothing to stage: the image holds the task's files. Start timing the agent."""
+        """The image holds the task's files: start a desktop task's app on the session's display
+        (its socket is mounted in the container). Start timing the agent."""
+        if self.task.desktop is not None:
+            from benchmarks.harness.trial.desktop import start_app
+
+            with self.record.phase("start"):
+                start_app(computer, self.task.desktop, self.task.workdir or self.container.image_workdir(),
+                          self.logs_dir)
         self._agent_started = _now()
 
     def verify(self, computer: Any) -> dict[str, Any]:

@@ -17,6 +17,11 @@ def start_app(computer: Any, desktop: DesktopSpec, workdir: str, logs: str) -> N
     lay.must_run(computer, start, "starting the desktop app")
     if not desktop.ready_window:
         return
+    _, found = lay.run_shell(computer, "command -v xdotool >/dev/null", "looking for xdotool")
+    if found != 0:
+        raise StagingFailed("the sandbox has no xdotool, which waiting for the app's window (ready_window) needs; "
+                            "install it in the task's image (apt-get install xdotool; lmc-sandbox has it), "
+                            "or drop ready_window from [desktop]")
     tries = max(1, int(desktop.ready_timeout_sec / 0.2))
     wait = (f"for i in $(seq {tries}); do xdotool search --name {shlex.quote(desktop.ready_window)} "
             ">/dev/null 2>&1 && exit 0; sleep 0.2; done; exit 1")
