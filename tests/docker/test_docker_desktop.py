@@ -109,3 +109,12 @@ def test_a_warm_pool_keeps_desktops_ready() -> None:
 def test_a_display_and_a_desktop_together_are_refused() -> None:
     with pytest.raises(InvalidDockerConfig, match="both display"):
         DockerConfig(display=":0", desktop=DesktopConfig())
+
+
+def test_sandboxes_with_desktops_one_after_another_in_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first desktop's Xauthority file goes with it; the next window manager's check must not need it
+    monkeypatch.delenv("XAUTHORITY", raising=False)
+    for width in (640, 700):
+        with Computer(DockerExecutor(DockerConfig(desktop=DesktopConfig(width=width, window_manager="openbox")))) as c:
+            assert tuple(c.display.size()) == (width, 800)
+            assert c.windows.list() == []
