@@ -71,10 +71,10 @@ class Windows:
     # -- the connection ---------------------------------------------------------------------------
     def _conn(self) -> Any:
         if self._x is None:
+            from pathlib import Path
+
             from Xlib import error as xerror
             from Xlib.display import Display as XDisplay
-
-            from pathlib import Path
 
             from devices.xinput import _ensure_xauthority
 
