@@ -79,9 +79,7 @@ def start_sandbox(config: DockerConfig) -> AttachTransport:
     """
     if config.desktop is None:
         return _start_container(config)
-    from devices.desktop import VirtualDesktop
-
-    desktop = VirtualDesktop(config.desktop).start()
+    desktop = config.desktop.start()
     try:
         transport = _start_container(replace(config, desktop=None, display=desktop.display))
     except BaseException:

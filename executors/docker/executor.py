@@ -90,6 +90,7 @@ class DockerExecutor(AgentExecutor):
         transport = self.client.transport
         if not isinstance(transport, AttachTransport):
             transport = self.sandbox()
+        assert transport.desktop is not None  # started with the sandbox, as its config asks
         return dict(transport.desktop.env())
 
     @property

@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any
 
 from executors.base import Transport
+from executors.docker.config import Screen
 from executors.docker.errors import import_docker
 from lmc.framing import FrameDecoder, frame
 
@@ -40,9 +41,9 @@ class AttachTransport(Transport):
         self._ready: deque[bytes] = deque()
         self._stderr = bytearray()
         self._closed = False
-        #: the sandbox's own virtual desktop (devices.desktop.VirtualDesktop) when its config asked for
-        #: one: started before the container, stopped after it
-        self.desktop: Any = None
+        #: the sandbox's own virtual desktop when its config asked for one (DockerConfig.desktop):
+        #: started before the container, stopped after it
+        self.desktop: Screen | None = None
 
     @property
     def short_id(self) -> str:
