@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,22 @@ def test_sandboxes_with_desktops_one_after_another_in_one_process(monkeypatch: p
         with Computer(DockerExecutor(DockerConfig(desktop=DesktopConfig(width=width, window_manager="openbox")))) as c:
             assert tuple(c.display.size()) == (width, 800)
             assert c.windows.list() == []
+
+
+def test_a_fleet_session_in_docker_draws_on_its_own_desktop(tmp_path: Path) -> None:
+    from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionSpec
+    from orchestrator.models.scripted_server import ScriptedServer, tool_call
+    from orchestrator.models.scripted_server import text as reply
+    from orchestrator.settings import Settings
+
+    probe = "import tkinter\nr = tkinter.Tk()\nprint('screen', r.winfo_screenwidth(), r.winfo_screenheight())"
+    with ScriptedServer() as server:
+        server.add(tool_call("python", probe), reply("done"))
+        settings = Settings(model="openai/scripted", api_base=server.url, api_key="x", mode="tools",
+                            data_dir=tmp_path, context_window=32768, retry_delay=0.01, max_retries=0)
+        spec = SessionSpec("gui", "go", settings, Budget(steps=3), DesktopConfig(width=640, height=480))
+        with Fleet(FleetConfig(sandbox=SandboxConfig("docker"))) as fleet:
+            [result] = list(fleet.run([spec]))
+        told = json.dumps(server.requests[1]["messages"])
+    assert result.failure is None, result.detail
+    assert "screen 640 480" in told, told[-600:]
