@@ -42,13 +42,15 @@ def publish():
              for name, w in (("entry", entry), ("save", button))}
     json.dump(spots, open("/tmp/widgets.tmp", "w"))
     __import__("os").rename("/tmp/widgets.tmp", "/tmp/widgets.json")
-root.after(500, publish)
+    root.after(300, publish)  # again and again: the window manager moves the window when it frames it
+root.after(300, publish)
 root.mainloop()
 '''
 
 
 def _start_app(computer: Computer) -> dict[str, list[int]]:
-    """Start the app in the sandbox; its widgets' centres once its window is up (seen from the host)."""
+    """Start the app in the sandbox; its widgets' centres once its window is up and has stopped moving
+    (openbox frames it after it maps: on a loaded machine the first positions the app saw were stale)."""
     computer.files.write("/tmp/app.py", APP.encode())
     computer.run("shell", "setsid python3 /tmp/app.py > /tmp/app.log 2>&1 < /dev/null &")
     deadline = time.monotonic() + 30
@@ -56,8 +58,13 @@ def _start_app(computer: Computer) -> dict[str, list[int]]:
             computer.run("shell", "ls /tmp")):
         assert time.monotonic() < deadline, text(computer.run("shell", "cat /tmp/app.log"))
         time.sleep(0.2)
-    spots: dict[str, list[int]] = json.loads(text(computer.run("shell", "cat /tmp/widgets.json")))
-    return spots
+    seen: list[dict[str, list[int]]] = []
+    while len(seen) < 2 or seen[-1] != seen[-2]:  # the same spots twice, a second apart
+        assert time.monotonic() < deadline, f"the app's widgets kept moving: {seen[-3:]}"
+        if seen:
+            time.sleep(1.0)
+        seen.append(json.loads(text(computer.run("shell", "cat /tmp/widgets.json"))))
+    return seen[-1]
 
 
 @pytest.fixture
