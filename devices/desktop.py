@@ -45,6 +45,10 @@ class DesktopConfig:
         if self.depth not in _DEPTHS:
             raise DeviceUsageError(f"desktop depth must be one of {', '.join(map(str, _DEPTHS))}, got {self.depth!r}")
 
+    def start(self) -> VirtualDesktop:
+        """A virtual desktop like this one, started (what DockerConfig(desktop=...) calls per sandbox)."""
+        return VirtualDesktop(self).start()
+
 
 #: what Xvfb prints when another server already holds the display number it was given
 _TAKEN = ("server already running", "Cannot establish any listening sockets")

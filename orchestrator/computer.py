@@ -5,7 +5,10 @@
     for chunk in computer.run("shell", "ls", stream=True): ...
 
 It needs no model and no Ray. The sandbox is any executor backend by name
-("local", "docker", "e2b") or an `Executor` instance.
+("local", "docker", "e2b") or an `Executor` instance. A sandbox with a desktop of
+its own (`DockerConfig(desktop=DesktopConfig())`) gives the Computer its devices:
+computer.display / mouse / keyboard / clipboard / windows drive that desktop, from
+host code and from code in the sandbox alike.
 """
 
 from __future__ import annotations
@@ -37,8 +40,11 @@ class Computer:
         #: the screen (devices.Devices, or anything with .display/.mouse/.keyboard/.clipboard
         #: and call(path, args, kwargs)); code in the sandbox reaches it as computer.*
         self.devices = devices
+        self._screen: Any = None  # Devices of the sandbox's own desktop, made on first use
         if devices is not None:
             self.executor.call_handler = devices.call
+        elif getattr(self.executor, "has_screen", False):
+            self.executor.call_handler = self._screen_call
         self._names: dict[str, str] | None = None
 
     # -- languages -----------------------------------------------------------------
@@ -115,16 +121,36 @@ class Computer:
         if name in DEVICES:
             devices = self.__dict__.get("devices")
             if devices is None:
-                raise ExecutorError(no_screen(name))
+                if not getattr(self.__dict__.get("executor"), "has_screen", False):
+                    raise ExecutorError(no_screen(name))
+                devices = self._screen_devices()
             return getattr(devices, name)
         raise AttributeError(name)
+
+    def _screen_devices(self) -> Any:
+        """The devices of the sandbox's own desktop; new ones when a lost sandbox came back on another."""
+        env = self.executor.screen()  # type: ignore[attr-defined]
+        if self._screen is None or self._screen.display.display != env["DISPLAY"]:
+            from devices.facade import Devices
+
+            if self._screen is not None:
+                self._screen.close()
+            self._screen = Devices(env["DISPLAY"], xauthority=env.get("XAUTHORITY"))
+        return self._screen
+
+    def _screen_call(self, path: str, args: list[Any], kwargs: dict[str, Any]) -> object:
+        """A computer.* call from code in the sandbox, answered by the devices of its desktop."""
+        return self._screen_devices().call(path, args, kwargs)
 
     def stop(self) -> None:
         """Interrupt the running code (safe from another thread or a signal handler)."""
         self.executor.stop()
 
     def close(self) -> None:
-        """Free the sandbox."""
+        """Free the sandbox (and its desktop's devices)."""
+        screen, self._screen = self._screen, None
+        if screen is not None:
+            screen.close()
         self.executor.close()
 
     def __enter__(self) -> Computer:

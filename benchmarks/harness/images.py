@@ -194,7 +194,7 @@ def _recipe(task: Task, image_map: dict[str, str] | None, api: Any) -> _Recipe:
     rewrites: list[tuple[str, str]] = []
     missing: list[tuple[str, str]] = []
     for image in df.base_images(instructions):
-        local = map_image(image, image_map)
+        local = _current_sandbox(map_image(image, image_map), api)
         found = image_id(api, local)
         if found is None:
             missing.append((image, local))
@@ -209,6 +209,17 @@ def _recipe(task: Task, image_map: dict[str, str] | None, api: Any) -> _Recipe:
     for path in files:
         digest.update(_file_digest(folder, path))
     return _Recipe(folder, files, text, digest.hexdigest()[:12], rewrites)
+
+
+def _current_sandbox(image: str, api: Any) -> str:
+    """lmc-sandbox:latest as this lmc's recipe builds it (lmc-sandbox:<hash>) when that image is present:
+    `latest` names whichever recipe was built last on this daemon, maybe an older lmc's."""
+    from executors.docker.image import LATEST, default_tag
+
+    if normalize(image) != LATEST:
+        return image
+    current = default_tag()
+    return current if image_id(api, current) is not None else image
 
 
 def _file_digest(folder: Path, path: str) -> bytes:
@@ -418,7 +429,8 @@ def ensure_image(task: Task, image_map: dict[str, str] | None = None, *, docker_
         recipe = _recipe(task, image_map, api)
         tag = env_tag(task.name, recipe.digest)
         for image, local in recipe.rewrites:
-            out.line(f"lmc: --image-map: {image} -> {local}")
+            how = "--image-map" if normalize(image) in (image_map or {}) else "this lmc's sandbox image"
+            out.line(f"lmc: {how}: {image} -> {local}")
         if image_id(api, tag) is None:
             with _tag_lock(tag):
                 if tag in _FAILED:  # the same recipe failed in this process: its trials waiting on it fail alike

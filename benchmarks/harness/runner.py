@@ -29,8 +29,9 @@ from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: sandboxes that can reach a virtual desktop of the host today (docker needs the X socket mounted)
-DESKTOP_SANDBOXES = ("local",)
+#: sandboxes whose GUI programs can draw on the trial's virtual desktop (an Xvfb on the host; docker mounts
+#: only its X socket into the task's container)
+DESKTOP_SANDBOXES = ("local", "docker")
 PROMPT_TAIL = "\n\nWork in the current working directory. Say when you are done."
 #: the trials' folders, under the run's output folder
 TRIALS = "trials"
@@ -97,7 +98,7 @@ def _runnable(tasks: list[Task], sandbox: str) -> list[Task]:
     kept = [t for t in tasks if t.desktop is None or sandbox in DESKTOP_SANDBOXES]
     if len(kept) < len(tasks):
         log.warning("skipping %d desktop task(s): the %s sandbox cannot reach a virtual desktop yet; "
-                    "run them with --sandbox local", len(tasks) - len(kept), sandbox)
+                    "run them with --sandbox local or docker", len(tasks) - len(kept), sandbox)
     return kept
 
 

@@ -9,10 +9,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Self
+from typing import Protocol, Self
 
 from executors.config import ExecutorConfig
 from executors.docker.errors import InvalidDockerConfig
+
+
+class Screen(Protocol):
+    """A running X display on the host (devices.desktop.VirtualDesktop is one)."""
+
+    @property
+    def display(self) -> str:
+        """Its name, e.g. ':101'."""
+
+    def env(self) -> dict[str, str]:
+        """DISPLAY (and XAUTHORITY) pointing a program at it."""
+
+    def alive(self) -> bool:
+        """Whether its X server still runs."""
+
+    def close(self) -> None:
+        """Stop it."""
+
+
+class ScreenFactory(Protocol):
+    """What starts a sandbox's own desktop (devices.desktop.DesktopConfig is one)."""
+
+    def start(self) -> Screen:
+        """A new display, started and ready."""
 
 #: where the workspace folder is mounted, and the code's working directory
 WORKDIR = "/workspace"
@@ -55,6 +79,10 @@ class DockerConfig(ExecutorConfig):
     docker_host: str | None = None  #: Docker daemon URL; None for DOCKER_HOST or the local socket
     #: X display (e.g. ":101") whose socket is mounted so GUI programs in the sandbox draw on it
     display: str | None = None
+    #: a virtual desktop of the sandbox's own, e.g. devices.desktop.DesktopConfig(): an Xvfb (and its
+    #: window manager) started on the host with the sandbox and stopped with it; only its X socket is
+    #: mounted. A Computer on this sandbox drives it as computer.display / mouse / keyboard / clipboard
+    desktop: ScreenFactory | None = None
 
     def __post_init__(self) -> None:
         for name, low in (("memory_mb", 16), ("pids", 16), ("shm_mb", 1), ("disk_mb", 16)):
@@ -67,6 +95,11 @@ class DockerConfig(ExecutorConfig):
         if self.workspace is not None:
             _check_workspace(self.workspace)
         if self.display is not None:
+            if self.desktop is not None:
+                raise InvalidDockerConfig(
+                    f"DockerConfig got both display={self.display!r} and a desktop; give display to draw on "
+                    "an X server that runs already, or desktop for a new one of the sandbox's own"
+                )
             x_socket(self.display)
 
     def with_env(self, env: Mapping[str, str]) -> Self:

@@ -8,6 +8,7 @@ Both the executor and the warm pool start sandboxes through `start_sandbox`.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,24 @@ def _host_config(api: Any, config: DockerConfig, disk: dict[str, Any] | None = N
 
 
 def start_sandbox(config: DockerConfig) -> AttachTransport:
-    """Create a container, attach, start it and send our code: a transport whose hello is unread."""
+    """Create a container, attach, start it and send our code: a transport whose hello is unread.
+
+    With `config.desktop`, the sandbox's virtual desktop is started on the host first and its
+    socket mounted; the transport holds it and stops it with the container.
+    """
+    if config.desktop is None:
+        return _start_container(config)
+    desktop = config.desktop.start()
+    try:
+        transport = _start_container(replace(config, desktop=None, display=desktop.display))
+    except BaseException:
+        desktop.close()
+        raise
+    transport.desktop = desktop
+    return transport
+
+
+def _start_container(config: DockerConfig) -> AttachTransport:
     from executors.docker.image import default_tag
 
     image = config.image or default_tag()

@@ -76,6 +76,24 @@ class DockerExecutor(AgentExecutor):
         return transport
 
     @property
+    def has_screen(self) -> bool:
+        """Whether the sandbox has a virtual desktop of its own (DockerConfig.desktop)."""
+        return self.config.desktop is not None
+
+    def screen(self) -> dict[str, str] | None:
+        """DISPLAY and XAUTHORITY of the sandbox's own desktop (starting the sandbox if none runs), or
+        None when its config has no desktop; it changes when a lost sandbox is replaced."""
+        if self.config.desktop is None:
+            return None
+        # the running sandbox without the client's lock: computer.* calls from code in the sandbox
+        # are answered while a run holds it
+        transport = self.client.transport
+        if not isinstance(transport, AttachTransport):
+            transport = self.sandbox()
+        assert transport.desktop is not None  # started with the sandbox, as its config asks
+        return dict(transport.desktop.env())
+
+    @property
     def files(self) -> SandboxFiles:
         """Copy files and folders into and out of the sandbox."""
         if self._files is None:

@@ -1,7 +1,8 @@
 """A warm pool of started docker sandboxes, so a new session gets one at once.
 
 A background thread keeps `size` sandboxes started (their agent has greeted;
-the greeting is kept for the session). `acquire()` hands one out, skipping any
+the greeting is kept for the session), each with its virtual desktop running when
+the config has one (DockerConfig.desktop: Xvfb and its window manager up). `acquire()` hands one out, skipping any
 that died while waiting, and never takes it back: a used sandbox is closed by
 its session and never reaches another one.
 """
@@ -63,7 +64,8 @@ class SandboxPool:
                     break
                 transport = self._ready.popleft()
                 self._wake.notify_all()
-            if not transport.alive():  # killed or pruned while it waited
+            # killed or pruned while it waited, or its desktop's X server died
+            if not transport.alive() or (transport.desktop is not None and not transport.desktop.alive()):
                 log.warning("pooled sandbox %s died while waiting; skipping it", transport.short_id)
                 transport.close()
                 transport = None

@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any
 
 from executors.base import Transport
+from executors.docker.config import Screen
 from executors.docker.errors import import_docker
 from lmc.framing import FrameDecoder, frame
 
@@ -40,6 +41,9 @@ class AttachTransport(Transport):
         self._ready: deque[bytes] = deque()
         self._stderr = bytearray()
         self._closed = False
+        #: the sandbox's own virtual desktop when its config asked for one (DockerConfig.desktop):
+        #: started before the container, stopped after it
+        self.desktop: Screen | None = None
 
     @property
     def short_id(self) -> str:
@@ -148,11 +152,15 @@ class AttachTransport(Transport):
             return 0
 
     def close(self) -> None:
-        """Close the socket, then kill and remove the container."""
+        """Close the socket, then kill and remove the container, then stop its desktop if it has one."""
         if self.close_socket():
             from executors.docker import client as docker_client
 
-            docker_client.remove(self.api, self.container_id)
+            try:
+                docker_client.remove(self.api, self.container_id)
+            finally:
+                if self.desktop is not None:
+                    self.desktop.close()
 
     def close_socket(self) -> bool:
         """Hang up on the agent (it reads end-of-input); False if this was done already."""

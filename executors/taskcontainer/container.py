@@ -59,7 +59,18 @@ def listeners():  # pids holding a listening TCP socket: the services `spare` ke
         if any(link[8:-1] in inodes for link in links if link.startswith("socket:[")):
             found.add(pid)
     return found
-keep = listeners() if spare else set()
+def in_sessions():  # pids of the sessions `sessions` keeps (a desktop task's app)
+    found = set()
+    for pid in others():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if int(f.read().rsplit(b")", 1)[1].split()[3]) in sessions:
+                    found.add(pid)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+keep = (listeners() if spare else set()) | (in_sessions() if sessions else set())
+spare = spare or bool(sessions)
 pause = 0.001
 for _ in range(200):
     if spare:
@@ -269,19 +280,21 @@ class TaskContainer:
             pause = min(pause * 2, 0.1)
         return None
 
-    def kill_all_but_init(self, then: str = "", spare_services: bool = False) -> None:
+    def kill_all_but_init(self, then: str = "", spare_services: bool = False,
+                          spare_sessions: tuple[int, ...] = ()) -> None:
         """Kill, as root, every process but PID 1: the agent, its children, any daemon it left.
 
         `then` is Python run as root right after, in the same process (one exec instead of two).
         `spare_services` keeps the processes that hold a listening TCP socket (servers a task's
-        tests talk to, as Harbor leaves them running); everything else still goes.
+        tests talk to, as Harbor leaves them running); `spare_sessions` keeps the processes of those
+        session ids (a desktop task's app); everything else still goes.
         """
         agent = self._release_agent()
         if agent is not None:
             agent.close()  # killed below anyway
         what = f"kill every process in task container {self.short_id}"
         with docker_errors(what):
-            code_text = f"spare = {spare_services}\n" + KILL_ALL + then
+            code_text = f"spare = {spare_services}\nsessions = {set(map(int, spare_sessions))!r}\n" + KILL_ALL + then
             exec_id = self.api.exec_create(self.id, python_argv("-c", code_text), user="0", stdout=True,
                                            stderr=True)["Id"]
             output = self.api.exec_start(exec_id)

@@ -89,6 +89,9 @@ class SandboxFactory:
         wanted = base.with_env(env)
         if isinstance(wanted, LocalConfig):
             return dataclasses.replace(wanted, cwd=cwd).create()
+        if isinstance(wanted, DockerConfig) and "DISPLAY" in env:
+            # the session's desktop: its X socket is mounted, so GUI programs in the sandbox draw on it
+            wanted = dataclasses.replace(wanted, display=env["DISPLAY"])
         if isinstance(base, DockerConfig):
             pool = self._warm_pool(base)
             # a pooled sandbox was started with the base environment: it fits only when nothing is added

@@ -79,3 +79,16 @@ def test_oracle_and_null_in_the_tasks_docker_images_use_the_real_paths(tmp_path:
     assert sorted((r.model, r.task, r.reward) for r in rows) == [
         ("null", "data-csv-to-json", 0.0), ("null", "files-permissions", 0.0),
         ("oracle", "data-csv-to-json", 1.0), ("oracle", "files-permissions", 1.0)]
+
+
+@pytest.mark.docker
+@pytest.mark.desktop
+def test_desktop_tasks_in_docker_pass_with_the_oracle_and_fail_with_null(tmp_path: Path) -> None:
+    # each trial's app runs in the task's container and draws on the trial's own Xvfb (only its socket is
+    # mounted); the oracle's xdotool clicks from inside the container, the verifier reads what the app saved
+    # (rename-window's reads the app's live window title: the app outlives the agent's processes)
+    tasks = ("desktop-form-fill", "desktop-read-code", "desktop-rename-window")
+    rows = _run(tmp_path, "oracle", "null", sandbox="docker", tasks=tasks)
+    assert sorted((r.model, r.task, r.reward) for r in rows) == sorted(
+        [("null", t, 0.0) for t in tasks] + [("oracle", t, 1.0) for t in tasks]), [r.detail for r in rows]
+    assert all(r.desktop and r.failure is None and (r.image or "").startswith("lmc-env/") for r in rows)

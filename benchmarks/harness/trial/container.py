@@ -62,6 +62,7 @@ class ContainerTrial:
         self.container: Any = None  # the agent's TaskContainer
         self.checker: Any = None  # the verifier's own container (--verifier separate)
         self.config: Any = None
+        self.app_session: int | None = None  # the session id of a desktop task's app, spared before verifying
 
     def plan(self, settings: dict[str, Any], desktop_env: dict[str, str]) -> SandboxPlan:
         """Build (or reuse) the image, start the container, stage /solution for the oracle."""
@@ -102,7 +103,14 @@ class ContainerTrial:
         return host
 
     def prepare(self, computer: Any) -> None:
-        """Nothing to stage: the image holds the task's files. Start timing the agent."""
+        """The image holds the task's files: start a desktop task's app on the session's display
+        (its socket is mounted in the container). Start timing the agent."""
+        if self.task.desktop is not None:
+            from benchmarks.harness.trial.desktop import start_app
+
+            with self.record.phase("start"):
+                self.app_session = start_app(computer, self.task.desktop,
+                                             self.task.workdir or self.container.image_workdir(), self.logs_dir)
         self._agent_started = _now()
 
     def verify(self, computer: Any) -> dict[str, Any]:
@@ -111,7 +119,9 @@ class ContainerTrial:
         computer.close()  # the agent's exec ends; the container stays
         with self.record.phase("verify"):
             # one root process kills everything the agent left, then empties /logs/verifier and /tests
-            self.container.kill_all_but_init(then=RESET, spare_services=self.options.keep_services)
+            # a desktop task's app is the environment, as on the host: its tests may read its live windows
+            self.container.kill_all_but_init(then=RESET, spare_services=self.options.keep_services,
+                                             spare_sessions=(self.app_session,) if self.app_session else ())
             target = self.container
             if self.options.verifier == "separate":  # a snapshot of that state, with nothing running in it
                 image = self.container.commit()
