@@ -71,17 +71,14 @@ class Windows:
     # -- the connection ---------------------------------------------------------------------------
     def _conn(self) -> Any:
         if self._x is None:
-            from pathlib import Path
-
             from Xlib import error as xerror
             from Xlib.display import Display as XDisplay
 
-            from devices.xinput import _ensure_xauthority
+            from devices.xinput import ensure_xauthority
 
             # python-xlib refuses to connect when XAUTHORITY names a missing file, such as that of a
             # desktop this process started and stopped before (one per docker sandbox, one after another)
-            if not Path(os.environ.get("XAUTHORITY", "")).is_file():
-                _ensure_xauthority(self._xauthority)
+            ensure_xauthority(self._xauthority)
             try:
                 self._x = XDisplay(self.display)
             except (xerror.DisplayError, xerror.ConnectionClosedError) as exc:
