@@ -119,9 +119,12 @@ class Display:
             raise DeviceError(f"screenshot of {self.display} failed: {exc}") from exc
         return Frame(bytes(shot.bgra), where)
 
-    def screenshot(self, format: str | None = None, region: RegionLike = None, monitor: int | None = None) -> Message:
-        """A full-size LMC image of the screen, one monitor, or a region."""
+    def screenshot(self, format: str | None = None, region: RegionLike = None, monitor: int | None = None,
+                   *, scale: tuple[float, float] | None = None) -> Message:
+        """A full-size LMC image of the screen, one monitor, or a region (resized by `scale` on x and y if given)."""
         options = self.config.screenshot if format is None else replace(self.config.screenshot, format=format)
+        if scale is not None:
+            options = replace(options, scale=scale)
         return image_message(self.grab(region, monitor), options)
 
     def view(
@@ -130,13 +133,17 @@ class Display:
         region: RegionLike = None,
         monitor: int | None = None,
         max_width: int | None = None,
+        *,
+        scale: tuple[float, float] | None = None,
     ) -> Message:
-        """An LMC image of the screen sized for a model (see DisplayConfig.view)."""
+        """An LMC image of the screen sized for a model (see DisplayConfig.view; `scale` resizes exactly)."""
         options = self.config.view
         if format is not None:
             options = replace(options, format=format)
         if max_width is not None:
             options = replace(options, max_width=max_width)
+        if scale is not None:
+            options = replace(options, scale=scale)
         return image_message(self.grab(region, monitor), options)
 
     def lines(self, region: RegionLike = None) -> list[TextBox]:

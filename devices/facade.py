@@ -16,6 +16,7 @@ from devices.icons import CandidateConfig, IconLocator
 from devices.keyboard import Keyboard, KeyboardConfig
 from devices.mouse import Mouse, MouseConfig
 from devices.ocr.base import OCREngine, TextBox
+from devices.scaling import Scaling
 from devices.targets import Pointer
 from devices.windows import Windows, WindowsConfig
 from lmc.messages import Message
@@ -69,6 +70,8 @@ class DevicesConfig:
     keyboard: KeyboardConfig = field(default_factory=KeyboardConfig)  #: typing
     candidates: CandidateConfig = field(default_factory=CandidateConfig)  #: icon candidate boxes
     windows: WindowsConfig = field(default_factory=WindowsConfig)  #: window requests
+    scaling: Scaling = field(default_factory=Scaling)
+    """the coordinates computer.* calls speak (devices.scaling): screenshot size and the points in and out"""
 
 
 class Devices:
@@ -107,12 +110,25 @@ class Devices:
         method = self.method(path)
         kwargs = kwargs or {}
         try:
-            inspect.signature(method).bind(*args, **kwargs)
+            bound = inspect.signature(method).bind(*args, **kwargs)
         except TypeError as exc:
             signature = f"computer.{path}{inspect.signature(method)}"
             raise DeviceUsageError(f"bad arguments for computer.{path}: {exc}; expected {signature}") from exc
         log.debug("computer.%s args=%r kwargs=%r", path, args, list(kwargs))
-        return plain(method(*args, **kwargs))
+        scaling = self.config.scaling
+        if "scale" in bound.arguments:
+            raise DeviceUsageError(f"computer.{path}: scale= is set by the coordinate scaling ({scaling.kind}), "
+                                   "not by the caller")
+        screen = None if scaling.native else self.display.size()
+        if screen is None or not scaling.maps(screen):
+            return plain(method(*args, **kwargs))
+        if path == "display.size":
+            return list(scaling.space(screen))
+        bound.arguments.update(scaling.arguments(bound.arguments, screen))
+        if path in ("display.view", "display.screenshot"):
+            width, height = scaling.image_size(screen)
+            bound.arguments["scale"] = (width / screen[0], height / screen[1])
+        return scaling.result(plain(method(*bound.args, **bound.kwargs)), screen)
 
     def reconnect(self) -> None:
         """Reopen the screenshot connection (after the desktop was restarted)."""

@@ -20,6 +20,8 @@ class ImageOptions:
     max_width: int | None = None  #: downscale wider images to this width, keeping the aspect ratio
     jpeg_quality: int = 80  #: JPEG quality, 1-95
     png_compress_level: int = 1  #: zlib level 0-9; 1 is ~2x faster than 6 and screens compress well anyway
+    scale: tuple[float, float] | None = None
+    """resize by these factors on x and y instead (coordinate scaling, devices.scaling); overrides max_width"""
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -38,7 +40,11 @@ def encode(frame: Frame, options: ImageOptions) -> bytes:
 
     image = frame.image()
     width, height = image.size
-    if options.max_width is not None and width > options.max_width:
+    if options.scale is not None:
+        scaled = (max(1, round(width * options.scale[0])), max(1, round(height * options.scale[1])))
+        if scaled != image.size:
+            image = image.resize(scaled, Image.Resampling.BILINEAR)
+    elif options.max_width is not None and width > options.max_width:
         scaled = (options.max_width, max(1, round(height * options.max_width / width)))
         image = image.resize(scaled, Image.Resampling.BILINEAR)
     out = io.BytesIO()

@@ -54,6 +54,9 @@ def add_chat_arguments(parser: argparse.ArgumentParser, *, suppress: bool = Fals
         **({"default": argparse.SUPPRESS} if suppress else {"default": None}))
     add("--desktop", choices=("virtual", "host"), help="OS mode's screen: a fresh Xvfb desktop (default) or this "
         "machine's own", **d)
+    add("--coordinates", metavar="SCALING", help="OS mode: the coordinates the model uses: auto (the "
+        "screenshot's pixels, default), native, xga, wxga, fwxga, WIDTHxHEIGHT (a declared display size, as "
+        "computer-use models expect) or normalized (0-999)", **d)
     add("--record", type=Path, metavar="FILE", help="OS mode: record the screen into FILE (.mp4 or .mkv; 5 fps, "
         "needs ffmpeg) until the chat ends", **d)
     add("--server", metavar="URL", help="chat through a running `lmc serve` at URL instead of in this process "
@@ -105,15 +108,17 @@ def list_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
-def _os_interpreter(settings: Any, resume: str | None, desktop: str, record: Path | None = None) -> Any:
+def _os_interpreter(settings: Any, resume: str | None, desktop: str, record: Path | None = None,
+                    coordinates: str | None = None) -> Any:
     from orchestrator.session.os_mode import os_interpreter, screen_notice
     from orchestrator.session.store import ConversationStore
 
+    extra: dict[str, Any] = {"record": record, "coordinates": coordinates or "auto"}
     if resume is None:
-        interpreter = os_interpreter(settings, desktop, record=record)
+        interpreter = os_interpreter(settings, desktop, **extra)
     else:
         messages = ConversationStore(settings.data_dir).load(resume)
-        interpreter = os_interpreter(settings, desktop, record=record, conversation=resume, messages=messages)
+        interpreter = os_interpreter(settings, desktop, conversation=resume, messages=messages, **extra)
     print(screen_notice(interpreter), file=sys.stderr)  # how the model sees the screen, before it starts
     if record is not None:
         print(f"OS mode: recording the screen into {record}", file=sys.stderr)
@@ -126,10 +131,10 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
     from orchestrator.session.interpreter import Interpreter
 
     fmt = getattr(args, "format", None) or "rich"
-    if getattr(args, "record", None) is not None and (not getattr(args, "os", None) or getattr(args, "server", None)):
-        print("lmc: --record records OS mode's screen on this machine; add --os (and leave out --server)",
-              file=sys.stderr)
-        return 2
+    for flag in ("record", "coordinates"):
+        if getattr(args, flag, None) is not None and (not getattr(args, "os", None) or getattr(args, "server", None)):
+            print(f"lmc: --{flag} is for OS mode on this machine; add --os (and leave out --server)", file=sys.stderr)
+            return 2
     if getattr(args, "server", None):
         return _run_remote(args, task, fmt)
     try:
@@ -137,7 +142,7 @@ def run_chat(args: argparse.Namespace, task: str | None) -> int:
         resume = getattr(args, "resume", None)
         if getattr(args, "os", None):
             interpreter = _os_interpreter(settings, resume, getattr(args, "desktop", None) or "virtual",
-                                          getattr(args, "record", None))
+                                          getattr(args, "record", None), getattr(args, "coordinates", None))
         else:
             interpreter = Interpreter.load(resume, settings) if resume else Interpreter(settings)
     except LMCError as exc:

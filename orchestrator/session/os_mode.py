@@ -173,14 +173,17 @@ class VisionLocator:
         return number if 1 <= number <= len(boxes) else None
 
 
-def screen_host(desktop: str) -> Any:
-    """The devices of a fresh virtual desktop, or of the host's screen."""
+def screen_host(desktop: str, coordinates: str = "auto") -> Any:
+    """The devices of a fresh virtual desktop, or of the host's screen, speaking `coordinates` (devices.scaling)."""
     from devices.desktop import DesktopConfig
+    from devices.facade import DevicesConfig
+    from devices.scaling import Scaling
     from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
 
     if desktop not in DESKTOPS:
         raise ValueError(f"unknown desktop {desktop!r}; choose one of {', '.join(DESKTOPS)}")
-    return DeviceHost(DeviceHostConfig(desktop=DesktopConfig() if desktop == "virtual" else None))
+    devices = DevicesConfig(scaling=Scaling(coordinates))
+    return DeviceHost(DeviceHostConfig(desktop=DesktopConfig() if desktop == "virtual" else None, devices=devices))
 
 
 def on_screen(config: Any, env: dict[str, str]) -> Any:
@@ -207,21 +210,25 @@ def sandbox_for(settings: Settings, host: Any) -> Any:
 def screen_notice(interpreter: Any) -> str:
     """One line saying how the model sees the screen (shown when OS mode starts)."""
     name = getattr(interpreter.model, "name", "the model")
+    config = getattr(getattr(getattr(interpreter.computer, "devices", None), "devices", None), "config", None)
+    kind = getattr(getattr(config, "scaling", None), "kind", "auto")
+    coordinates = "" if kind == "auto" else f"; its coordinates are {kind}"
     if getattr(interpreter.computer, "screenshots", False):
-        return f"OS mode: {name} is shown a screenshot after each step"
+        return f"OS mode: {name} is shown a screenshot after each step{coordinates}"
     return (f"OS mode: {name} cannot see images; it is shown the screen's text with positions (OCR) and the window "
-            "list after each step instead of screenshots (set --model to a vision model for screenshots)")
+            f"list after each step instead of screenshots (set --model to a vision model for screenshots){coordinates}")
 
 
 def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = None, record: Any = None,
-                   **parts: Any) -> Any:
+                   coordinates: str = "auto", **parts: Any) -> Any:
     """An Interpreter in OS mode on a virtual desktop or the host's screen (or on `host`, a DeviceHost
     the caller made; it is closed with the Interpreter, or here if making the Interpreter fails); with
-    `record` (a .mp4 or .mkv path) the screen is recorded until the Interpreter's computer closes."""
+    `record` (a .mp4 or .mkv path) the screen is recorded until the Interpreter's computer closes.
+    `coordinates` is the convention the model's points follow (devices.scaling: auto, xga, normalized...)."""
     from orchestrator.session.interpreter import Interpreter
 
     user_extra = "\n\n" + settings.system_message if settings.system_message else ""
-    host = host if host is not None else screen_host(desktop)
+    host = host if host is not None else screen_host(desktop, coordinates)
     recording: Any = None
     try:
         if desktop == "host":
@@ -237,7 +244,9 @@ def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = Non
         computer.recording = recording
         interpreter = Interpreter(settings, computer=computer, **parts)
         vision = bool(interpreter.model.vision if settings.llm.vision is None else settings.llm.vision)
-        interpreter.settings = dataclasses.replace(settings, system_message=os_prompt(vision) + user_extra)
+        scaling = host.devices.config.scaling.prompt()
+        interpreter.settings = dataclasses.replace(
+            settings, system_message=os_prompt(vision) + (" " + scaling if scaling else "") + user_extra)
         computer.screenshots, computer.ocr = vision, not vision
         if vision:
             host.set_icon_locator(VisionLocator(interpreter.model))

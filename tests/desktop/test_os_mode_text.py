@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,20 +54,26 @@ def test_text_only_model_reads_the_screen_as_text_and_clicks_by_it(tmp_path: Pat
     with ScriptedServer(script) as server:
         result = subprocess.run(
             [sys.executable, "-m", "orchestrator", "chat", "--os", "--desktop", "virtual", "-y", "--format", "json",
-             "--model", "openai/scripted", "--api-base", server.url, "--api-key", "k", *record, "press Submit"],
+             "--coordinates", "normalized", "--model", "openai/scripted", "--api-base", server.url,
+             "--api-key", "k", *record, "press Submit"],
             capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
         requests = list(server.requests)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "openai/scripted cannot see images" in result.stderr and "OCR" in result.stderr, result.stderr[-2000:]
+    assert "its coordinates are normalized" in result.stderr
     assert len(requests) == 3
     everything = json.dumps([r["messages"] for r in requests])
     assert "image_url" not in everything and "base64" not in everything  # never a screenshot
     system = requests[0]["messages"][0]["content"]
     assert "you cannot see images" in system and "display.view() shows you" not in system
+    assert "run from 0 to 999 on each axis" in system
     seen = json.dumps(requests[1]["messages"][-1])
     # the app's own words with their click points, and its window by title
     for word in ("Screen text (OCR)", "Submit@", "Ready@", "Windows:", "lmc test app"):
         assert word in seen, (word, seen[-1500:])
+    # the click points are in the model's units: 0-999 across a 1280x800 screen
+    points = [tuple(map(int, p)) for p in re.findall(r"@(\d+),(\d+)", seen)]
+    assert points and all(x < 1000 and y < 1000 for x, y in points), seen[-1500:]
     assert "Clicked" in json.dumps(requests[2]["messages"][-1])  # the click's effect, read back as text
     assert app.read()["clicks"].get("Submit@20") == 1
     if record:
@@ -80,7 +87,8 @@ def test_record_without_os_mode_is_a_usage_error(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "orchestrator", "chat", "--record", str(tmp_path / "x.mp4"),
                              "--model", "openai/x", "hi"], capture_output=True, text=True, cwd=ROOT, timeout=120,
                             env=dict(os.environ, LMC_DATA_DIR=str(tmp_path / "data")))
-    assert result.returncode == 2 and "--record records OS mode's screen" in result.stderr, result.stderr
+    assert result.returncode == 2 and "--record is for OS mode on this machine; add --os" in result.stderr, (
+        result.stderr)
     assert "Traceback" not in result.stderr
 
 

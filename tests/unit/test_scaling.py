@@ -1,0 +1,72 @@
+"""Coordinate scaling: every adapter maps a model's points to the screen and back within 2 px."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from devices.errors import DeviceUsageError, OffScreen
+from devices.scaling import KINDS, Scaling
+
+SCREENS = [(1280, 800), (1920, 1080), (1024, 768), (2560, 1440), (800, 600), (3840, 2160)]
+SPECS = [*KINDS, "1366x768", "1000x700"]
+
+
+@pytest.mark.parametrize("kind", SPECS)
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_screen_points_round_trip_within_2_px(kind: str, screen: tuple[int, int]) -> None:
+    scaling = Scaling(kind)
+    width, height = screen
+    for x, y in itertools.product(range(0, width, max(1, width // 37)), range(0, height, max(1, height // 23))):
+        back = scaling.to_screen(*scaling.to_model(x, y, screen), screen)
+        assert abs(back[0] - x) <= 2 and abs(back[1] - y) <= 2, (kind, screen, (x, y), back)
+
+
+@pytest.mark.parametrize("kind", SPECS)
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_model_point_lands_on_the_screen_where_its_image_shows_it(kind: str, screen: tuple[int, int]) -> None:
+    scaling = Scaling(kind)
+    mw, mh = scaling.space(screen)
+    for mx, my in [(0, 0), (mw - 1, mh - 1), (mw // 2, mh // 3), (mw - 1, 0)]:
+        sx, sy = scaling.point_to_screen(mx, my, screen)
+        assert 0 <= sx < screen[0] and 0 <= sy < screen[1]
+        # the same fraction of the way across, to within a pixel of the screen
+        assert abs(sx - mx * screen[0] / mw) <= 1 and abs(sy - my * screen[1] / mh) <= 1
+
+
+def test_the_image_sizes_follow_each_convention() -> None:
+    assert Scaling("auto").image_size((1920, 1080)) == (1280, 720)
+    assert Scaling("auto").image_size((1024, 768)) == (1024, 768)
+    assert Scaling("native").image_size((3840, 2160)) == (3840, 2160)
+    assert Scaling("xga").image_size((1920, 1080)) == (1024, 768)
+    assert Scaling("wxga").image_size((1920, 1080)) == (1280, 800)
+    assert Scaling("1366x768").image_size((1280, 800)) == (1366, 768)
+    assert Scaling("normalized").space((1920, 1080)) == (1000, 1000)
+    assert Scaling("normalized").image_size((1920, 1080)) == (1280, 720)
+    assert not Scaling("auto").maps((1280, 800)) and Scaling("auto").maps((1920, 1080))
+    assert Scaling("normalized").maps((1280, 800))
+
+
+def test_arguments_and_results_are_mapped_and_nothing_else() -> None:
+    scaling, screen = Scaling("xga"), (2048, 1536)  # exactly twice XGA
+    args = scaling.arguments({"x": 10, "y": 20, "to_x": 30, "to_y": 40, "text": "Submit", "dx": 3, "dy": -2,
+                              "path": [[1, 2], [3, 4]], "region": {"left": 5, "top": 6, "width": 7, "height": 8}},
+                             screen)
+    assert args == {"x": 20, "y": 40, "to_x": 60, "to_y": 80, "text": "Submit", "dx": 3, "dy": -2,
+                    "path": [[2, 4], [6, 8]], "region": {"left": 10, "top": 12, "width": 14, "height": 16}}
+    assert scaling.arguments({"x": "Submit", "y": None}, screen) == {"x": "Submit", "y": None}  # text as x
+    assert scaling.arguments({"region": [2, 2, 10, 10]}, screen) == {"region": [4, 4, 20, 20]}
+    box = {"text": "OK", "left": 100, "top": 50, "width": 40, "height": 20, "x": 120, "y": 60, "confidence": 0.9}
+    assert scaling.result([box, {"x": 2, "y": 2}, [7, 9]], screen) == [
+        {"text": "OK", "left": 50, "top": 25, "width": 20, "height": 10, "x": 60, "y": 30, "confidence": 0.9},
+        {"x": 1, "y": 1}, [7, 9]]
+
+
+def test_bad_specs_and_off_image_points_say_what_to_do() -> None:
+    with pytest.raises(DeviceUsageError, match="unknown coordinate scaling 'vga'; use one of auto, native"):
+        Scaling("vga")
+    with pytest.raises(OffScreen, match=r"point \(1024, 5\) is off the screen, which is 1024x768 in your coordinates"):
+        Scaling("xga").arguments({"x": 1024, "y": 5}, (1280, 800))
+    with pytest.raises(OffScreen, match="which is 1000x1000"):
+        Scaling("normalized").arguments({"x": 5, "y": -1}, (1280, 800))
