@@ -33,7 +33,8 @@ def ray_session() -> Iterator[Any]:
         ray.shutdown()  # an earlier module's Ray has no screens; a node with screens is what is tested here
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, resources={"display": 2}, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=2, resources={"display": 2}, include_dashboard=False,
+                 log_to_driver=False)
     assert ray.cluster_resources().get("display", 0) >= 1
     yield ray
     if started:

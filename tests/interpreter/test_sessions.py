@@ -31,6 +31,7 @@ def ray_session() -> Iterator[Any]:
     started = not ray.is_initialized()
     if started:
         ray.init(
+            address="local",  # a fresh cluster even when the machine runs one (`ray start`)
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
