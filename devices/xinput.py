@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
+import socket
 import string
 import tempfile
 import threading
@@ -89,7 +91,14 @@ class XInput:
 
     # -- the connection --------------------------------------------------------------------------
     def conn(self) -> Any:
-        """The python-xlib connection, opened on first use."""
+        """The python-xlib connection, opened on first use and again when the X server closed it.
+
+        A display number is reused once its Xvfb stops (a docker sandbox's desktop, then the next
+        one's), so a kept connection may lead to a server that is gone.
+        """
+        if self._conn is not None and _closed(self._conn):
+            log.info("the X server of %s closed our input connection; reconnecting", self.display)
+            self.disconnect()
         if self._conn is None:
             from Xlib import error as xerror
             from Xlib.display import Display as XDisplay
@@ -124,7 +133,15 @@ class XInput:
         fake_input(self.conn(), event, detail, **where)
 
     def _sync(self) -> None:
-        self.conn().sync()
+        conn = self.conn()
+        try:
+            conn.sync()
+        except TypeError as exc:  # python-xlib's own bug on a broken pipe: err[1] of an OSError
+            if not _closed(conn):
+                raise
+            from Xlib import error as xerror
+
+            raise xerror.ConnectionClosedError("server") from exc
 
     # -- the pointer -------------------------------------------------------------------------------
     def position(self) -> tuple[int, int]:
@@ -299,6 +316,16 @@ class XInput:
                     pending += char
             if pending:
                 self._unicode.type(self.conn(), pending)
+
+
+def _closed(conn: Any) -> bool:
+    """Whether the X server has closed this connection (its socket reads end of file)."""
+    sock = conn.display.socket
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 _inputs: dict[str, XInput] = {}

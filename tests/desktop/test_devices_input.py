@@ -171,3 +171,18 @@ def test_the_fail_safe_stops_input_while_the_pointer_is_in_a_corner(devices: Dev
     finally:
         xinput.failsafe = False
     assert devices.mouse.position() == {"x": 300, "y": 300}
+
+
+def test_a_display_number_used_again_gets_a_fresh_input_connection() -> None:
+    """A sandbox's desktop stops and the next one gets the same number: input reaches the new X server."""
+    first = 600 + os.getpid() % 300
+    with VirtualDesktop(DesktopConfig(width=640, height=480, first_display=first)) as old:
+        number = old.display
+        Devices(old.display, xauthority=old.env()["XAUTHORITY"]).mouse.move(10, 10)
+    with VirtualDesktop(DesktopConfig(width=640, height=480, first_display=int(number[1:]))) as new:
+        assert new.display == number
+        devices = Devices(new.display, xauthority=new.env()["XAUTHORITY"])
+        devices.mouse.move(30, 40)
+        assert devices.mouse.position() == {"x": 30, "y": 40}
+        devices.keyboard.press("a")
+        devices.close()
