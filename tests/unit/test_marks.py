@@ -14,7 +14,8 @@ def test_marks_of_a_resized_screen_are_refused() -> None:
     marked = MarkSet(build([TextBox("Submit", 20, 20, 80, 30, 0.9)], [Region(300, 300, 20, 20)]), (1280, 800))
     assert [(m.number, m.text, m.source) for m in marked.marks] == [(1, "Submit", "ocr"), (2, None, "icon")]
     assert marked.center(2, (1280, 800)) == (310, 310)
-    with pytest.raises(DeviceUsageError, match=r"changed size .* \(1280x800 -> 1024x768\); call computer\.display\.marks\(\) again"):
+    resized = r"changed size .* \(1280x800 -> 1024x768\); call computer\.display\.marks\(\) again"
+    with pytest.raises(DeviceUsageError, match=resized):
         marked.center(1, (1024, 768))
 
 
