@@ -107,7 +107,7 @@ class Devices:
         return getattr(getattr(self, device), name)  # type: ignore[no-any-return]
 
     def call(self, path: str, args: list[Any] | tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> object:
-        """Run one computer.* call and return a msgpack-ready result (image results stay Messages)."""
+        """Run one computer.* call and return a msgpack-ready result (images stay Messages, as in marks' dict)."""
         method = self.method(path)
         kwargs = kwargs or {}
         try:

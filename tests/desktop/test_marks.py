@@ -69,6 +69,17 @@ def test_marks_number_the_buttons_and_click_mark_presses_one(devices: Devices, a
     assert app.wait(lambda s: s["label"] == "marked")["entry"] == "marked"
 
 
+def test_drag_starts_on_a_mark(devices: Devices, app: AppState) -> None:
+    _, marks = _marks(devices)
+    canvas_box = app.read()["boxes"]["canvas"]
+    (canvas,) = [m for m in marks if m["source"] == "icon" and _inside(m, canvas_box)]
+    left, top, width, height = canvas_box
+    end = (left + width - 20, top + height - 20)
+    devices.call("mouse.drag", kwargs={"mark": canvas["mark"], "to_x": end[0], "to_y": end[1]})
+    drag = app.wait(lambda s: s["drag"] is not None and s["drag"]["to"] is not None)["drag"]
+    assert drag == {"from": [canvas["x"], canvas["y"]], "to": list(end)}
+
+
 def test_bad_marks_say_what_to_do(fresh: Devices, app: AppState) -> None:
     with pytest.raises(DeviceUsageError, match=r"call computer\.display\.marks\(\) first"):
         fresh.call("mouse.click", kwargs={"mark": 1})
