@@ -10,7 +10,9 @@ from typing import Any
 
 from devices.errors import DesktopDied, DeviceError, DeviceUsageError, NoDisplay, OffScreen
 from devices.frame import Frame, Region
+from devices.icons import CandidateConfig, candidate_boxes, numbered
 from devices.imaging import ImageOptions, image_message
+from devices.marks import MarkSet, build
 from devices.ocr.base import OCREngine, TextBox
 from devices.ocr.cache import OCRCache
 from devices.ocr.rapid import RapidOCRConfig, RapidOCREngine
@@ -39,10 +41,13 @@ class DisplayConfig:
 class Display:
     """The screen of one X display: view it, measure it, read the text on it."""
 
-    def __init__(self, display: str, config: DisplayConfig | None = None, ocr: OCREngine | None = None) -> None:
+    def __init__(self, display: str, config: DisplayConfig | None = None, ocr: OCREngine | None = None,
+                 candidates: CandidateConfig | None = None) -> None:
         self.display = display
         self.config = config or DisplayConfig()
         self.ocr = OCRCache(ocr or RapidOCREngine(self.config.rapidocr), self.config.ocr_cache_entries)
+        self.candidates = candidates or CandidateConfig()  #: how marks() cuts icon candidates out
+        self.marked: MarkSet | None = None  #: the marks of the last marks(), which click(mark=N) uses
         self._mss: Any = None
 
     def _grabber(self) -> Any:
@@ -137,6 +142,11 @@ class Display:
         scale: tuple[float, float] | None = None,
     ) -> Message:
         """An LMC image of the screen sized for a model (see DisplayConfig.view; `scale` resizes exactly)."""
+        return image_message(self.grab(region, monitor), self._view_options(format, max_width, scale))
+
+    def _view_options(self, format: str | None, max_width: int | None,
+                      scale: tuple[float, float] | None) -> ImageOptions:
+        """DisplayConfig.view with a call's format, max_width and scale."""
         options = self.config.view
         if format is not None:
             options = replace(options, format=format)
@@ -144,7 +154,22 @@ class Display:
             options = replace(options, max_width=max_width)
         if scale is not None:
             options = replace(options, scale=scale)
-        return image_message(self.grab(region, monitor), options)
+        return options
+
+    def marks(self, format: str | None = None, max_width: int | None = None, *,
+              scale: tuple[float, float] | None = None) -> dict[str, Any]:
+        """Set-of-marks: {"image": the screen with numbered boxes (sized like view()), "marks": [{"mark": n,
+        "left", "top", "width", "height", "x", "y", "text" (None for a shape), "source": "ocr" or "icon"}]}.
+
+        The boxes are the OCR lines and the icon candidates (devices.marks); the display remembers
+        them for mouse.click(mark=n) until the next marks().
+        """
+        frame = self.grab()
+        marked = MarkSet(build(self.ocr.read(frame), candidate_boxes(frame, self.candidates)), frame.size)
+        options = self._view_options(format, max_width, scale)
+        image = image_message(numbered(frame, [mark.box for mark in marked.marks]), options)
+        self.marked = marked
+        return {"image": image, "marks": [mark.to_dict() for mark in marked.marks]}
 
     def lines(self, region: RegionLike = None) -> list[TextBox]:
         """Every line of text OCR reads on the screen (or region), in screen coordinates."""

@@ -6,7 +6,7 @@
         │   ├── OffScreen                        coordinates outside the screen
         │   ├── UnknownKey                       a key name not known or not on the keymap
         │   ├── UnknownCall                      a computer.* path not on the whitelist
-        │   └── BadTarget                        none or several of x/y, text=, icon= given
+        │   └── BadTarget                        none or several of x/y, text=, icon=, mark=
         ├── TargetNotFound (LookupError)         nothing on screen matches
         │   ├── TextNotFound                     OCR found no such text
         │   ├── AmbiguousText                    OCR found it several times; lists them
@@ -61,7 +61,7 @@ class UnknownCall(DeviceUsageError):
 
 
 class BadTarget(DeviceUsageError):
-    """A mouse action got none, or more than one, of x/y, text= and icon=."""
+    """A mouse action got none, or more than one, of x/y, text=, icon= and mark=."""
 
 
 class TargetNotFound(DeviceError, LookupError):

@@ -30,6 +30,7 @@ CALLS = (
     "display.size",
     "display.find_text",
     "display.get_text",
+    "display.marks",
     "mouse.move",
     "mouse.click",
     "mouse.double_click",
@@ -68,7 +69,7 @@ class DevicesConfig:
     display: DisplayConfig = field(default_factory=DisplayConfig)  #: screenshots and OCR
     mouse: MouseConfig = field(default_factory=MouseConfig)  #: pointer movement
     keyboard: KeyboardConfig = field(default_factory=KeyboardConfig)  #: typing
-    candidates: CandidateConfig = field(default_factory=CandidateConfig)  #: icon candidate boxes
+    candidates: CandidateConfig = field(default_factory=CandidateConfig)  #: icon candidate boxes (icon=, marks)
     windows: WindowsConfig = field(default_factory=WindowsConfig)  #: window requests
     scaling: Scaling = field(default_factory=Scaling)
     """the coordinates computer.* calls speak (devices.scaling): screenshot size and the points in and out"""
@@ -87,7 +88,7 @@ class Devices:
         icon_locator: IconLocator | None = None,
     ) -> None:
         self.config = config or DevicesConfig()
-        self.display = Display(display, self.config.display, ocr)
+        self.display = Display(display, self.config.display, ocr, self.config.candidates)
         pointer = Pointer(self.display, icon_locator, self.config.candidates)
         self.mouse = Mouse(pointer, self.config.mouse, xauthority)
         self.keyboard = Keyboard(display, self.config.keyboard, xauthority)
@@ -106,7 +107,7 @@ class Devices:
         return getattr(getattr(self, device), name)  # type: ignore[no-any-return]
 
     def call(self, path: str, args: list[Any] | tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> object:
-        """Run one computer.* call and return a msgpack-ready result (image results stay Messages)."""
+        """Run one computer.* call and return a msgpack-ready result (images stay Messages, as in marks' dict)."""
         method = self.method(path)
         kwargs = kwargs or {}
         try:
@@ -125,7 +126,7 @@ class Devices:
         if path == "display.size":
             return list(scaling.space(screen))
         bound.arguments.update(scaling.arguments(bound.arguments, screen))
-        if path in ("display.view", "display.screenshot"):
+        if path in ("display.view", "display.screenshot", "display.marks"):
             width, height = scaling.image_size(screen)
             bound.arguments["scale"] = (width / screen[0], height / screen[1])
         return scaling.result(plain(method(*bound.args, **bound.kwargs)), screen)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from devices.errors import DeviceError, IconNotFound, IconSearchUnavailable
 from devices.frame import Frame, Region
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,13 @@ def candidate_boxes(frame: Frame, config: CandidateConfig) -> list[Region]:
 
 def numbered_png(frame: Frame, boxes: list[Region]) -> bytes:
     """The screenshot with every box outlined and labelled 1..n, as PNG for a vision model."""
+    out = io.BytesIO()
+    numbered(frame, boxes).save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def numbered(frame: Frame, boxes: Sequence[Region]) -> Image.Image:
+    """A copy of the screenshot with every box outlined and labelled 1..n (icon search, set-of-marks)."""
     from PIL import ImageDraw, ImageFont
 
     image = frame.image().copy()
@@ -66,9 +77,7 @@ def numbered_png(frame: Frame, boxes: list[Region]) -> bytes:
         text_box = draw.textbbox((left, top), label, font=font)
         draw.rectangle(text_box, fill=(255, 0, 0))
         draw.text((left, top), label, fill=(255, 255, 255), font=font)
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=1)
-    return out.getvalue()
+    return image
 
 
 def locate_icon(frame: Frame, description: str, locator: IconLocator | None, config: CandidateConfig) -> Region:

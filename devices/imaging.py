@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from devices.errors import DeviceUsageError
 from devices.frame import Frame
 from lmc.messages import Message
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 FORMATS = ("png", "jpeg")
 
@@ -34,11 +38,11 @@ class ImageOptions:
             raise DeviceUsageError(f"png_compress_level must be from 0 to 9, got {self.png_compress_level!r}")
 
 
-def encode(frame: Frame, options: ImageOptions) -> bytes:
-    """The frame as PNG or JPEG bytes, downscaled when wider than options.max_width."""
+def encode(source: Frame | Image.Image, options: ImageOptions) -> bytes:
+    """The frame (or a picture drawn from one) as PNG or JPEG bytes, downscaled when wider than options.max_width."""
     from PIL import Image
 
-    image = frame.image()
+    image = source.image() if isinstance(source, Frame) else source
     width, height = image.size
     if options.scale is not None:
         scaled = (max(1, round(width * options.scale[0])), max(1, round(height * options.scale[1])))
@@ -55,6 +59,6 @@ def encode(frame: Frame, options: ImageOptions) -> bytes:
     return out.getvalue()
 
 
-def image_message(frame: Frame, options: ImageOptions) -> Message:
-    """The frame as an LMC image message from the computer."""
-    return Message("computer", "image", encode(frame, options), format=options.format)
+def image_message(source: Frame | Image.Image, options: ImageOptions) -> Message:
+    """The frame (or a picture drawn from one) as an LMC image message from the computer."""
+    return Message("computer", "image", encode(source, options), format=options.format)

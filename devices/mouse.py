@@ -1,4 +1,4 @@
-"""The mouse device: move, click, drag, scroll, press and release; at x, y, or at text= / icon= on the screen."""
+"""The mouse device: move, click, drag, scroll, press and release; at x, y, or at text= / icon= / mark=."""
 
 from __future__ import annotations
 
@@ -45,16 +45,17 @@ class Mouse:
     def _input(self) -> XInput:
         return input_for(self.display, self._xauthority)
 
-    def _goto(self, x: object, y: object, text: str | None, icon: str | None) -> tuple[int, int]:
+    def _goto(self, x: object, y: object, text: str | None, icon: str | None, mark: object = None) -> tuple[int, int]:
         """Resolve the target and move there."""
-        point = self.pointer.resolve(x, y, text, icon)
+        point = self.pointer.resolve(x, y, text, icon, mark)
         with x_errors(self.display):
             self._input().move(*point, glide=self.config.glide_seconds)
         return point
 
-    def move(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None) -> Point:
-        """Move the pointer to x, y, or onto text= or icon=; returns where it went."""
-        px, py = self._goto(x, y, text, icon)
+    def move(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
+             mark: object = None) -> Point:
+        """Move the pointer to x, y, or onto text=, icon= or mark= (of display.marks()); returns where it went."""
+        px, py = self._goto(x, y, text, icon, mark)
         return {"x": px, "y": py}
 
     def click(
@@ -66,27 +67,30 @@ class Mouse:
         icon: str | None = None,
         button: str = "left",
         clicks: int = 1,
+        mark: object = None,
     ) -> Point:
-        """Click at x, y, or on text= or icon=; returns where it clicked."""
+        """Click at x, y, or on text=, icon= or mark= (a number from display.marks()); returns where it clicked."""
         _check_button(button)
         if isinstance(clicks, bool) or not isinstance(clicks, int) or not 1 <= clicks <= 3:
             raise DeviceUsageError(f"clicks must be 1, 2 or 3, got {clicks!r}")
-        px, py = self._goto(x, y, text, icon)
+        px, py = self._goto(x, y, text, icon, mark)
         with x_errors(self.display):
             self._input().click(px, py, button=button, clicks=clicks)
         return {"x": px, "y": py}
 
     def double_click(
-        self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None
+        self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
+        mark: object = None,
     ) -> Point:
         """Double-click with the left button."""
-        return self.click(x, y, text=text, icon=icon, clicks=2)
+        return self.click(x, y, text=text, icon=icon, clicks=2, mark=mark)
 
     def right_click(
-        self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None
+        self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
+        mark: object = None,
     ) -> Point:
         """Click the right button (context menus)."""
-        return self.click(x, y, text=text, icon=icon, button="right")
+        return self.click(x, y, text=text, icon=icon, button="right", mark=mark)
 
     def drag(
         self,
@@ -99,20 +103,22 @@ class Mouse:
         to_text: str | None = None,
         path: object = None,
         button: str = "left",
+        mark: object = None,
+        to_mark: object = None,
     ) -> dict[str, Point]:
-        """Press at x, y (or text=), travel to to_x, to_y (or to_text=), release.
+        """Press at x, y (or text=, or mark=), travel to to_x, to_y (or to_text=, or to_mark=), release.
 
         path=[[x, y], ...] drags along those points instead (a stroke, a lasso): pressed at the first,
         released at the last, passing through each one.
         """
         _check_button(button)
         if path is not None:
-            if any(v is not None for v in (x, y, to_x, to_y, text, to_text)):
+            if any(v is not None for v in (x, y, to_x, to_y, text, to_text, mark, to_mark)):
                 raise DeviceUsageError("drag() takes either path= or the start and end points, not both")
             points = self._path(path)
         else:
-            start = self.pointer.resolve(x, y, text, None)
-            end = self.pointer.resolve(to_x, to_y, to_text, None)
+            start = self.pointer.resolve(x, y, text, None, mark)
+            end = self.pointer.resolve(to_x, to_y, to_text, None, to_mark)
             points = [start, end]
         with x_errors(self.display):
             self._input().drag(points, button=button, steps=max(1, self.config.drag_steps))

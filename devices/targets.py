@@ -1,10 +1,12 @@
-"""Where a mouse action lands: x, y; or text= found by OCR; or icon= chosen by a vision model."""
+"""Where a mouse action lands: x, y; or text= found by OCR; or icon= chosen by a vision model; or mark= of the
+last display.marks()."""
 
 from __future__ import annotations
 
 from devices.display import Display
 from devices.errors import AmbiguousText, BadTarget, TextNotFound
 from devices.icons import CandidateConfig, IconLocator, locate_icon
+from devices.marks import no_marks
 from devices.ocr.base import TextBox
 
 _SHOWN = 20  # how many on-screen texts a TextNotFound lists, so the model can correct itself
@@ -32,9 +34,10 @@ class Pointer:
         self.candidates = candidates or CandidateConfig()
 
     def resolve(
-        self, x: object = None, y: object = None, text: str | None = None, icon: str | None = None
+        self, x: object = None, y: object = None, text: str | None = None, icon: str | None = None,
+        mark: object = None,
     ) -> tuple[int, int]:
-        """The point to act on; exactly one of (x, y), text= or icon= must be given.
+        """The point to act on; exactly one of (x, y), text=, icon= or mark= must be given.
 
         A lone string in place of x is text, as in Open Interpreter: click("Submit").
         """
@@ -44,15 +47,18 @@ class Pointer:
             "x, y": x is not None or y is not None,
             "text=": text is not None,
             "icon=": icon is not None,
+            "mark=": mark is not None,
         }
         given = [name for name, present in chosen.items() if present]
         if len(given) != 1:
             got = ", ".join(given) or "none of them"
-            raise BadTarget(f"give exactly one of x, y or text= or icon=; got {got}")
+            raise BadTarget(f"give exactly one of x, y or text= or icon= or mark=; got {got}")
         if text is not None:
             return self.by_text(text)
         if icon is not None:
             return self.by_icon(icon)
+        if mark is not None:
+            return self.by_mark(mark)
         if x is None or y is None:
             raise BadTarget(f"give both x and y, got x={x!r}, y={y!r}")
         point = (round(_number("x", x)), round(_number("y", y)))
@@ -72,6 +78,12 @@ class Pointer:
                 f"{text!r} appears {len(matches)} times on the screen: {listed}. Choose one and act on its x, y"
             )
         return matches[0].center
+
+    def by_mark(self, number: object) -> tuple[int, int]:
+        """The center of mark `number` of the last display.marks()."""
+        if self.display.marked is None:
+            raise no_marks()
+        return self.display.marked.center(number, self.display.size())
 
     def by_icon(self, description: str) -> tuple[int, int]:
         """The center of the candidate box the icon locator picks."""

@@ -15,7 +15,8 @@ from lmc.messages import Chunk, Message
 
 
 def answer(handler: CallHandler | None, call: CallRequest) -> tuple[CallReply, Chunk | None]:
-    """The reply to a computer.* call, and an image to show the model (display.view) if any."""
+    """The reply to a computer.* call, and an image to show the model if any: display.view's image is shown
+    (the code gets None), and display.marks' numbered screenshot is shown while the code gets its marks list."""
     if handler is None:
         return CallReply(call.cid, error=WireError("ComputerUnavailable", no_screen(call.path))), None
     try:
@@ -24,4 +25,6 @@ def answer(handler: CallHandler | None, call: CallRequest) -> tuple[CallReply, C
         return CallReply(call.cid, error=to_wire(exc)), None
     if call.path == "display.view" and isinstance(result, Message) and result.type == "image":
         return CallReply(call.cid), Chunk.whole(result)  # shown to the model, as Open Interpreter does
+    if call.path == "display.marks" and isinstance(result, dict) and isinstance(result.get("image"), Message):
+        return CallReply(call.cid, result.get("marks")), Chunk.whole(result["image"])
     return CallReply(call.cid, to_dict(result) if isinstance(result, Message) else result), None

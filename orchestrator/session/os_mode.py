@@ -33,6 +33,7 @@ OS_PROMPT = """You are in OS mode: you operate this computer's graphical desktop
 Drive it from python with the `computer` object:
 - computer.display.view() shows you the screen; computer.display.get_text() lists the words on it with
   their boxes; computer.display.find_text("Save") finds one.
+- computer.display.marks() shows the screen with numbered boxes and lists them; mouse.click(mark=3) clicks box 3.
 - computer.mouse.click("Save") clicks visible text; computer.mouse.click(x, y) clicks a point;
   computer.mouse.click(icon="a gear icon") asks a vision model to find an icon; also double_click,
   right_click, drag(x, y, to_x, to_y), scroll(dy=3) (down; dy=-3 up), down(x, y) / up().
@@ -46,6 +47,7 @@ When the task is done, say so in one sentence and stop writing code."""
 #: OS_PROMPT's lines about seeing the screen, for a model that cannot see images.
 TEXT_ONLY = (
     ("computer.display.view() shows you the screen; ", ""),
+    ("marks() shows the screen with numbered boxes and lists them", "marks() lists numbered boxes on the screen"),
     ("look at the screenshot you get after each code block",
      "read the screen's text you get after each code block (you cannot see images: every word on the screen "
      "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks, and the windows are listed "

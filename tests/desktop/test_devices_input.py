@@ -98,7 +98,7 @@ def test_bad_targets_are_refused_before_anything_moves(devices: Devices, app: Ap
     devices.mouse.move(10, 10)
     with pytest.raises(OffScreen, match=r"point \(1500, 20\) is off the screen, which is 1280x800"):
         devices.mouse.click(1500, 20)
-    with pytest.raises(BadTarget, match="exactly one of x, y or text= or icon=; got x, y, text="):
+    with pytest.raises(BadTarget, match="exactly one of x, y or text= or icon= or mark=; got x, y, text="):
         devices.mouse.click(5, 5, text="Submit")
     with pytest.raises(BadTarget, match="got none of them"):
         devices.mouse.click()

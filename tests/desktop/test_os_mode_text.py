@@ -16,7 +16,7 @@ from typing import Any
 from desktop_app import AppState
 
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
-from orchestrator.session.os_mode import screen_text
+from orchestrator.session.os_mode import os_prompt, screen_text
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = Path(__file__).with_name("tk_app.py")
@@ -101,3 +101,10 @@ def test_screen_text_groups_words_into_rows_with_click_points() -> None:
     listed = screen_text(boxes[:1], [{"title": "Notes", "app": "gedit", "x": 0, "y": 20, "width": 640,
                                       "height": 480, "active": True}])
     assert listed.splitlines()[-2:] == ["Windows:", "'Notes' (gedit) at 0,20 640x480, active"]
+
+
+def test_both_prompts_offer_marks_and_only_the_vision_one_promises_an_image() -> None:
+    vision, blind = os_prompt(True), os_prompt(False)
+    assert "computer.display.marks() shows the screen with numbered boxes" in vision and "click(mark=3)" in vision
+    assert "computer.display.marks() lists numbered boxes on the screen" in blind and "click(mark=3)" in blind
+    assert "shows the screen" not in blind
