@@ -21,7 +21,7 @@ from benchmarks.harness.results import TrialRow, outcome_of
 from benchmarks.harness.suite import load_suite
 from benchmarks.harness.task import Task
 from benchmarks.harness.transcripts import export
-from benchmarks.harness.trial import TrialHooks, TrialOptions
+from benchmarks.harness.trial import TrialHooks, TrialOptions, guard
 from benchmarks.harness.trial.record import load as load_record
 from orchestrator.fleet.errors import ERRORED, FleetConfigError
 from orchestrator.fleet.fleet import Budget, Fleet, FleetConfig, SandboxConfig, SessionResult, SessionSpec
@@ -102,11 +102,12 @@ def _runnable(tasks: list[Task], sandbox: str) -> list[Task]:
     return kept
 
 
-def _options(config: RunConfig) -> TrialOptions:
-    return TrialOptions(config.output, dict(config.image_map), config.verifier, keep_services=config.keep_services)
+def _options(config: RunConfig, run_id: str) -> TrialOptions:
+    return TrialOptions(config.output, dict(config.image_map), config.verifier, keep_services=config.keep_services,
+                        run_id=run_id)
 
 
-def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> SessionSpec:
+def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig, run_id: str) -> SessionSpec:
     desktop = None
     if task.desktop is not None:
         from devices.desktop import DesktopConfig
@@ -120,7 +121,7 @@ def _spec(task: Task, model: ModelChoice, trial: int, config: RunConfig) -> Sess
     prompt = task.instruction + PROMPT_TAIL
     record = config.output / TRIALS / ident / RECORDING if config.record and desktop is not None else None
     return SessionSpec(ident, prompt, settings, budget, desktop,
-                       TrialHooks(task, dataclasses.replace(model), _options(config), ident), record)
+                       TrialHooks(task, dataclasses.replace(model), _options(config, run_id), ident), record)
 
 
 def _row(task: Task, model: str, trial: int, result: SessionResult, run_dir: Path) -> TrialRow:
@@ -182,7 +183,10 @@ def run_bench(config: RunConfig, fleet: Fleet | None = None) -> Iterator[TrialRo
                 for trial in range(config.trials):
                     if (task.name, model.name, trial) not in done:
                         wanted[trial_id(task.name, model.name, trial)] = (task, model.name, trial)
-        specs = [_spec(t, m, n, config) for t, name, n in wanted.values() for m in models if m.name == name]
+        run_id = guard.new_run_id()
+        specs = [_spec(t, m, n, config, run_id) for t, name, n in wanted.values() for m in models if m.name == name]
+        for ident in wanted:  # from now on, an attempt of an earlier run of these trials stops (trial/guard.py)
+            guard.claim(config.output / TRIALS / ident, run_id)
         log.info("%d trial(s) to run, %d already done", len(specs), len(done))
         if fleet is None:
             fleet = stack.enter_context(Fleet(FleetConfig(

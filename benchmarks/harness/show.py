@@ -12,7 +12,7 @@ from pathlib import Path
 from benchmarks.harness import results, transcripts
 from benchmarks.harness.errors import UnknownTask
 from benchmarks.harness.results import TrialRow
-from benchmarks.harness.trial import ATTEMPTS
+from benchmarks.harness.trial import ATTEMPTS, guard
 from lmc.messages import Message
 from lmc.oi import from_oi
 
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 #: lines of one output kept at each end unless --full
 KEEP = 15
 #: files of a trial folder that are not shown as text (the transcript and result have their own views)
-SHOWN_ELSEWHERE = {transcripts.TRANSCRIPT, transcripts.TRAJECTORY, "result.json"}
+SHOWN_ELSEWHERE = {transcripts.TRANSCRIPT, transcripts.TRAJECTORY, "result.json", *guard.FILES}
 
 
 def pick(rows: list[TrialRow], task: str, model: str | None = None, trial: int | None = None) -> TrialRow:

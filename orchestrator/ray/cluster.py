@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from pathlib import Path
 from types import ModuleType
 
 from orchestrator.ray.errors import RayFailure
 
 #: seconds to wait for a TCP answer from a cluster's address before saying nothing listens there
 PROBE_TIMEOUT = 5.0
+#: seconds the head (GCS) may be unreachable before the cluster counts as lost: a GCS restarted by
+#: Ray's own fault tolerance comes back within this; Ray's raylets give up on it after 60 s
+HEAD_GRACE = 15.0
 
 
 def ensure_ray(address: str | None = None) -> ModuleType:
@@ -40,3 +45,46 @@ def _probe(address: str) -> None:
         raise RayFailure(
             f"no Ray cluster answers at {address!r} ({exc.strerror or exc}); start one there with "
             "`ray start --head`, or unset RAY_ADDRESS to start a local Ray") from None
+
+
+def cluster_lost(grace: float = HEAD_GRACE) -> str | None:
+    """Why the Ray cluster this process joined is gone, or None while it answers.
+
+    Gone: this node's raylet no longer takes connections (its node died, as the head's does with
+    the head), or the head's GCS has not taken a TCP connection for `grace` seconds. Bounded:
+    at most about `grace` + PROBE_TIMEOUT seconds, where Ray itself would hang or, after a
+    minute, exit the process.
+    """
+    import ray
+    from ray._private import worker as ray_worker  # Ray has no public handle on this node's raylet
+
+    node = getattr(ray_worker.global_worker, "node", None)
+    raylet = getattr(node, "raylet_socket_name", None)
+    if isinstance(raylet, str) and raylet.startswith("/") and not _listening(raylet):
+        try:  # not seen listening (or no /proc): connect, which the raylet logs, so only now
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(PROBE_TIMEOUT)
+                sock.connect(raylet)
+        except OSError as exc:
+            return f"this node's raylet is gone ({exc.strerror or exc})"
+    gcs = ray.get_runtime_context().gcs_address
+    host, _, port = gcs.rpartition(":")
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT).close()
+            return None
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                return f"its head at {gcs} has not answered for {grace:.0f} s ({exc.strerror or exc})"
+        time.sleep(1.0)
+
+
+def _listening(path: str) -> bool:
+    """Whether a Unix socket at `path` is listening, by Linux's socket table (no connection made)."""
+    try:
+        table = Path("/proc/net/unix").read_text()
+    except OSError:
+        return False
+    # columns: Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 is a listening socket
+    return any(line.endswith(" " + path) and line.split()[3] == "00010000" for line in table.splitlines())

@@ -3,7 +3,8 @@
     LMCError (lmc.errors)
     ├── OrchestratorError (orchestrator.errors)
     │   └── RayFailure                         Ray could not be started or joined, or lost a call of ours
-    │       └── SessionLost (ConnectionError)      the orchestrator actor hosting a session died or restarted
+    │       ├── SessionLost (ConnectionError)      the orchestrator actor hosting a session died or restarted
+    │       └── ClusterLost                        the Ray cluster itself is gone (its head, or this node)
     └── SandboxError (executors.errors)
         └── ExecutorActorLost (ConnectionError)    the executor actor holding a sandbox died
 
@@ -29,6 +30,10 @@ class RayFailure(OrchestratorError):
 
 class SessionLost(RayFailure, ConnectionError):
     """The orchestrator actor hosting the session died (or restarted) and the session's chat with it."""
+
+
+class ClusterLost(RayFailure):
+    """The Ray cluster this process joined is gone: its head stopped answering, or this node's raylet died."""
 
 
 class ExecutorActorLost(SandboxError, ConnectionError):

@@ -11,12 +11,17 @@ session counts as an `infra` failure and is run again on another worker while it
 (`max_retries`, shared with the retries on a node), so every spec yields exactly one result. The
 dead worker gets no more sessions until it answers again (Ray may restart it); when no worker
 is left, the sessions still waiting fail as `infra`, saying so.
+
+A lost cluster is not a lost worker: when the head stops answering (for HEAD_GRACE seconds) or
+this node's raylet dies, run_on_ray raises ClusterLost at once, within seconds, recording no
+failure for the sessions cut short: `lmc bench run` started again (on a new head) resumes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,8 +30,8 @@ from typing import Any
 from orchestrator.fleet.sandbox import SandboxFactory
 from orchestrator.fleet.session import SessionRunner
 from orchestrator.fleet.spec import SessionResult, SessionSpec
-from orchestrator.ray.cluster import ensure_ray
-from orchestrator.ray.errors import RayFailure, mapped
+from orchestrator.ray.cluster import cluster_lost, ensure_ray
+from orchestrator.ray.errors import ClusterLost, RayFailure, mapped
 from orchestrator.ray.placement import DISPLAY_RESOURCE, SANDBOX_RESOURCE, sandbox_nodes
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,11 @@ class FleetWorker:
 
 #: How often a crashed fleet worker is restarted (bounded: a crash loop must end).
 WORKER_RESTARTS = 3
+#: seconds between checks that the cluster is still there while no session finishes
+WAIT_TICK = 2.0
+#: seconds a cluster going down takes to show (a head's raylet drains before it exits, then its GCS goes):
+#: before a lost worker becomes an `infra` result, the cluster is checked again after this long
+SETTLE = 3.0
 
 
 @dataclass
@@ -171,7 +181,9 @@ class _Dispatch:
             if not self.running and not self.probes:
                 yield from self._strand()
                 continue
-            done, _ = self.ray.wait([*self.running, *self.probes], num_returns=1)
+            done, _ = self.ray.wait([*self.running, *self.probes], num_returns=1, timeout=WAIT_TICK)
+            if not done:
+                self._check_cluster()
             for ref in done:
                 if ref in self.probes:
                     self._probed(ref, self.probes.pop(ref))
@@ -218,6 +230,23 @@ class _Dispatch:
             return
         yield dataclasses.replace(result, retried=(*item.retried, *result.retried))
 
+    def _check_cluster(self, settle: float = 0.0) -> None:
+        """ClusterLost when the cluster itself is gone (not just a worker); no session is failed for it.
+
+        `settle`: look again after that many seconds before saying it is there.
+        """
+        why = cluster_lost()
+        if why is None and settle:
+            time.sleep(settle)
+            why = cluster_lost()
+        if why is None:
+            return
+        for worker in self.workers:
+            worker.state = "gone"  # nothing can reach them now
+        running, waiting = len(self.running), len(self.queue)
+        raise ClusterLost(f"lost the Ray cluster ({why}); {running} session(s) running and {waiting} waiting "
+                          "got no result; run the same command again (on a new head) and it resumes them")
+
     def _lost(self, item: _Queued, worker: Worker, why: str) -> Iterator[SessionResult]:
         """The worker died under the session: retry it elsewhere, and find out whether the worker lives."""
         log.warning("%s", why)
@@ -226,6 +255,7 @@ class _Dispatch:
             self.probes[worker.handle.node.remote()] = worker
         item.used += 1
         if item.used > self.max_retries:
+            self._check_cluster(SETTLE)  # a session lost with the whole cluster is not its failure
             yield self._failed(item, "infra", why, node=worker.node)
             return
         item.retried.append(f"infra: {why}")
@@ -244,6 +274,7 @@ class _Dispatch:
 
     def _strand(self) -> Iterator[SessionResult]:
         """Nothing runs and nothing can start: every worker is gone; the waiting sessions fail."""
+        self._check_cluster(SETTLE)
         while self.queue:
             yield self._failed(self.queue.popleft(), "infra", "no fleet worker is left (their nodes died or "
                                "they crashed too often); check the cluster with `ray status` and run again")
@@ -254,8 +285,11 @@ class _Dispatch:
 
 
 def stop_workers(workers: list[Worker]) -> None:
-    """Close each live worker's pool, then end the actors."""
+    """Close each live worker's pool, then end the actors (nothing to do when the cluster is gone)."""
     import ray
+
+    if cluster_lost(grace=0) is not None:
+        return  # Ray ends this driver's actors with it; asking a lost head would only wait
 
     for closing in [w.handle.close.remote() for w in workers if w.state != "gone"]:
         try:

@@ -11,6 +11,8 @@ the sandbox's shell under a per-trial folder (shell.py). Everything a trial
 leaves (build log, agent logs, verifier output, reward, trial.json) goes to
 `<run>/trials/<trial id>/`; an earlier attempt of the trial (retried, or cut short by a killed run
 and run again on resume) is moved whole, transcript and logs, to `<trial id>/attempts/<n>/`.
+An attempt holds the folder's lock throughout, and one of a run that a newer run replaced
+stops before touching it (guard.py): a killed run's worker cannot write over the resumed run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from benchmarks.harness.errors import StagingFailed
 from benchmarks.harness.models import ModelChoice, PseudoServer
 from benchmarks.harness.task import Task
+from benchmarks.harness.trial import guard
 from benchmarks.harness.trial.record import TrialRecord
 from orchestrator.fleet.spec import SandboxPlan
 
@@ -35,7 +38,7 @@ ATTEMPTS = "attempts"
 
 def set_aside(folder: Path) -> Path | None:
     """Move what an earlier attempt left in a trial's folder to attempts/<n> (n from 1); where it went."""
-    left = [p for p in folder.iterdir() if p.name != ATTEMPTS] if folder.is_dir() else []
+    left = [p for p in folder.iterdir() if p.name not in (ATTEMPTS, *guard.FILES)] if folder.is_dir() else []
     if not left:
         return None
     kept = folder / ATTEMPTS
@@ -59,6 +62,7 @@ class TrialOptions:
     docker_host: str | None = None  #: Docker daemon URL; None for DOCKER_HOST or the local socket
     #: keep the agent's processes that listen on a TCP port (servers the tests use) through verification
     keep_services: bool = False
+    run_id: str = ""  #: the run that claimed the trials (guard.claim); "" checks no claim
 
 
 class TrialHooks:
@@ -72,9 +76,11 @@ class TrialHooks:
         self.record = TrialRecord()
         self._server: PseudoServer | None = None
         self._phase: Any = None  # ContainerTrial or ShellTrial of the current attempt
+        self._guard = guard.TrialGuard(self.folder, options.run_id)
 
     def open(self, backend: str, desktop_env: dict[str, str]) -> SandboxPlan:
         """Start the environment (the model's server first, if it is a pseudo-model)."""
+        self._guard.acquire()  # an earlier attempt still writing here ends first; a replaced run's stops here
         set_aside(self.folder)  # a retried or resumed attempt starts clean; the earlier one is kept
         self.folder.mkdir(parents=True, exist_ok=True)
         self.record = TrialRecord()
@@ -124,13 +130,16 @@ class TrialHooks:
         return self._phase
 
     def close(self) -> None:
-        """Remove the environment; stop the pseudo-model's server; keep the trial's folder."""
-        if self._phase is not None:
-            try:
-                self._phase.close()
-            finally:
-                self._phase = None
-                self.record.save(self.folder)
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        """Remove the environment; stop the pseudo-model's server; keep the trial's folder; let the next attempt in."""
+        try:
+            if self._phase is not None:
+                try:
+                    self._phase.close()
+                finally:
+                    self._phase = None
+                    self.record.save(self.folder)
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+        finally:
+            self._guard.release()
