@@ -22,7 +22,7 @@ BUTTONS = ("Submit", "Cancel", "Open", "Open")
 
 
 class App:
-    """A window with four buttons (two of them 'Open') and a label that says what was clicked."""
+    """A window with four buttons (two of them 'Open'), a label that says what was clicked, and a text field."""
 
     def __init__(self, path: str, title: str) -> None:
         self.path = path
@@ -41,8 +41,14 @@ class App:
             row.pack_start(button, False, False, 0)
             self.buttons[key] = button
         self.label = Gtk.Label(label="Ready")
+        # a text field: its only action ("activate") is Enter, so a click on it is a mouse click
+        self.entry = Gtk.Entry()
+        self.entry.set_placeholder_text("Name")
+        self.focused = 0
+        self.entry.connect("focus-in-event", self.focus)
         box.pack_start(row, False, False, 0)
         box.pack_start(self.label, False, False, 0)
+        box.pack_start(self.entry, False, False, 0)
         self.window.add(box)
         self.window.connect("configure-event", lambda *_: GLib.timeout_add(50, self.write) and False)
         self.window.show_all()
@@ -54,10 +60,17 @@ class App:
         self.label.set_text(f"Clicked {key.split('#')[0]}")
         self.write()
 
+    def focus(self, *_: object) -> bool:
+        """The text field got the keyboard focus."""
+        self.focused += 1
+        GLib.idle_add(self.write)
+        return False
+
     def write(self) -> bool:
         """Write the whole state atomically: clicks, label, and every widget's box on the screen."""
         out: dict[str, Any] = {"clicks": self.clicks, "label": self.label.get_text(),
-                               "window": _box(self.window), "boxes": {k: _box(b) for k, b in self.buttons.items()}}
+                               "window": _box(self.window), "boxes": {k: _box(b) for k, b in self.buttons.items()},
+                               "entry": _box(self.entry), "entry_focus": self.focused}
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(out, f)
