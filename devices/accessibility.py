@@ -188,6 +188,11 @@ class _Link:
     """One D-Bus connection whose calls go out in batches, each batch waited on for a bounded time."""
 
     def __init__(self, address: str, timeout: float) -> None:
+        try:
+            import jeepney  # noqa: F401
+        except ImportError as exc:
+            raise AccessibilityUnavailable("the accessibility device needs jeepney (a D-Bus client): "
+                                           "pip install 'lmc[desktop]' or pip install jeepney") from exc
         from jeepney import Parser
         from jeepney.bus import get_bus
         from jeepney.bus_messages import message_bus
@@ -397,6 +402,7 @@ class Accessibility:
 
     def _walk(self, start: tuple[str, str], max_depth: int, max_nodes: int) -> Node:
         """Breadth-first, one batch of calls per level; apps that do not answer are skipped after one wait."""
+        self._connect()  # first: a missing bus (or jeepney) is reported before anything else
         top: Node = {"id": start[0] + start[1], "children": []}
         level: list[tuple[Node, int]] = [(top, 0)]
         listed = 1

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from desktop_app import AppState, running
 
 from devices.accessibility import (
     LAUNCHER,
+    Accessibility,
     AccessibilityConfig,
     AccessibilityUnavailable,
     AmbiguousElement,
@@ -28,6 +31,7 @@ from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.errors import DeviceUsageError
 from devices.facade import Devices, DevicesConfig
 from devices.scaling import Scaling
+from devices.windows import Windows
 
 APP = Path(__file__).with_name("gtk_app.py")
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-gi; ours need not have gi
@@ -195,6 +199,46 @@ def test_a_display_without_an_accessibility_bus_says_what_to_do(tmp_path: Path) 
                 devices.accessibility.click(role="push button", name="Submit")
         finally:
             devices.close()
+
+
+def test_this_machines_screen_is_found_through_its_session_bus(desktop: VirtualDesktop, app: AppState,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The display in $DISPLAY with no AT_SPI_BUS property: the session bus's org.a11y.Bus gives the address."""
+    with VirtualDesktop(DesktopConfig(width=640, height=480, accessibility=False)) as host:
+        monkeypatch.setenv("DISPLAY", host.display)
+        monkeypatch.delenv("AT_SPI_BUS_ADDRESS", raising=False)
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", desktop.env()["DBUS_SESSION_BUS_ADDRESS"])
+        devices = Devices(host.display, xauthority=host.env()["XAUTHORITY"])
+        try:
+            assert [b["name"] for b in devices.accessibility.find(role="push button")][:1] == ["Submit"]
+            devices.accessibility.close()
+            monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+            with pytest.raises(AccessibilityUnavailable, match="no AT_SPI_BUS root window property and no "
+                               "DBUS_SESSION_BUS_ADDRESS"):
+                devices.accessibility.tree()
+        finally:
+            devices.close()
+
+
+def test_a_bus_that_never_answers_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    path = tmp_path / "mute"
+    with socket.socket(socket.AF_UNIX) as mute:  # accepts connections and never says a word
+        mute.bind(str(path))
+        mute.listen()
+        device = Accessibility(":0", Windows(":0"), config=AccessibilityConfig(connect_timeout=0.5),
+                               bus=f"unix:path={path}")
+        started = time.monotonic()
+        with pytest.raises(AccessibilityUnavailable, match=r"cannot connect to the accessibility bus of :0 "
+                           rf"\(unix:path={path}\): Did not authenticate in 0.5 seconds"):
+            device.tree()
+        assert time.monotonic() - started < 20
+
+
+def test_without_jeepney_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jeepney", None)  # what an import of a missing package does
+    device = Accessibility(":0", Windows(":0"), bus="unix:path=/nonexistent")
+    with pytest.raises(AccessibilityUnavailable, match=r"needs jeepney .*pip install 'lmc\[desktop\]'"):
+        device.find(role="push button")
 
 
 def _stack(run_dir: Path) -> list[str]:
