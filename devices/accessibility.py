@@ -69,7 +69,8 @@ STATES = (
     "indeterminate", "required", "truncated", "animated", "invalid entry", "supports autocompletion",
     "selectable text", "is default", "visited", "checkable", "has popup", "read only",
 )
-#: states too common to be worth a model's attention (every usable widget has them)
+#: states too common to be worth a model's attention (every usable widget has them); "showing" is kept
+#: (on the screen now), and an element without "enabled" is said to be "disabled"
 _QUIET = {"enabled", "sensitive", "visible", "showing", "focusable", "opaque", "invalid",
           "horizontal", "vertical", "single line", "multi line", "selectable text"}
 _SHOWN = 25  # how many elements a not-found or ambiguous error lists
@@ -513,6 +514,8 @@ class Accessibility:
         """Do the node's click action; "mouse" when it has none (the caller clicks its center)."""
         from jeepney import DBusAddress, new_method_call
 
+        if "disabled" in node["states"]:
+            raise DeviceUsageError(f"{_describe(node)} is disabled (greyed out): a click would do nothing")
         bus, path = _split(node["id"])
         address = DBusAddress(path, bus_name=bus, interface=_ACTION)
         (named,) = self._calls([new_method_call(address, "GetName", "i", (0,))])
@@ -580,8 +583,10 @@ def _value(reply: Any) -> Any:
 def _states(reply: Any) -> list[str]:
     words = list(_value(reply) or ())
     bits = sum(int(word) << (32 * n) for n, word in enumerate(words))
-    return [STATES[n] for n in range(len(STATES)) if bits >> n & 1 and STATES[n] not in _QUIET] + \
-        (["showing"] if bits >> STATES.index("showing") & 1 else [])
+    named = [STATES[n] for n in range(len(STATES)) if bits >> n & 1 and STATES[n] not in _QUIET]
+    if bits and not bits >> STATES.index("enabled") & 1:
+        named.append("disabled")  # greyed out: a click does nothing
+    return named + (["showing"] if bits >> STATES.index("showing") & 1 else [])
 
 
 def _split(node_id: str) -> tuple[str, str]:

@@ -22,7 +22,8 @@ BUTTONS = ("Submit", "Cancel", "Open", "Open")
 
 
 class App:
-    """A window with four buttons (two of them 'Open'), a label that says what was clicked, and a text field."""
+    """A window with four buttons (two of them 'Open'), a label that says what was clicked, a text field
+    and a greyed-out check box."""
 
     def __init__(self, path: str, title: str) -> None:
         self.path = path
@@ -49,6 +50,10 @@ class App:
         box.pack_start(row, False, False, 0)
         box.pack_start(self.label, False, False, 0)
         box.pack_start(self.entry, False, False, 0)
+        remember = Gtk.CheckButton(label="Remember me")
+        remember.set_sensitive(False)  # greyed out
+        remember.connect("toggled", lambda *_: self.clicked(remember, "Remember#4"))
+        box.pack_start(remember, False, False, 0)
         self.window.add(box)
         self.window.connect("configure-event", lambda *_: GLib.timeout_add(50, self.write) and False)
         self.window.show_all()

@@ -97,7 +97,7 @@ def test_bounds_cut_the_tree_and_say_how_much_was_left_out(devices: Devices, app
     shallow = devices.accessibility.tree(window="gtk app", max_depth=1)
     assert shallow["role"] == "frame" and shallow["name"] == "lmc gtk app"
     (filler,) = shallow["children"]
-    assert "children" not in filler and filler["more"] == 3  # the button row, the label and the text field
+    assert "children" not in filler and filler["more"] == 4  # the button row, the label, the text field, the check box
     few = devices.accessibility.tree(max_nodes=3)
     assert len(list(walk(few))) == 3
     with pytest.raises(DeviceUsageError, match="max_nodes must be a whole number >= 1"):
@@ -116,7 +116,13 @@ def test_find_by_role_and_name_finds_exactly_the_button(devices: Devices, app: A
     assert found[0]["name"] == "Submit" and "children" not in found[0]
     assert [found[0]["left"], found[0]["top"], found[0]["width"], found[0]["height"]] == app.read()["boxes"]["Submit#0"]
     assert len(devices.accessibility.find(name="OPEN")) == 2
-    assert devices.accessibility.find(role="check box") == []
+    assert devices.accessibility.find(role="slider") == []
+    (remember,) = devices.accessibility.find(role="check box")
+    assert remember["name"] == "Remember me" and "disabled" in remember["states"]
+    assert "disabled" not in found[0]["states"]
+    with pytest.raises(DeviceUsageError, match="check box 'Remember me' at x=.* is disabled"):
+        devices.accessibility.click(name="remember")
+    assert app.read()["clicks"] == {}
     with pytest.raises(DeviceUsageError, match="give role="):
         devices.accessibility.find()
 
