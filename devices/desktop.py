@@ -7,6 +7,7 @@ import os
 import select
 import shlex
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -54,6 +55,15 @@ class DesktopConfig:
         return VirtualDesktop(self).start()
 
 
+def _xauth_field(value: bytes) -> bytes:
+    return struct.pack(">H", len(value)) + value
+
+
+#: an Xauthority entry (FamilyLocal) for a host that does not exist: no X client ever uses it, and our
+#: Xvfb servers take no cookie, so every client connects without one as with an empty file
+_NO_COOKIE = struct.pack(">H", 256) + b"".join(
+    _xauth_field(value) for value in (b"lmc-no-such-host", b"65535", b"MIT-MAGIC-COOKIE-1", bytes(16)))
+
 #: what Xvfb prints when another server already holds the display number it was given
 _TAKEN = ("server already running", "Cannot establish any listening sockets")
 
@@ -76,9 +86,10 @@ class VirtualDesktop:
         self._bus: SessionBus | None = None
         self._number: int | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="lmc-desktop-"))
-        # python-xlib refuses to connect unless XAUTHORITY names an existing file
+        # python-xlib refuses to connect unless XAUTHORITY names an existing file, and prints a warning
+        # to stdout (into `lmc --format json` output) when it holds no entry: give it one for no host
         self._xauthority = self._dir / "Xauthority"
-        self._xauthority.touch()
+        self._xauthority.write_bytes(_NO_COOKIE)
 
     @property
     def display(self) -> str:
