@@ -7,6 +7,7 @@ import os
 import select
 import shlex
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from devices.accessibility import BUS_PROPERTY, SessionBus
 from devices.errors import DesktopDied, DesktopFailed, DeviceUsageError, XvfbMissing
 from devices.process import end, log_tail
 from devices.xdisplay import SOCKET_DIR, display_in_use
@@ -36,6 +38,9 @@ class DesktopConfig:
     #: a window manager to run on the desktop, e.g. "openbox" ('apt-get install openbox'): title
     #: bars, focus and window requests as on a real desktop. None: a bare X server
     window_manager: str | None = None
+    #: run a session D-Bus for the desktop and its accessibility bus (AT-SPI), so computer.accessibility
+    #: reads GTK/Qt apps started on it; needs 'apt-get install dbus-daemon at-spi2-core' (skipped, logged, without)
+    accessibility: bool = True
 
     def __post_init__(self) -> None:
         for name in ("width", "height"):
@@ -49,6 +54,15 @@ class DesktopConfig:
         """A virtual desktop like this one, started (what DockerConfig(desktop=...) calls per sandbox)."""
         return VirtualDesktop(self).start()
 
+
+def _xauth_field(value: bytes) -> bytes:
+    return struct.pack(">H", len(value)) + value
+
+
+#: an Xauthority entry (FamilyLocal) for a host that does not exist: no X client ever uses it, and our
+#: Xvfb servers take no cookie, so every client connects without one as with an empty file
+_NO_COOKIE = struct.pack(">H", 256) + b"".join(
+    _xauth_field(value) for value in (b"lmc-no-such-host", b"65535", b"MIT-MAGIC-COOKIE-1", bytes(16)))
 
 #: what Xvfb prints when another server already holds the display number it was given
 _TAKEN = ("server already running", "Cannot establish any listening sockets")
@@ -69,11 +83,13 @@ class VirtualDesktop:
         self.config = config or DesktopConfig()
         self._proc: subprocess.Popen[bytes] | None = None
         self._manager: subprocess.Popen[bytes] | None = None
+        self._bus: SessionBus | None = None
         self._number: int | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="lmc-desktop-"))
-        # python-xlib refuses to connect unless XAUTHORITY names an existing file
+        # python-xlib refuses to connect unless XAUTHORITY names an existing file, and prints a warning
+        # to stdout (into `lmc --format json` output) when it holds no entry: give it one for no host
         self._xauthority = self._dir / "Xauthority"
-        self._xauthority.touch()
+        self._xauthority.write_bytes(_NO_COOKIE)
 
     @property
     def display(self) -> str:
@@ -83,8 +99,11 @@ class VirtualDesktop:
         return f":{self._number}"
 
     def env(self) -> dict[str, str]:
-        """Environment variables that point a child process at this desktop."""
-        return {"DISPLAY": self.display, "XAUTHORITY": str(self._xauthority)}
+        """Environment variables that point a child process at this desktop (and its session bus)."""
+        env = {"DISPLAY": self.display, "XAUTHORITY": str(self._xauthority)}
+        if self._bus is not None:
+            env["DBUS_SESSION_BUS_ADDRESS"] = self._bus.address
+        return env
 
     def alive(self) -> bool:
         """Whether Xvfb is still running and its socket exists."""
@@ -126,7 +145,7 @@ class VirtualDesktop:
         number = free_display(self.config.first_display)
         for _ in range(20):
             if self._launch(number):
-                self._start_manager()
+                self._start_helpers()
                 return self
             # another process took the number between our check and Xvfb's lock: try the next one
             number = free_display(number + 1)
@@ -138,10 +157,36 @@ class VirtualDesktop:
         self.stop()
         # Xvfb clears a dead server's stale lock itself, so the same number usually comes back
         if previous is not None and self._launch(previous):
-            self._start_manager()
+            self._start_helpers()
             log.info("virtual desktop :%s restarted", previous)
             return self
         return self.start()
+
+    def _start_helpers(self) -> None:
+        """The session bus (first: the window manager gets its address too), then the window manager."""
+        try:
+            self._start_bus()
+            self._start_manager()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_bus(self) -> None:
+        """Run the desktop's session bus and publish its accessibility bus on the root window (AT_SPI_BUS)."""
+        if not self.config.accessibility:
+            return
+        from devices.windows import Windows
+
+        self._bus = SessionBus.start(self._dir, self.env(), self.config.start_timeout)
+        address = None if self._bus is None else self._bus.accessibility_address(self.config.start_timeout)
+        if address is None:
+            return
+        windows = Windows(self.display, xauthority=str(self._xauthority))
+        try:
+            windows.set_root_text(BUS_PROPERTY, address)
+        finally:
+            windows.close_connection()
+        log.info("virtual desktop %s: accessibility bus %s", self.display, address)
 
     def _start_manager(self) -> None:
         """Run the configured window manager and wait until it has taken the screen (EWMH check window)."""
@@ -169,9 +214,12 @@ class VirtualDesktop:
         log.info("virtual desktop %s: window manager %s running", self.display, argv[0])
 
     def stop(self) -> None:
-        """Stop the window manager and Xvfb (terminate, then kill after 5 s)."""
+        """Stop the window manager, the session bus and Xvfb (terminate, then kill after 5 s)."""
         manager, self._manager = self._manager, None
+        bus, self._bus = self._bus, None
         proc, self._proc = self._proc, None
+        if bus is not None:
+            bus.stop()  # ends the accessibility bus it launched, and the registry
         for running in (manager, proc):
             if running is not None:
                 end(running)

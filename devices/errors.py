@@ -10,7 +10,9 @@
         ├── TargetNotFound (LookupError)         nothing on screen matches
         │   ├── TextNotFound                     OCR found no such text
         │   ├── AmbiguousText                    OCR found it several times; lists them
-        │   └── IconNotFound                     the locator chose no candidate box
+        │   ├── IconNotFound                     the locator chose no candidate box
+        │   ├── ElementNotFound                  no accessible element with that role/name (accessibility.py)
+        │   └── AmbiguousElement                 several match; lists them with their ids (accessibility.py)
         ├── IconSearchUnavailable (RuntimeError) icon= needs a vision model and none is set
         ├── NoDisplay (RuntimeError)             no X display to bind to
         │   ├── XvfbMissing                      Xvfb is not installed
@@ -22,6 +24,8 @@
         │   └── VncMissing                       x11vnc is not installed
         ├── RecordingFailed (RuntimeError)       ffmpeg would not record or finish a screen recording
         │   └── FfmpegMissing                    ffmpeg is not installed
+        ├── AccessibilityUnavailable (RuntimeError)  no AT-SPI bus on the display, or its packages missing
+        │                                        (accessibility.py)
         └── OCRUnavailable (RuntimeError)        the OCR engine is not installed
 
 Each class carries `kind`, the LMC error kind (lmc.messages.ERROR_KINDS) it

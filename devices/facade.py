@@ -1,4 +1,4 @@
-"""`Devices`: display, mouse, keyboard, clipboard and windows of one X display, and the computer.* dispatcher."""
+"""`Devices`: display, mouse, keyboard, clipboard, windows, accessibility of an X display; the computer.* dispatcher."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from devices.accessibility import Accessibility, AccessibilityConfig
 from devices.clipboard import Clipboard, XClip
 from devices.display import Display, DisplayConfig
 from devices.errors import DeviceError, DeviceUsageError, UnknownCall
@@ -55,11 +56,14 @@ CALLS = (
     "windows.close",
     "windows.move",
     "windows.resize",
+    "accessibility.tree",
+    "accessibility.find",
+    "accessibility.click",
     # not windows.launch: it starts a program on the devices' machine, outside any sandbox
 )
 
 #: the devices of a computer, as computer.<name>
-DEVICES = ("display", "mouse", "keyboard", "clipboard", "windows")
+DEVICES = ("display", "mouse", "keyboard", "clipboard", "windows", "accessibility")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class DevicesConfig:
     keyboard: KeyboardConfig = field(default_factory=KeyboardConfig)  #: typing
     candidates: CandidateConfig = field(default_factory=CandidateConfig)  #: icon candidate boxes (icon=, marks)
     windows: WindowsConfig = field(default_factory=WindowsConfig)  #: window requests
+    accessibility: AccessibilityConfig = field(default_factory=AccessibilityConfig)  #: AT-SPI tree bounds
     scaling: Scaling = field(default_factory=Scaling)
     """the coordinates computer.* calls speak (devices.scaling): screenshot size and the points in and out"""
 
@@ -94,6 +99,7 @@ class Devices:
         self.keyboard = Keyboard(display, self.config.keyboard, xauthority)
         self.clipboard = Clipboard(XClip(display, xauthority), self.keyboard)
         self.windows = Windows(display, self.config.windows, xauthority)
+        self.accessibility = Accessibility(display, self.windows, self.mouse, self.config.accessibility)
 
     def set_icon_locator(self, locator: IconLocator | None) -> None:
         """Plug in (or remove) the vision model that picks icons for icon=."""
@@ -134,11 +140,13 @@ class Devices:
     def reconnect(self) -> None:
         """Reopen the screenshot connection (after the desktop was restarted)."""
         self.display.reconnect()
+        self.accessibility.close()
 
     def close(self) -> None:
         """Release the X connections the devices hold."""
         self.display.close()
         self.windows.close_connection()
+        self.accessibility.close()
 
 
 def plain(value: object) -> object:

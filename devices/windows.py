@@ -112,6 +112,27 @@ class Windows:
                 self._x.close()
                 self._x = None
 
+    # -- root window text properties (AT_SPI_BUS: where the display's accessibility bus is) ---------
+    def root_text(self, name: str) -> str | None:
+        """The text (STRING) property `name` of the root window, or None when it is not set."""
+        from Xlib import Xatom
+
+        with self._lock, self._x_errors():
+            value = self._prop(self._root(), name, Xatom.STRING)
+        return _text(value) or None
+
+    def set_root_text(self, name: str, value: str | None) -> None:
+        """Set (or, with None, delete) the text property `name` of the root window."""
+        from Xlib import Xatom
+
+        with self._lock, self._x_errors():
+            root = self._root()
+            if value is None:
+                root.delete_property(self._atom(name))
+            else:
+                root.change_property(self._atom(name), Xatom.STRING, 8, value.encode())
+            self._conn().sync()
+
     # -- reading ----------------------------------------------------------------------------------
     def manager(self) -> str | None:
         """The name of the EWMH window manager running on the display, or None on a bare server."""

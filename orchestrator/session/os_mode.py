@@ -39,6 +39,8 @@ Drive it from python with the `computer` object:
   right_click, drag(x, y, to_x, to_y), scroll(dy=3) (down; dy=-3 up), down(x, y) / up().
 - computer.keyboard.write("text"), computer.keyboard.press("enter"), computer.keyboard.hotkey("ctrl", "s").
 - computer.windows.list(), activate("title"), move / resize / close(window).
+- computer.accessibility.tree("active") lists the focused window's elements (role, name, box) in apps
+  that expose them (GTK, Qt); computer.accessibility.click(role="push button", name="Save") presses one.
 - computer.clipboard.view() / copy(text) / paste().
 Start programs from the shell in the background (e.g. `xterm &`); they appear on this desktop.
 Work in small steps: act, then look at the screenshot you get after each code block, then act again.

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desktop_app import AppState
+from desktop_app import AppState, running
 
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.facade import Devices
@@ -48,11 +46,6 @@ def devices(desktop: VirtualDesktop) -> Iterator[Devices]:
 def app(desktop: VirtualDesktop, tmp_path: Path) -> Iterator[AppState]:
     """The Tk test app running on the session desktop, ready for input."""
     state = AppState(tmp_path / "state.json")
-    env = dict(os.environ, **desktop.env())
-    proc = subprocess.Popen([sys.executable, str(APP), str(state.path)], env=env)
-    try:
-        state.wait(lambda s: s["boxes"]["entry"][2] > 1, timeout=15)
-        yield state
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+    with running([sys.executable, str(APP), str(state.path)], desktop.env(), state,
+                 lambda s: s["boxes"]["entry"][2] > 1) as started:
+        yield started

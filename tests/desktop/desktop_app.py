@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +38,16 @@ class AppState:
         """The screen center of a widget the app reported."""
         left, top, width, height = self.read()["boxes"][name]
         return (left + width // 2, top + height // 2)
+
+
+@contextlib.contextmanager
+def running(argv: Sequence[str], env: dict[str, str], state: AppState,
+            ready: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> Iterator[AppState]:
+    """A test app started with `env` over this process's environment, yielded once `ready` holds, then ended."""
+    proc = subprocess.Popen(list(argv), env=dict(os.environ, **env))
+    try:
+        state.wait(ready, timeout=timeout)
+        yield state
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

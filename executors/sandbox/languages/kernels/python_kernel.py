@@ -142,15 +142,15 @@ class _Device:
 
 
 class _Computer:
-    """computer.display / mouse / keyboard / clipboard / windows: calls travel to the session's devices."""
+    """computer.display / mouse / keyboard / clipboard / windows / accessibility: calls go to the session's devices."""
 
     def __init__(self) -> None:
         # devices.facade.DEVICES (this file runs in the sandbox, where devices is not installed)
-        for name in ("display", "mouse", "keyboard", "clipboard", "windows"):
+        for name in ("display", "mouse", "keyboard", "clipboard", "windows", "accessibility"):
             setattr(self, name, _Device(name))
 
     def __repr__(self) -> str:
-        return "<computer: display, mouse, keyboard, clipboard, windows>"
+        return "<computer: display, mouse, keyboard, clipboard, windows, accessibility>"
 
 
 def _show_figures() -> None:
