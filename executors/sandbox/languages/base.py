@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -128,6 +131,23 @@ class OutputLimiter:
         return f"\n[... output truncated: {dropped} characters omitted ...]\n{kept}"
 
 
+def dies_with_agent(argv: list[str]) -> list[str]:
+    """argv run so that the child is killed when the agent dies, where Linux's setpriv is there.
+
+    The child runs in a session of its own (so a stop reaches its whole process group), which
+    also takes it out of whatever kills the agent's group: a local agent SIGKILLed with its Ray
+    worker left its python process running orphaned for as long as the code ran. The parent-death
+    signal goes with the agent's run thread, which starts every child and lives as long as the agent.
+    """
+    setpriv = _setpriv()
+    return [setpriv, "--pdeathsig", "KILL", "--", *argv] if setpriv else argv
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    return shutil.which("setpriv") if sys.platform.startswith("linux") else None
+
+
 class ProcessLanguage:
     """Base for languages served by a persistent child process (see module doc)."""
 
@@ -168,7 +188,7 @@ class ProcessLanguage:
         self._ctl_r, ctl_w = os.pipe()
         stdin_r, self._stdin_w = os.pipe()
         reply_r, self._reply_w = os.pipe()
-        argv = self.command(code_r, ctl_w)
+        argv = dies_with_agent(self.command(code_r, ctl_w))
         env = self.child_env()
         env["LMC_REPLY_FD"], env["LMC_CALL_FD"] = str(reply_r), str(ctl_w)
         try:
