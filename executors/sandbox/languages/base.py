@@ -145,7 +145,15 @@ def dies_with_agent(argv: list[str]) -> list[str]:
 
 @functools.cache
 def _setpriv() -> str | None:
-    return shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    """util-linux's setpriv, if it is on PATH and has --pdeathsig (BusyBox's, in some task images, has not)."""
+    found = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if found is None:
+        return None
+    try:
+        usage = subprocess.run([found, "--help"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found if b"--pdeathsig" in usage.stdout + usage.stderr else None
 
 
 class ProcessLanguage:
