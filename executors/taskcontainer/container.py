@@ -318,7 +318,7 @@ class TaskContainer:
             return agent
         log.info("task container %s: the agent started as %s is not the one asked for (user %s, workdir %s, "
                  "env %s); ending it", self.short_id, agent.user, user, workdir, sorted(env))
-        agent.close()
+        self._end(agent)
         return None
 
     def _release_agent(self) -> BootTransport | None:
@@ -329,7 +329,12 @@ class TaskContainer:
     def _discard_agent(self) -> None:
         """End the agent init started if nothing took it, and wait until it has exited."""
         agent = self._release_agent()
-        if agent is not None and not agent.end(AGENT_EXIT):
+        if agent is not None:
+            self._end(agent)
+
+    def _end(self, agent: BootTransport) -> None:
+        """End an agent nobody will use, and wait until it has exited (gone before anything else runs)."""
+        if not agent.end(AGENT_EXIT):
             log.warning("task container %s: the unused agent did not exit within %.0f s of end-of-input",
                         self.short_id, AGENT_EXIT)
 
