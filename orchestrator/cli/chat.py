@@ -110,19 +110,45 @@ def list_conversations(args: argparse.Namespace) -> int:
 
 def _os_interpreter(settings: Any, resume: str | None, desktop: str, record: Path | None = None,
                     coordinates: str | None = None) -> Any:
-    from orchestrator.session.os_mode import os_interpreter, screen_notice
+    from orchestrator.session.os_mode import os_interpreter
     from orchestrator.session.store import ConversationStore
 
-    extra: dict[str, Any] = {"record": record, "coordinates": coordinates or "auto"}
-    if resume is None:
-        interpreter = os_interpreter(settings, desktop, **extra)
+    if settings.uses_ray:
+        interpreter = _ray_os_interpreter(settings, resume, desktop, record, coordinates or "auto")
     else:
-        messages = ConversationStore(settings.data_dir).load(resume)
-        interpreter = os_interpreter(settings, desktop, conversation=resume, messages=messages, **extra)
-    print(screen_notice(interpreter), file=sys.stderr)  # how the model sees the screen, before it starts
+        extra: dict[str, Any] = {"record": record, "coordinates": coordinates or "auto"}
+        if resume is not None:
+            extra.update(conversation=resume, messages=ConversationStore(settings.data_dir).load(resume))
+        interpreter = os_interpreter(settings, desktop, **extra)
+    try:
+        print(interpreter.notice, file=sys.stderr)  # how the model sees the screen, before it starts
+    except BaseException:
+        interpreter.close()
+        raise
     if record is not None:
         print(f"OS mode: recording the screen into {record}", file=sys.stderr)
     return interpreter
+
+
+def _ray_os_interpreter(settings: Any, resume: str | None, desktop: str, record: Path | None,
+                        coordinates: str) -> Any:
+    """OS mode hosted on Ray: the orchestrator actor drives a device actor's screen (a node with a `display` slot)."""
+    import os
+
+    from orchestrator.ray.cluster import ensure_ray
+    from orchestrator.session.interpreter import Interpreter
+    from orchestrator.session.os_mode import ScreenPlan
+
+    host: dict[str, Any] = {}
+    if desktop == "host":  # this machine's screen: the device actor must run on this node
+        from devices.xdisplay import host_display
+
+        host = {"display": host_display(os.environ),
+                "node": ensure_ray(settings.ray_address).get_runtime_context().get_node_id()}
+    plan = ScreenPlan(desktop, coordinates, str(record.resolve()) if record is not None else None, **host)
+    if resume is not None:
+        return Interpreter.load(resume, settings, screen=plan)
+    return Interpreter(settings, screen=plan)
 
 
 def run_chat(args: argparse.Namespace, task: str | None) -> int:

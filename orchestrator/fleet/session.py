@@ -86,10 +86,13 @@ class _Attempt:
 class SessionRunner:
     """Runs sessions on one node: admission, fresh sandboxes, retries of infrastructure failures."""
 
-    def __init__(self, sandboxes: SandboxFactory, max_retries: int = 2, node: str = "") -> None:
+    def __init__(self, sandboxes: SandboxFactory, max_retries: int = 2, node: str = "",
+                 screens: ActorScreens | None = None) -> None:
         self.sandboxes = sandboxes
         self.max_retries = max_retries
         self.node = node or socket.gethostname()
+        #: on Ray, desktops are device actors on this node; None: DeviceHosts in this process
+        self.screens = screens
 
     def run(self, spec: SessionSpec, first: int = 1) -> SessionResult:
         """Run a session to its end; infra and model-API failures are retried up to max_retries.
@@ -132,15 +135,16 @@ class SessionRunner:
         return result
 
     def _session(self, spec: SessionSpec, conversation: str, stack: ExitStack, result: _Attempt) -> None:
-        desktop = _start_desktop(spec, stack)
+        desktop = self._screen(spec, stack)
         plan = SandboxPlan()
         if spec.hooks is not None:
             stack.callback(spec.hooks.close)
             plan = spec.hooks.open(self.sandboxes.config.backend, desktop.env() if desktop else {})
-        _record(spec, desktop, stack)
+        if spec.record is not None and desktop is not None:  # after the hooks made its folder
+            desktop.record(spec.record)  # finished when the desktop closes
         executor = plan.executor or self.sandboxes.create({**(desktop.env() if desktop else {}), **plan.env},
                                                           plan.cwd)
-        computer = _computer(executor, stack)
+        computer = _computer(executor, desktop, stack)
         self.sandboxes.start(computer.executor)
         if spec.hooks is not None:
             spec.hooks.prepare(computer)
@@ -161,6 +165,31 @@ class SessionRunner:
         if result.failure == "budget":
             result.detail = f"stopped at {status}"
 
+    def _screen(self, spec: SessionSpec, stack: ExitStack) -> Any:
+        """The session's desktop and its devices: a DeviceHost here, or a device actor on this node (Ray)."""
+        if spec.desktop is None:
+            return None
+        from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
+
+        config = DeviceHostConfig(desktop=spec.desktop)
+        screen = self.screens.open(config) if self.screens is not None else DeviceHost(config)
+        stack.callback(screen.close)
+        return screen
+
+
+@dataclass(frozen=True)
+class ActorScreens:
+    """Where a Ray fleet worker's desktop sessions get their screens: device actors on its node."""
+
+    node: str  #: the worker's node id: the actor goes there, next to the session's sandbox
+    display_slot: bool = True  #: each actor takes one of the node's `display` slots (False: it declares none)
+
+    def open(self, config: Any) -> Any:
+        """A device actor on this node with its desktop up (RemoteDevices)."""
+        from orchestrator.ray.device_actor import open_device_actor
+
+        return open_device_actor(config, node=self.node, display_slot=self.display_slot)
+
 
 def _preload() -> None:
     """Import litellm and the Interpreter once, before many session threads race to import them."""
@@ -174,40 +203,10 @@ def _preload() -> None:
         load_litellm()
 
 
-def _start_desktop(spec: SessionSpec, stack: ExitStack) -> Any:
-    if spec.desktop is None:
-        return None
-    from devices.desktop import VirtualDesktop
-
-    desktop = VirtualDesktop(spec.desktop)
-    stack.callback(desktop.close)
-    return desktop.start()
-
-
-def _record(spec: SessionSpec, desktop: Any, stack: ExitStack) -> None:
-    """Record the session's desktop into spec.record (after the hooks made its folder) until the session ends."""
-    if spec.record is None or desktop is None:
-        return
-    from devices.recording import Recording
-
-    recording = Recording(desktop.display, spec.record, env=desktop.env()).start()
-    stack.callback(_stop_recording, recording)
-
-
-def _stop_recording(recording: Any) -> None:
-    """Finish a session's recording; a recording that failed is logged, not the session's failure."""
-    from lmc.errors import LMCError
-
-    try:
-        recording.stop()
-    except LMCError as exc:
-        log.warning("session recording %s: %s", recording.path, exc)
-
-
-def _computer(executor: Any, stack: ExitStack) -> Any:
+def _computer(executor: Any, screen: Any, stack: ExitStack) -> Any:
     from orchestrator.computer import Computer
 
-    computer = Computer(sandbox=executor)
+    computer = Computer(sandbox=executor, devices=screen)  # computer.* in the session's code acts on its desktop
     stack.callback(computer.close)
     return computer
 

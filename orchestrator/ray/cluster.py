@@ -21,7 +21,8 @@ def ensure_ray(address: str | None = None) -> ModuleType:
     """ray, initialized once for this process (Ray imported here, on first use); returns the module.
 
     A `host:port` address where nothing listens is a RayFailure at once: Ray itself would wait
-    about 30 s and then exit the whole process.
+    about 30 s and then exit the whole process. A local Ray started here offers LOCAL_DISPLAYS
+    screens (the `display` resource device actors take): this machine hosts OS-mode desktops.
     """
     import ray
 
@@ -30,7 +31,12 @@ def ensure_ray(address: str | None = None) -> ModuleType:
             _probe(address)
         # Why setdefault: a local cluster started here needs no token; a user's own RAY_AUTH_MODE still wins.
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        resources: dict[str, float] | None = None
+        if address is None and not os.environ.get("RAY_ADDRESS"):  # starting one here, not joining
+            from orchestrator.ray.placement import DISPLAY_RESOURCE, LOCAL_DISPLAYS
+
+            resources = {DISPLAY_RESOURCE: LOCAL_DISPLAYS}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, resources=resources)
     return ray
 
 

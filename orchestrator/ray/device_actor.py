@@ -7,21 +7,29 @@ A node advertises screens with a custom resource, and each actor takes one:
 
 `DeviceHost` holds the logic and runs without Ray; `create_device_actor`
 only places it. Calls are served one at a time: a desktop belongs to one session.
+`open_device_actor` places one and waits until its desktop is up, with a clear error
+when no node offers a screen; `RemoteDevices` is the session's side of it: it travels
+(pickled) to wherever the session runs and answers like a DeviceHost there.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from devices.desktop import DesktopConfig, VirtualDesktop
-from devices.errors import DeviceUsageError
+from devices.errors import DesktopDied, DeviceUsageError
 from devices.facade import DEVICES, Devices, DevicesConfig
 from devices.icons import IconLocator
+from devices.scaling import Scaling
 from devices.xdisplay import host_display
 from devices.xinput import forget
+from lmc.errors import LMCError
+from orchestrator.ray.placement import DISPLAY_RESOURCE, LOCAL_DISPLAYS, offers_displays
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +66,40 @@ class DeviceHost:
         else:
             # the edge of the node: the host's screen is whatever this process was given
             display = self.config.display or host_display(os.environ)
+            from devices.xinput import input_for
+
+            input_for(display).failsafe = True  # on a real screen, a corner stops the agent
         self._locator: IconLocator | None = None
+        self._recording: Any = None
         self.devices = Devices(display, self.config.devices, xauthority=xauthority)
         if self.config.warm_ocr:
             self.devices.display.warm_up()
+
+    @property
+    def scaling(self) -> Scaling:
+        """The coordinates the devices' calls speak (devices.scaling)."""
+        return self.devices.config.scaling
+
+    def check(self) -> None:
+        """DesktopDied when the virtual desktop's X server has died (nothing to check on the host's screen)."""
+        if self.desktop is not None:
+            self.desktop.check()
+
+    def record(self, path: str | Path) -> Path:
+        """Record this screen into `path` (.mp4 or .mkv, on this host) until stop_recording() or close()."""
+        from devices.recording import Recording
+
+        if self._recording is not None and self._recording.alive():
+            raise DeviceUsageError(f"this screen is already being recorded into {self._recording.path}; "
+                                   "stop that recording first")
+        env = self.env()
+        self._recording = Recording(env["DISPLAY"], path, env=env).start()
+        return Path(self._recording.path)
+
+    def stop_recording(self) -> Path | None:
+        """Finish the recording (the video file's path), or None when none was started."""
+        recording, self._recording = self._recording, None
+        return None if recording is None else Path(recording.stop())
 
     def __getattr__(self, name: str) -> Any:
         # display, mouse, keyboard, clipboard: the devices themselves, for callers in this process
@@ -76,9 +114,17 @@ class DeviceHost:
 
     def call(self, path: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None) -> object:
         """One computer.* call; DesktopDied first if the virtual desktop has died."""
-        if self.desktop is not None:
-            self.desktop.check()
+        self.check()
         return self.devices.call(path, args or [], kwargs or {})
+
+    def node(self) -> str:
+        """The Ray node this host runs on ("" outside Ray): the session's sandbox goes there, next to the screen."""
+        try:
+            import ray
+
+            return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else ""
+        except ImportError:
+            return ""
 
     def health(self) -> dict[str, Any]:
         """Where the devices point and whether the desktop lives."""
@@ -117,14 +163,26 @@ class DeviceHost:
         return self.health()
 
     def close(self) -> None:
-        """Stop the desktop (if virtual) and release the display."""
-        self.devices.close()
-        if self.desktop is not None:
-            self.desktop.close()
+        """Finish any recording, stop the desktop (if virtual) and release the display."""
+        try:
+            if self._recording is not None:
+                try:
+                    self.stop_recording()
+                except LMCError as exc:
+                    log.warning("the screen recording: %s", exc)
+        finally:
+            self.devices.close()
+            if self.desktop is not None:
+                self.desktop.close()
 
 
-def create_device_actor(config: DeviceHostConfig | None = None, *, name: str | None = None) -> Any:
+def create_device_actor(config: DeviceHostConfig | None = None, *, name: str | None = None,
+                        node: str | None = None, display_slot: bool = True) -> Any:
     """A Ray actor running a DeviceHost, placed on a node that advertises the `display` resource.
+
+    `node` pins it to that node (a fleet worker's own, so the session's sandbox and screen are
+    neighbours); `display_slot=False` asks for no `display` slot (a node that declares none, where
+    the fleet admits desktop sessions by its own count).
 
     Not restarted by Ray (`max_restarts=0`): a restarted actor would start another desktop, whose
     screen and windows are not the ones the session's code and the model were working on; the
@@ -133,8 +191,140 @@ def create_device_actor(config: DeviceHostConfig | None = None, *, name: str | N
     """
     import ray
 
-    options: dict[str, Any] = {"resources": {"display": 1}, "num_cpus": 0, "max_concurrency": 1,
-                               "max_restarts": 0, "max_task_retries": 0}
+    options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 1, "max_restarts": 0, "max_task_retries": 0}
+    if display_slot:
+        options["resources"] = {DISPLAY_RESOURCE: 1}
     if name is not None:
         options["name"] = name
+    if node is not None:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=False)
     return ray.remote(DeviceHost).options(**options).remote(config)
+
+
+#: seconds a new device actor may wait for a free `display` slot and start its desktop
+PLACE_TIMEOUT = 120.0
+
+
+def open_device_actor(config: DeviceHostConfig | None = None, *, node: str | None = None,
+                      display_slot: bool = True, timeout: float = PLACE_TIMEOUT) -> RemoteDevices:
+    """A device actor with its desktop up, as RemoteDevices; a clear error when none can be placed.
+
+    Raises DeviceUsageError when no node of the cluster offers a `display` slot (how to add one),
+    and DesktopDied when the desktop does not start or no slot frees up within `timeout` seconds.
+    """
+    import ray
+
+    if display_slot and not offers_displays(ray):
+        raise DeviceUsageError(
+            f"no node of this Ray cluster offers a screen (the {DISPLAY_RESOURCE!r} resource); start one that does: "
+            f"ray start --resources '{{\"{DISPLAY_RESOURCE}\": 4}}' (a local Ray started by lmc offers "
+            f"{LOCAL_DISPLAYS})")
+    handle = create_device_actor(config, node=node, display_slot=display_slot)
+    devices = RemoteDevices(handle, (config or DeviceHostConfig()).devices.scaling)
+    started = time.monotonic()
+    try:
+        ready, _ = ray.wait([handle.node.remote()], timeout=timeout)
+        if not ready:
+            raise DesktopDied(
+                f"no desktop could start within {timeout:g} s: every {DISPLAY_RESOURCE!r} slot of the cluster is in "
+                "use (close other OS-mode sessions, or add a node with more)")
+        devices.node_id = devices._get(ready[0])
+    except BaseException:
+        devices.close()
+        raise
+    log.info("device actor up on node %s in %.2f s", devices.node_id[:12], time.monotonic() - started)
+    return devices
+
+
+class RemoteDevices:
+    """A session's side of a device actor: answers like a DeviceHost, each call a round trip to the actor.
+
+    Picklable (a Ray actor handle and a few plain fields): it travels to the session actor or fleet
+    worker that drives the screen. `computer.display.view()` and the rest work on it as on the local
+    devices (`display`, `mouse`... are proxies whose methods are computer.* calls, answered as code in
+    a sandbox gets them: in the devices' coordinates, boxes as dicts). A dead actor is
+    DeviceActorLost (a DesktopDied: the session's desktop is gone).
+    """
+
+    def __init__(self, handle: Any, scaling: Scaling | None = None) -> None:
+        self.handle = handle
+        self.node_id = ""  #: the node the actor (and the screen) is on
+        #: the coordinates the screen's calls speak (the actor's DevicesConfig.scaling)
+        self.scaling = scaling or Scaling()
+        self._env: dict[str, str] | None = None
+
+    def _get(self, ref: Any) -> Any:
+        import ray
+
+        from orchestrator.ray.errors import DeviceActorLost, mapped
+
+        with mapped("the device actor of this session's screen", "the desktop is gone with it; start a new session",
+                    DeviceActorLost):
+            return ray.get(ref)
+
+    def call(self, path: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None) -> object:
+        """One computer.* call on the actor's screen."""
+        return self._get(self.handle.call.remote(path, list(args or []), dict(kwargs or {})))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in DEVICES:
+            return _DeviceProxy(self, name)
+        raise AttributeError(name)
+
+    def env(self) -> dict[str, str]:
+        """DISPLAY and XAUTHORITY of the screen, for programs on the actor's node (asked once)."""
+        if self._env is None:
+            self._env = dict(self._get(self.handle.env.remote()))
+        return dict(self._env)
+
+    def check(self) -> None:
+        """DesktopDied (or DeviceActorLost) when the screen is gone."""
+        self._get(self.handle.check.remote())
+
+    def health(self) -> dict[str, Any]:
+        """The actor's health report (DeviceHost.health)."""
+        return dict(self._get(self.handle.health.remote()))
+
+    def set_icon_locator(self, locator: IconLocator | None) -> None:
+        """Send the session's vision model for icon= to the actor (pickled)."""
+        self._get(self.handle.set_icon_locator.remote(locator))
+
+    def record(self, path: str | Path) -> Path:
+        """Record the screen into `path` on the actor's node until stop_recording() or close()."""
+        return Path(self._get(self.handle.record.remote(str(path))))
+
+    def stop_recording(self) -> Path | None:
+        """Finish the recording on the actor's node."""
+        done = self._get(self.handle.stop_recording.remote())
+        return None if done is None else Path(done)
+
+    def close(self) -> None:
+        """Stop the desktop and end the actor (nothing to do when it is already gone)."""
+        import ray
+
+        try:
+            self._get(self.handle.close.remote())
+        except LMCError as exc:
+            log.info("closing the device actor: %s", exc)
+        finally:
+            ray.kill(self.handle)
+
+
+class _DeviceProxy:
+    """`display`, `mouse`, ... of RemoteDevices: each method is a computer.* call to the actor."""
+
+    def __init__(self, devices: RemoteDevices, name: str) -> None:
+        self._devices, self._name = devices, name
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        path = f"{self._name}.{method}"
+
+        def call(*args: Any, **kwargs: Any) -> object:
+            return self._devices.call(path, list(args), kwargs)
+
+        call.__name__ = method
+        return call

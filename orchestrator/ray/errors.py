@@ -5,8 +5,10 @@
     │   └── RayFailure                         Ray could not be started or joined, or lost a call of ours
     │       ├── SessionLost (ConnectionError)      the orchestrator actor hosting a session died or restarted
     │       └── ClusterLost                        the Ray cluster itself is gone (its head, or this node)
-    └── SandboxError (executors.errors)
-        └── ExecutorActorLost (ConnectionError)    the executor actor holding a sandbox died
+    ├── SandboxError (executors.errors)
+    │   └── ExecutorActorLost (ConnectionError)    the executor actor holding a sandbox died
+    └── DesktopDied (devices.errors)
+        └── DeviceActorLost (ConnectionError)      the device actor holding a desktop died (its node lost?)
 
 Every call to one of our actors goes through `mapped(what, then)`: an error of ours raised in
 the actor comes back as its own class, and a Ray failure (RayActorError, ActorDiedError,
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from devices.errors import DesktopDied
 from executors.errors import SandboxError
 from lmc.errors import LMCError
 from orchestrator.errors import OrchestratorError
@@ -38,6 +41,10 @@ class ClusterLost(RayFailure):
 
 class ExecutorActorLost(SandboxError, ConnectionError):
     """The executor actor holding the sandbox died, and the sandbox with it (infrastructure, not the code)."""
+
+
+class DeviceActorLost(DesktopDied, ConnectionError):
+    """The device actor holding the session's desktop died, and the desktop with it (infrastructure)."""
 
 
 def _reason(exc: BaseException) -> str:

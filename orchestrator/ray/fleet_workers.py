@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.fleet.sandbox import SandboxFactory
-from orchestrator.fleet.session import SessionRunner
+from orchestrator.fleet.session import ActorScreens, SessionRunner
 from orchestrator.fleet.spec import SessionResult, SessionSpec
 from orchestrator.ray.cluster import cluster_lost, ensure_ray
 from orchestrator.ray.errors import ClusterLost, RayFailure, mapped
-from orchestrator.ray.placement import DISPLAY_RESOURCE, SANDBOX_RESOURCE, sandbox_nodes
+from orchestrator.ray.placement import DISPLAY_RESOURCE, SANDBOX_RESOURCE, declares_displays, sandbox_nodes
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,10 @@ class FleetWorker:
 
         self.node_id = ray.get_runtime_context().get_node_id()
         self.factory = SandboxFactory(config.sandbox)
-        self.runner = SessionRunner(self.factory, config.max_retries, node=self.node_id[:NODE_CHARS])
+        # desktop sessions get device actors on this node; they take its `display` slots if it declares any
+        slots = declares_displays(ray, self.node_id)
+        self.runner = SessionRunner(self.factory, config.max_retries, node=self.node_id[:NODE_CHARS],
+                                    screens=ActorScreens(self.node_id, display_slot=slots))
 
     def run(self, spec: SessionSpec, first: int = 1) -> SessionResult:
         """Run one session here; `first` is its attempt number (above 1 after a lost worker)."""

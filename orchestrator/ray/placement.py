@@ -20,6 +20,8 @@ from typing import Any
 SANDBOX_RESOURCE = "lmc_sandbox"
 #: Ray resource: virtual desktops a node hosts (also asked for by orchestrator/ray/device_actor.py)
 DISPLAY_RESOURCE = "display"
+#: `display` slots a local Ray started by lmc offers (orchestrator.ray.cluster.ensure_ray)
+LOCAL_DISPLAYS = 4
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,14 @@ def sandbox_nodes(ray: Any) -> list[NodeOffer]:
             offers.append(NodeOffer(node["NodeID"], node.get("NodeManagerAddress", ""), slots,
                                     int(resources.get(DISPLAY_RESOURCE, 0))))
     return offers
+
+
+def declares_displays(ray: Any, node_id: str) -> bool:
+    """Whether the node declares `display` slots (a device actor there takes one; else it needs none)."""
+    return any(node.get("NodeID") == node_id and node.get("Resources", {}).get(DISPLAY_RESOURCE, 0) > 0
+               for node in ray.nodes())
+
+
+def offers_displays(ray: Any) -> bool:
+    """Whether any node of the cluster declares `display` slots."""
+    return bool(ray.cluster_resources().get(DISPLAY_RESOURCE, 0) >= 1)

@@ -44,6 +44,8 @@ class SessionParts:
 
     computer: Any = None  #: a Computer, or None for one made from the settings
     model: Model | None = None  #: a Model, or None for the one the settings name
+    #: OS mode: a ScreenPlan (orchestrator.session.os_mode); the session drives a device actor's screen
+    screen: Any = None
 
 
 class HostedSession(Protocol):
@@ -228,6 +230,10 @@ class SessionHost:
         """Ids of the hosted sessions."""
         return sorted(self._sessions)
 
+    async def notice(self, session: str) -> str | None:
+        """The line a session has for its user before it starts (OS mode: how the model sees the screen)."""
+        return getattr(self._get(session), "notice", None)
+
 
 class OrchestratorActor:
     """The Ray actor shell: a SessionHost whose chats stream encoded chunks."""
@@ -274,6 +280,10 @@ class OrchestratorActor:
     async def sessions(self) -> list[str]:
         """Hosted session ids."""
         return await self.host.sessions()
+
+    async def notice(self, session: str) -> str | None:
+        """A session's line for its user (SessionHost.notice)."""
+        return await self.host.notice(session)
 
 
 def remote_actor_class() -> Any:
@@ -468,6 +478,12 @@ class RemoteSession:
                     raise
                 self.lost = True
                 self._revive()
+
+    def notice(self) -> str | None:
+        """The session's line for its user before it starts (OS mode: how the model sees the screen)."""
+        if self.lost:
+            self._revive()
+        return self._call(self.actor.notice, self.id)  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         """Stop the session's running work (nothing to stop when its actor is gone)."""

@@ -63,7 +63,7 @@ class Interpreter:
     def __init__(self, settings: Settings | None = None, *, computer: Any = None,
                  model: Model | None = None, store: ConversationStore | None = None,
                  conversation: str | None = None, messages: list[Message] | None = None,
-                 ray: bool | str | None = None, deadline: float | None = None) -> None:
+                 ray: bool | str | None = None, deadline: float | None = None, screen: Any = None) -> None:
         settings = settings if settings is not None else resolve()
         if ray is not None:  # True: a local or RAY_ADDRESS cluster; a string: that cluster's address
             address = ray if isinstance(ray, str) else settings.ray_address
@@ -75,9 +75,14 @@ class Interpreter:
         self._computer = computer
         self._model = model
         #: what the caller gave: under Ray these travel to the session actor (never silently dropped)
-        self._given = _Given(computer, model)
+        self._given = _Given(computer, model, screen)
+        if screen is not None and not self.settings.uses_ray:
+            raise SettingsError("Interpreter(screen=...) is OS mode hosted on Ray (with ray=True); on this machine "
+                                "use orchestrator.session.os_mode.os_interpreter")
         if self.settings.uses_ray:
             self._given.check_sendable()
+        #: a line for the user before the chat starts (OS mode: how the model sees the screen), if any
+        self._notice: str | None = None
         self._local: Any = None  # the LocalModelServer when the embedded model serves us
         self._decision: bool | None = None
         self._stopping = threading.Event()
@@ -161,6 +166,20 @@ class Interpreter:
             pass
         return self.messages[start:]
 
+    @property
+    def notice(self) -> str | None:
+        """A line for the user before the chat starts (OS mode: how the model sees the screen), or None.
+
+        A Ray-hosted session is opened here (rather than on the first chat) to ask its actor, so
+        what cannot start (no screen on the cluster) fails now, before anything is typed."""
+        if self.settings.uses_ray:
+            return self._open_remote().notice()  # type: ignore[no-any-return]
+        return self._notice
+
+    @notice.setter
+    def notice(self, line: str | None) -> None:
+        self._notice = line
+
     def approve(self) -> None:
         """Run the code of the confirmation just received."""
         self._decision = True
@@ -217,12 +236,7 @@ class Interpreter:
     def _chat_remote(self, message: str | Message | list[Message] | None, approve: Approver | None
                      ) -> Generator[Chunk, object, None]:
         """The chat hosted by a Ray orchestrator actor; the transcript is mirrored here."""
-        if self._remote is None:
-            from orchestrator.ray.sessions import RemoteSession
-
-            self._remote = RemoteSession.start(self.settings, self.id, self._given.parts(), ray_hosted)
-            self._remote.messages[:0] = [m for m in self.messages if m not in self._remote.messages]
-            self.messages = self._remote.messages
+        remote = self._open_remote()
         items = _user_messages(message)
         if len(items) > 1:
             raise SettingsError("a Ray-hosted chat takes one message at a time; send them one by one")
@@ -231,7 +245,17 @@ class Interpreter:
             return approve(code) if approve is not None else self._decision
 
         self._decision = None
-        yield from self._remote.chat(items[0] if items else None, decide=decide)
+        yield from remote.chat(items[0] if items else None, decide=decide)
+
+    def _open_remote(self) -> Any:
+        """The RemoteSession hosting this conversation on Ray, opened on first use."""
+        if self._remote is None:
+            from orchestrator.ray.sessions import RemoteSession
+
+            self._remote = RemoteSession.start(self.settings, self.id, self._given.parts(), ray_hosted)
+            self._remote.messages[:0] = [m for m in self.messages if m not in self._remote.messages]
+            self.messages = self._remote.messages
+        return self._remote
 
     def _chat(self, message: str | Message | list[Message] | None, approve: Approver | None
               ) -> Generator[Chunk, object, None]:
@@ -420,14 +444,14 @@ def _user_messages(message: str | Message | list[Message] | None) -> list[Messag
 class _Given:
     """The computer and model a caller gave the Interpreter; a Ray-hosted session must use them too."""
 
-    def __init__(self, computer: Any, model: Model | None) -> None:
-        self.computer, self.model = computer, model
+    def __init__(self, computer: Any, model: Model | None, screen: Any = None) -> None:
+        self.computer, self.model, self.screen = computer, model, screen
 
     def parts(self) -> SessionParts:
         """The parts to send to the session actor."""
         from orchestrator.ray.sessions import SessionParts
 
-        return SessionParts(computer=self.computer, model=self.model)
+        return SessionParts(computer=self.computer, model=self.model, screen=self.screen)
 
     def check_sendable(self) -> None:
         """SettingsError naming the fix when a given part cannot travel to the Ray session actor."""
@@ -447,7 +471,10 @@ def hosted(settings: Settings, conversation: str | None, parts: SessionParts) ->
 
 
 def ray_hosted(settings: Settings, conversation: str | None, parts: SessionParts) -> Interpreter:
-    """As `hosted`, but without a given computer the sandbox is owned by this node's executor actor."""
+    """As `hosted`, but without a given computer the sandbox is owned by this node's executor actor;
+    with a screen plan, OS mode on a device actor's screen (os_mode.ScreenPlan.session)."""
+    if parts.screen is not None:  # an os_mode.ScreenPlan: it makes the OS-mode session on its screen
+        return parts.screen.session(settings, conversation, parts)  # type: ignore[no-any-return]
     if parts.computer is None:
         from orchestrator.computer import Computer
         from orchestrator.ray.executor_actor import RayExecutor

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from executors.sandbox.languages.base import error_chunk
@@ -25,6 +26,7 @@ from lmc.assembly import assemble
 from lmc.errors import LMCError
 from lmc.messages import Chunk, Message
 from orchestrator.computer import Computer
+from orchestrator.errors import SettingsError
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,8 +109,6 @@ class ScreenComputer(Computer):
         self.screenshots = screenshots
         #: without screenshots, show the screen's words and positions after each run (a text-only model)
         self.ocr = False
-        #: the screen's recording (devices.recording.Recording), stopped when the computer closes
-        self.recording: Any = None
 
     def run(self, language: str, code: str, *, stream: bool = False, **options: Any) -> Any:
         """Run code, then (screenshots on) show the screen as it is now."""
@@ -141,14 +141,8 @@ class ScreenComputer(Computer):
         return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else None
 
     def close(self) -> None:
-        """Finish the recording, free the sandbox and the screen."""
+        """Free the sandbox and the screen (which finishes its recording)."""
         try:
-            if self.recording is not None:
-                recording, self.recording = self.recording, None
-                try:
-                    recording.stop()
-                except LMCError as exc:
-                    log.warning("the screen recording %s: %s", recording.path, exc)
             super().close()
         finally:
             self.devices.close()
@@ -204,18 +198,25 @@ def on_screen(config: Any, env: dict[str, str]) -> Any:
 
 
 def sandbox_for(settings: Settings, host: Any) -> Any:
-    """The session's sandbox, with GUI programs drawing on the session's screen."""
+    """The session's sandbox, with GUI programs drawing on the session's screen.
+
+    With a device actor's screen (RemoteDevices, under Ray) the sandbox is owned by the executor
+    actor of the screen's node: its programs must reach that node's X server."""
     from executors.backends import default_config
 
     config = on_screen(default_config(settings.sandbox), host.env())
+    node = getattr(host, "node_id", None)
+    if node:
+        from orchestrator.ray.executor_actor import RayExecutor, executor_actor
+
+        return RayExecutor(settings.sandbox, config, actor=executor_actor(node))
     return config.create() if config is not None else settings.sandbox
 
 
 def screen_notice(interpreter: Any) -> str:
     """One line saying how the model sees the screen (shown when OS mode starts)."""
     name = getattr(interpreter.model, "name", "the model")
-    config = getattr(getattr(getattr(interpreter.computer, "devices", None), "devices", None), "config", None)
-    kind = getattr(getattr(config, "scaling", None), "kind", "auto")
+    kind = interpreter.computer.devices.scaling.kind
     coordinates = "" if kind == "auto" else f"; its coordinates are {kind}"
     if getattr(interpreter.computer, "screenshots", False):
         return f"OS mode: {name} is shown a screenshot after each step{coordinates}"
@@ -226,40 +227,75 @@ def screen_notice(interpreter: Any) -> str:
 def os_interpreter(settings: Settings, desktop: str = "virtual", host: Any = None, record: Any = None,
                    coordinates: str = "auto", **parts: Any) -> Any:
     """An Interpreter in OS mode on a virtual desktop or the host's screen (or on `host`, a DeviceHost
-    the caller made; it is closed with the Interpreter, or here if making the Interpreter fails); with
-    `record` (a .mp4 or .mkv path) the screen is recorded until the Interpreter's computer closes.
-    `coordinates` is the convention the model's points follow (devices.scaling: auto, xga, normalized...)."""
+    or a device actor's RemoteDevices the caller made; it is closed with the Interpreter, or here if
+    making the Interpreter fails); with `record` (a .mp4 or .mkv path, on the screen's machine) the
+    screen is recorded until the Interpreter's computer closes. `coordinates` is the convention the
+    model's points follow (devices.scaling: auto, xga, normalized...)."""
     from orchestrator.session.interpreter import Interpreter
 
     user_extra = "\n\n" + settings.system_message if settings.system_message else ""
     host = host if host is not None else screen_host(desktop, coordinates)
-    recording: Any = None
     try:
-        if desktop == "host":
-            from devices.xinput import input_for
-
-            input_for(host.env()["DISPLAY"]).failsafe = True  # on a real screen, a corner stops the agent
         if record is not None:
-            from devices.recording import Recording
-
-            env = host.env()
-            recording = Recording(env["DISPLAY"], record, env=env).start()
+            host.record(record)
         computer = ScreenComputer(sandbox_for(settings, host), host=host)
-        computer.recording = recording
         interpreter = Interpreter(settings, computer=computer, **parts)
         vision = bool(interpreter.model.vision if settings.llm.vision is None else settings.llm.vision)
-        scaling = host.devices.config.scaling.prompt()
+        scaling = host.scaling.prompt()
         interpreter.settings = dataclasses.replace(
             settings, system_message=os_prompt(vision) + (" " + scaling if scaling else "") + user_extra)
         computer.screenshots, computer.ocr = vision, not vision
         if vision:
             host.set_icon_locator(VisionLocator(interpreter.model))
-        log.info("%s", screen_notice(interpreter))
+        interpreter.notice = screen_notice(interpreter)
+        log.info("%s", interpreter.notice)
     except BaseException:
-        try:
-            if recording is not None:
-                recording.stop()
-        finally:
-            host.close()
+        host.close()  # which finishes a recording started here
         raise
     return interpreter
+
+
+@dataclass(frozen=True)
+class ScreenPlan:
+    """OS mode for a session hosted on Ray (`lmc --os --ray`): the screen its device actor opens.
+
+    It travels in SessionParts to the orchestrator actor, which opens a device actor on a node
+    with a `display` slot (a virtual desktop there, or with desktop="host" the screen of the node
+    `node`, the caller's), and runs the session's sandbox on that node.
+    """
+
+    desktop: str = "virtual"  #: "virtual" (a fresh Xvfb) or "host" (the screen `display` of node `node`)
+    coordinates: str = "auto"  #: the convention of the model's points (devices.scaling)
+    record: str | None = None  #: record the screen into this .mp4/.mkv file, on the screen's node
+    display: str | None = None  #: the host's display (desktop="host")
+    node: str | None = None  #: the node whose screen it is (desktop="host"); None: any with a free slot
+
+    def __post_init__(self) -> None:
+        if self.desktop not in DESKTOPS:
+            raise SettingsError(f"unknown desktop {self.desktop!r}; choose one of {', '.join(DESKTOPS)}")
+        from devices.scaling import Scaling
+
+        Scaling(self.coordinates)  # a bad convention fails here, in the caller, not in the actor
+
+    def host_config(self) -> Any:
+        """The device actor's DeviceHostConfig."""
+        from devices.desktop import DesktopConfig
+        from devices.facade import DevicesConfig
+        from devices.scaling import Scaling
+        from orchestrator.ray.device_actor import DeviceHostConfig
+
+        virtual = self.desktop == "virtual"
+        return DeviceHostConfig(desktop=DesktopConfig() if virtual else None, display=None if virtual else self.display,
+                                devices=DevicesConfig(scaling=Scaling(self.coordinates)))
+
+    def session(self, settings: Settings, conversation: str | None, parts: Any) -> Any:
+        """The OS-mode session in the orchestrator actor: a device actor's screen, the sandbox on its node."""
+        from orchestrator.ray.device_actor import open_device_actor
+        from orchestrator.session.store import ConversationStore
+
+        host = open_device_actor(self.host_config(), node=self.node)
+        extra: dict[str, Any] = {"model": parts.model, "conversation": conversation}
+        store = ConversationStore(settings.data_dir)
+        if conversation is not None and store.exists(conversation):
+            extra["messages"] = store.load(conversation)
+        return os_interpreter(settings, self.desktop, host=host, record=self.record, **extra)

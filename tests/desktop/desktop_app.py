@@ -11,6 +11,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+#: python code printing the session's DISPLAY and the title of the process that owns its Xvfb (ray::DeviceHost on Ray)
+OWNER = (
+    "import os\n"
+    "number = os.environ['DISPLAY'].split(':')[-1].split('.')[0]\n"
+    "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+    "    try:\n        args = open(f'/proc/{pid}/cmdline').read().split('\\0')\n"
+    "    except OSError:\n        continue\n"
+    "    if args[0].endswith('Xvfb') and ':' + number in args:\n"
+    "        parent = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[1]\n"
+    "        owner = open(f'/proc/{parent}/cmdline').read().replace('\\0', ' ').strip()\n"
+    "        print('display', os.environ['DISPLAY'], 'owner', owner)\n"
+)
+
 
 class AppState:
     """The Tk app's state file, read on demand, with waiting for a condition."""

@@ -91,3 +91,48 @@ def test_xvfb_death_is_reported_and_restart_brings_the_devices_back(ray_session:
 def test_host_display_config_refuses_both_screens() -> None:
     with pytest.raises(DeviceUsageError, match="either a virtual desktop or the host display"):
         DeviceHostConfig(desktop=DesktopConfig(), display=":0")
+
+
+def test_remote_devices_travel_and_drive_the_actors_desktop(ray_session: Any, tmp_path: Path) -> None:
+    """RemoteDevices (what a Ray-hosted session holds) pickles, answers as the devices do, records on the
+    actor's node and, once closed, says the desktop is gone instead of hanging."""
+    from ray import cloudpickle
+
+    from orchestrator.ray.device_actor import open_device_actor
+    from orchestrator.ray.errors import DeviceActorLost
+
+    screen = open_device_actor(DeviceHostConfig(desktop=DesktopConfig(width=800, height=600)))
+    try:
+        assert screen.node_id == ray_session.get_runtime_context().get_node_id()
+        copy = cloudpickle.loads(cloudpickle.dumps(screen))  # as it travels to a session or fleet worker
+        assert copy.display.size() == [800, 600]
+        app = AppState(tmp_path / "state.json")
+        proc = subprocess.Popen([sys.executable, str(APP), str(app.path)], env=dict(os.environ, **copy.env()))
+        try:
+            app.wait(lambda s: s["boxes"]["entry"][2] > 1, timeout=15)
+            video = tmp_path / "screen.mp4"
+            assert copy.record(video) == video
+            copy.mouse.click(text="Submit")
+            app.wait(lambda s: s["clicks"].get("Submit@20") == 1)
+            assert [b["text"] for b in copy.display.find_text("Submit")] == ["Submit"]
+            assert screen.stop_recording() == video and video.stat().st_size > 0  # the original sees the same actor
+        finally:
+            proc.terminate()
+            proc.wait(timeout=5)
+        copy.check()
+    finally:
+        screen.close()
+    with pytest.raises(DeviceActorLost, match="device actor of this session's screen died"):
+        copy.display.size()
+
+
+def test_a_cluster_without_screens_is_told_how_to_offer_one(tmp_path: Path) -> None:
+    code = ("import ray\nray.init(address='local', num_cpus=1, include_dashboard=False)\n"
+            "from orchestrator.ray.device_actor import open_device_actor\n"
+            "try:\n    open_device_actor()\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2],
+                          env=dict(os.environ, RAY_AUTH_MODE="disabled", PYTHONPATH=str(Path(__file__).parents[2])))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("DeviceUsageError no node of this Ray cluster offers a screen"), done.stdout
+    assert "ray start --resources" in done.stdout

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from desktop_app import AppState
+import pytest
+from desktop_app import OWNER, AppState
 
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
@@ -31,13 +32,16 @@ def _os_chat(server: ScriptedServer, tmp_path: Path, *extra: str) -> subprocess.
                           env=env, cwd=ROOT, timeout=240)
 
 
-def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["here", pytest.param("ray", marks=pytest.mark.ray)])
+def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path, where: str) -> None:
+    """In this process, and with --ray: the orchestrator actor drives a device actor's desktop (its own Xvfb)
+    and runs the sandbox on that node; the same script gives the same result."""
     app = AppState(tmp_path / "state.json")
     start_app = f"{sys.executable} {APP} {app.path} > {tmp_path}/app.log 2>&1 &"
     wait_for_app = (
         "import json, os, time\n"
         f"while not os.path.exists({str(app.path)!r}):\n    time.sleep(0.1)\n"
-        "time.sleep(1.0)\nprint('app is up')"
+        "time.sleep(1.0)\nprint('app is up')\n" + OWNER
     )
     act = (
         "computer.mouse.click('Submit')\n"
@@ -61,7 +65,7 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> No
         text("Done: Submit was pressed and hello typed."),
     ]
     with ScriptedServer(script) as server:
-        result = _os_chat(server, tmp_path)
+        result = _os_chat(server, tmp_path, *(["--ray"] if where == "ray" else []))
         requests = list(server.requests)
     assert result.returncode == 0, result.stderr[-2000:]
     state = app.read()
@@ -71,6 +75,11 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path) -> No
     outputs = "".join(c.get("content", "") for c in chunks if c.get("type") == "console"
                       and isinstance(c.get("content"), str))
     assert "app is up" in outputs and "label at" in outputs
+    owner = [line for line in outputs.splitlines() if line.startswith("display ")]
+    assert len(owner) == 1, outputs
+    # with --ray the desktop belongs to a device actor (a Ray worker), not to the lmc process
+    assert ("ray::DeviceHost" in owner[0]) == (where == "ray"), owner
+    assert "is shown a screenshot after each step" in result.stderr
     # every step after the first was shown to the model with a screenshot of the desktop
     assert len(requests) == 5
     images = ["image_url" in json.dumps(r["messages"][-2:]) for r in requests[1:]]

@@ -13,8 +13,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from lmc import codec, framing
 from orchestrator.models.scripted_server import ScriptedServer, text, tool_call
 
@@ -22,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lmc(
-    args: list[str], tmp_path: Path, stdin: str = "", timeout: float = 120, binary: bool = False
+    args: list[str], tmp_path: Path, stdin: str = "", timeout: float = 120, binary: bool = False,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     env = dict(
         os.environ,
@@ -32,6 +31,7 @@ def _lmc(
         LITELLM_LOCAL_MODEL_COST_MAP="True",
         TERM="dumb",
         COLUMNS="100",
+        **(env or {}),
     )
     return subprocess.run(
         [sys.executable, "-m", "tests.support.chat_main", *args],
@@ -139,10 +139,12 @@ def test_run_and_chat_emit_the_same_json_for_an_image(tmp_path: Path) -> None:
     assert isinstance(png.content, bytes) and png.content.startswith(b"\x89PNG")
 
 
-@pytest.mark.desktop
-def test_os_mode_on_ray_says_its_screen_cannot_go_there(tmp_path: Path) -> None:
+def test_os_mode_on_ray_with_the_host_screen_and_no_display_says_how_to_get_one(tmp_path: Path) -> None:
+    """--os --ray --desktop host drives this machine's screen from a device actor on this node: without a
+    DISPLAY it fails at once, before Ray starts or the model is asked."""
     with ScriptedServer([text("unreached")]) as srv:
-        done = _lmc(["chat", "click it", *_model(srv), "--os", "--ray", "-y"], tmp_path)
+        done = _lmc(["chat", "click it", *_model(srv), "--os", "--ray", "--desktop", "host", "-y"], tmp_path,
+                    env={"DISPLAY": ""})
     assert done.returncode == 2, done.stderr
-    assert "Interpreter(computer=...) cannot be sent to the Ray session actor" in done.stderr
-    assert "no --ray" in done.stderr and srv.served == 0
+    assert "lmc: no X display: DISPLAY is not set" in done.stderr and "Traceback" not in done.stderr
+    assert srv.served == 0
