@@ -54,13 +54,16 @@ TEXT_ONLY = (
     ("marks() shows the screen with numbered boxes and lists them", "marks() lists numbered boxes on the screen"),
     ("look at the screenshot you get after each code block",
      "read the screen's text you get after each code block (you cannot see images: every word on the screen "
-     "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks, and the windows are listed "
-     "with their titles)"),
+     "comes as text@x,y, its center, which computer.mouse.click(x, y) clicks, the windows are listed "
+     "with their titles, and in apps that expose them the focused window's elements come as role 'name'@x,y, "
+     "which computer.accessibility.click(role=..., name=...) presses)"),
 )
 #: At most this many words of the screen are shown to a text-only model after a step.
 OCR_WORDS = 400
 #: At most this many windows are listed for a text-only model after a step.
 WINDOWS = 30
+#: At most this many elements of the focused window's accessibility tree are shown to a text-only model.
+ELEMENTS = 120
 
 DESKTOPS = ("virtual", "host")
 
@@ -83,11 +86,40 @@ def window_text(windows: list[dict[str, Any]]) -> str:
     return "Windows:\n" + "\n".join(lines) + "\n"
 
 
-def screen_text(boxes: list[Any], windows: list[dict[str, Any]] | None = None) -> str:
+def element_text(tree: dict[str, Any]) -> str:
+    """The focused window's accessibility elements, one a line, indented by depth: role 'name'@x,y and the
+    states a model acts on; unnamed containers are left out (their children move up)."""
+    lines: list[str] = []
+    shown = ("focused", "checked", "selected", "expanded", "disabled", "editable")
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        if len(lines) >= ELEMENTS:
+            return
+        name = str(node.get("name") or "")
+        child_depth = depth
+        if name or node.get("states") and "focused" in node["states"]:
+            where = f"@{node['x']},{node['y']}" if "x" in node else ""
+            states = [s for s in node.get("states", []) if s in shown]
+            lines.append("  " * depth + f"{node.get('role', 'element')} {name!r}{where}"
+                         + (f" [{', '.join(states)}]" if states else ""))
+            child_depth = depth + 1
+        for child in node.get("children", []):
+            walk(child, child_depth)
+
+    walk(tree, 0)
+    if not lines:
+        return ""
+    cut = " (the first ones)" if len(lines) >= ELEMENTS else ""
+    return "Focused window's elements (accessibility)" + cut + ":\n" + "\n".join(lines) + "\n"
+
+
+def screen_text(boxes: list[Any], windows: list[dict[str, Any]] | None = None,
+                elements: dict[str, Any] | None = None) -> str:
     """The words on the screen as rows of `text@x,y` (their centers), top to bottom, for a text-only model;
-    then the windows, when given."""
+    then the windows, and the focused window's accessibility elements, when given."""
     words = [b.to_dict() if hasattr(b, "to_dict") else dict(b) for b in boxes][:OCR_WORDS]
     listed = window_text(windows) if windows is not None else ""
+    listed += element_text(elements) if elements else ""
     if not words:
         return "Screen text (OCR): no text on the screen.\n" + listed
     rows: list[list[dict[str, Any]]] = []
@@ -129,7 +161,8 @@ class ScreenComputer(Computer):
         if isinstance(seen, Message):
             yield Chunk.whole(seen)
         elif isinstance(seen, list):
-            yield Chunk.whole(Message("computer", "console", screen_text(seen, self._windows()), "output"))
+            windows, elements = self._windows(), self._elements()
+            yield Chunk.whole(Message("computer", "console", screen_text(seen, windows, elements), "output"))
 
     def _windows(self) -> list[dict[str, Any]] | None:
         """The screen's windows for a text-only model; None (left out) when they cannot be listed."""
@@ -139,6 +172,16 @@ class ScreenComputer(Computer):
             log.info("no window list after this step: %s", exc)
             return None
         return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else None
+
+    def _elements(self) -> dict[str, Any] | None:
+        """The focused window's accessibility tree for a text-only model; None when its app exposes none
+        (Tk, xterm...) or the desktop has no accessibility bus."""
+        try:
+            found = self.devices.call("accessibility.tree", ["active"], {"max_nodes": ELEMENTS * 2})
+        except LMCError as exc:
+            log.debug("no accessibility tree after this step: %s", exc)
+            return None
+        return found if isinstance(found, dict) else None
 
     def close(self) -> None:
         """Free the sandbox and the screen (which finishes its recording)."""

@@ -280,3 +280,23 @@ def test_closing_the_desktop_ends_its_whole_accessibility_stack(tmp_path: Path) 
     while _stack(run_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _stack(run_dir) == []
+
+
+def test_a_text_only_model_is_shown_the_focused_windows_elements_after_a_step(devices: Devices, app: AppState) -> None:
+    """OS mode with a model that cannot see images: after each step it reads the screen's words (OCR), the
+    windows and, for an app that exposes them, the focused window's elements with their click points."""
+    from orchestrator.session.os_mode import ScreenComputer
+
+    devices.windows.activate("lmc gtk app")
+    computer = ScreenComputer("local", host=devices, screenshots=False)
+    computer.ocr = True
+    try:
+        shown = [m for m in computer.run("python", "print('step')") if m.type == "console"]
+    finally:
+        computer.executor.close()  # the devices belong to the session's fixture
+    seen = str(shown[-1].content)
+    assert "Screen text (OCR)" in seen and "'lmc gtk app'" in seen, seen
+    elements = seen[seen.index("Focused window's elements (accessibility):"):]
+    submit = app.center("Submit#0")
+    assert f"push button 'Submit'@{submit[0]},{submit[1]}" in elements, elements
+    assert "check box" in elements and "[disabled]" in elements, elements  # the greyed-out check box says so

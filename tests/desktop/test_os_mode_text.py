@@ -71,6 +71,7 @@ def test_text_only_model_reads_the_screen_as_text_and_clicks_by_it(tmp_path: Pat
     # the app's own words with their click points, and its window by title
     for word in ("Screen text (OCR)", "Submit@", "Ready@", "Windows:", "lmc test app"):
         assert word in seen, (word, seen[-1500:])
+    assert "Focused window's elements" not in seen  # Tk publishes no accessibility tree: nothing made up
     # the click points are in the model's units: 0-999 across a 1280x800 screen
     points = [tuple(map(int, p)) for p in re.findall(r"@(\d+),(\d+)", seen)]
     assert points and all(x < 1000 and y < 1000 for x, y in points), seen[-1500:]
@@ -108,3 +109,19 @@ def test_both_prompts_offer_marks_and_only_the_vision_one_promises_an_image() ->
     assert "computer.display.marks() shows the screen with numbered boxes" in vision and "click(mark=3)" in vision
     assert "computer.display.marks() lists numbered boxes on the screen" in blind and "click(mark=3)" in blind
     assert "shows the screen" not in blind
+
+
+def test_element_text_indents_named_elements_and_skips_unnamed_containers() -> None:
+    from orchestrator.session import os_mode
+
+    button = {"role": "push button", "name": "OK", "x": 40, "y": 20, "states": ["showing", "focused"]}
+    tree = {"role": "frame", "name": "Dialog", "x": 100, "y": 80, "states": [], "children": [
+        {"role": "filler", "name": "", "states": [], "children": [button, {"role": "label", "name": "", "states": []}]},
+    ]}
+    assert os_mode.element_text(tree).splitlines() == [
+        "Focused window's elements (accessibility):", "frame 'Dialog'@100,80", "  push button 'OK'@40,20 [focused]"]
+    many = {"role": "list", "name": "Files", "states": [],
+            "children": [{"role": "list item", "name": f"f{i}", "states": []} for i in range(500)]}
+    lines = os_mode.element_text(many).splitlines()
+    assert len(lines) == os_mode.ELEMENTS + 1 and "(the first ones)" in lines[0]
+    assert os_mode.element_text({"role": "filler", "name": "", "states": []}) == ""
