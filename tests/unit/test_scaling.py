@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from devices.errors import DeviceUsageError, OffScreen
-from devices.scaling import KINDS, Scaling
+from devices.scaling import COORDINATES, KINDS, Scaling
 
 SCREENS = [(1280, 800), (1920, 1080), (1024, 768), (2560, 1440), (800, 600), (3840, 2160)]
 SPECS = [*KINDS, "1366x768", "1000x700"]
@@ -61,6 +61,28 @@ def test_arguments_and_results_are_mapped_and_nothing_else() -> None:
     assert scaling.result([box, {"x": 2, "y": 2}, [7, 9]], screen) == [
         {"text": "OK", "left": 50, "top": 25, "width": 20, "height": 10, "x": 60, "y": 30, "confidence": 0.9},
         {"x": 1, "y": 1}, [7, 9]]
+
+
+@pytest.mark.parametrize("kind", ["xga", "normalized", "1000x700"])
+def test_every_row_of_the_coordinate_table_maps_both_ways(kind: str) -> None:
+    """Each name COORDINATES lists goes into screen pixels as an argument and back out as a result."""
+    scaling, screen = Scaling(kind), (1920, 1080)
+    samples = {"point": [100, 200], "lengths": [300, 150], "path": [[10, 20], [400, 300]],
+               "region": [50, 60, 200, 100]}
+    for names, row in COORDINATES:
+        values = dict(zip(names, samples[row], strict=True)) if len(names) == 2 else {names[0]: samples[row]}
+        pixels = scaling.arguments(values, screen)
+        assert pixels != values, (names, pixels)
+        back = scaling.result(pixels, screen)
+        assert _numbers_in(back) == pytest.approx(_numbers_in(values), abs=2), (names, back)
+
+
+def _numbers_in(value: object) -> list[float]:
+    if isinstance(value, dict):
+        return [n for key in sorted(value) for n in _numbers_in(value[key])]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers_in(item)]
+    return [float(value)] if isinstance(value, (int, float)) else []
 
 
 def test_bad_specs_and_off_image_points_say_what_to_do() -> None:
