@@ -4,8 +4,9 @@ Model families are trained on different conventions, and a click lands off targe
 screenshot's pixels and the model's numbers disagree (a 1920x1080 screen shown at 1280x720 and
 clicked at the model's 1280x720 coordinates misses by a third):
 
-- ``auto`` (default): the screenshot as `display.view()` sizes it (at most 1280 wide, aspect kept),
-  and every coordinate in that image's pixels. Equal to the screen on a screen up to 1280 wide.
+- ``auto`` (default): the screenshot as `display.view()` sizes it (at most DisplayConfig.view.max_width,
+  1280, wide, aspect kept), and every coordinate in that image's pixels. Equal to the screen on a screen
+  up to that wide.
 - ``native``: full-size screenshots, screen pixels.
 - ``xga`` (1024x768), ``wxga`` (1280x800), ``fwxga`` (1366x768) or any ``WIDTHxHEIGHT``: the declared
   display size of Anthropic's and OpenAI's computer-use tools; the screenshot is resized to exactly that
@@ -21,17 +22,18 @@ they go by are the one table COORDINATES, read by both directions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from devices.display import VIEW_MAX_WIDTH
 from devices.errors import DeviceUsageError, OffScreen
+from devices.imaging import fit_width
 
 #: the named declared sizes
 SIZES = {"xga": (1024, 768), "wxga": (1280, 800), "fwxga": (1366, 768)}
 #: the kinds a Scaling can be (besides WIDTHxHEIGHT)
 KINDS = ("auto", "native", "normalized", *SIZES)
 NORMALIZED = 1000  # normalized coordinates run from 0 to NORMALIZED - 1
-AUTO_MAX_WIDTH = 1280
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 Size = tuple[int, int]
@@ -42,12 +44,20 @@ class Scaling:
     """How the coordinates a model reads and writes map to the screen's pixels."""
 
     kind: str = "auto"  #: auto, native, normalized, xga, wxga, fwxga, or WIDTHxHEIGHT
-    max_width: int = AUTO_MAX_WIDTH  #: widest screenshot `auto` and `normalized` send
+    max_width: int | None = field(default=VIEW_MAX_WIDTH, init=False)
+    """widest screenshot `auto` and `normalized` send: display.view()'s, DisplayConfig.view.max_width, which
+    Devices binds with viewed_at() (None: full size); not set here, so the two cannot disagree"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS and not _SIZE.match(str(self.kind)):
             raise DeviceUsageError(f"unknown coordinate scaling {self.kind!r}; use one of {', '.join(KINDS)} "
                                    "or WIDTHxHEIGHT (e.g. 1024x768)")
+
+    def viewed_at(self, max_width: int | None) -> Scaling:
+        """This scaling on a display whose view() sends screenshots at most max_width wide (None: full size)."""
+        bound = Scaling(self.kind)
+        object.__setattr__(bound, "max_width", max_width)  # frozen, and not an argument (see max_width)
+        return bound
 
     @property
     def native(self) -> bool:
@@ -72,15 +82,12 @@ class Scaling:
 
     def image_size(self, screen: Size) -> Size:
         """The size of the screenshot the model is shown, for a screen of this size."""
-        width, height = screen
         if self.kind in SIZES:
             return SIZES[self.kind]
         found = _SIZE.match(self.kind)
         if found:
             return int(found[1]), int(found[2])
-        if self.kind == "native" or width <= self.max_width:
-            return screen
-        return self.max_width, max(1, round(height * self.max_width / width))
+        return screen if self.kind == "native" else fit_width(screen, self.max_width)
 
     def _space(self, screen: Size) -> Size:
         """The extent of model coordinates on each axis."""

@@ -6,7 +6,10 @@ import itertools
 
 import pytest
 
+from devices.display import DisplayConfig
 from devices.errors import DeviceUsageError, OffScreen
+from devices.facade import Devices, DevicesConfig
+from devices.imaging import ImageOptions
 from devices.scaling import COORDINATES, KINDS, Scaling
 
 SCREENS = [(1280, 800), (1920, 1080), (1024, 768), (2560, 1440), (800, 600), (3840, 2160)]
@@ -61,6 +64,18 @@ def test_arguments_and_results_are_mapped_and_nothing_else() -> None:
     assert scaling.result([box, {"x": 2, "y": 2}, [7, 9]], screen) == [
         {"text": "OK", "left": 50, "top": 25, "width": 20, "height": 10, "x": 60, "y": 30, "confidence": 0.9},
         {"x": 1, "y": 1}, [7, 9]]
+
+
+def test_auto_follows_the_width_the_display_view_is_configured_to() -> None:
+    """The view's max_width is the one setting: a screen the view downscales is one whose points are mapped."""
+    narrow = DevicesConfig(display=DisplayConfig(view=ImageOptions("png", max_width=800)))
+    scaling = Devices(":0", narrow).scaling  # no X connection until a device is used
+    assert scaling.image_size((1280, 800)) == (800, 500) and scaling.maps((1280, 800))
+    assert scaling.to_screen(400, 250, (1280, 800)) == (640, 400)
+    full = Devices(":0", DevicesConfig(display=DisplayConfig(view=ImageOptions("png")))).scaling
+    assert full.image_size((3840, 2160)) == (3840, 2160) and not full.maps((3840, 2160))
+    assert Devices(":0").scaling == Scaling("auto")  # the default view, 1280 wide
+    assert Scaling("normalized").viewed_at(800).image_size((1600, 1000)) == (800, 500)
 
 
 @pytest.mark.parametrize("kind", ["xga", "normalized", "1000x700"])
