@@ -24,13 +24,15 @@ from lmc.messages import Message
 log = logging.getLogger(__name__)
 
 RegionLike = Region | Sequence[int] | dict[str, int] | None
+#: the widest screenshot view() sends a model unless DisplayConfig.view says otherwise
+VIEW_MAX_WIDTH = 1280
 
 
 @dataclass(frozen=True)
 class DisplayConfig:
     """How the display shows the screen and reads it."""
 
-    view: ImageOptions = field(default_factory=lambda: ImageOptions("png", max_width=1280))
+    view: ImageOptions = field(default_factory=lambda: ImageOptions("png", max_width=VIEW_MAX_WIDTH))
     """what view() sends a model: downscaled so large screens stay within vision-model limits"""
     screenshot: ImageOptions = field(default_factory=ImageOptions)
     """what screenshot() returns: full size"""

@@ -93,6 +93,8 @@ class Devices:
         icon_locator: IconLocator | None = None,
     ) -> None:
         self.config = config or DevicesConfig()
+        #: the coordinates of computer.* calls, with `auto` sized as this display's view() sends screenshots
+        self.scaling = self.config.scaling.viewed_at(self.config.display.view.max_width)
         self.display = Display(display, self.config.display, ocr, self.config.candidates)
         pointer = Pointer(self.display, icon_locator, self.config.candidates)
         self.mouse = Mouse(pointer, self.config.mouse, xauthority)
@@ -122,7 +124,7 @@ class Devices:
             signature = f"computer.{path}{inspect.signature(method)}"
             raise DeviceUsageError(f"bad arguments for computer.{path}: {exc}; expected {signature}") from exc
         log.debug("computer.%s args=%r kwargs=%r", path, args, list(kwargs))
-        scaling = self.config.scaling
+        scaling = self.scaling
         if "scale" in bound.arguments:
             raise DeviceUsageError(f"computer.{path}: scale= is set by the coordinate scaling ({scaling.kind}), "
                                    "not by the caller")

@@ -48,15 +48,22 @@ def encode(source: Frame | Image.Image, options: ImageOptions) -> bytes:
         scaled = (max(1, round(width * options.scale[0])), max(1, round(height * options.scale[1])))
         if scaled != image.size:
             image = image.resize(scaled, Image.Resampling.BILINEAR)
-    elif options.max_width is not None and width > options.max_width:
-        scaled = (options.max_width, max(1, round(height * options.max_width / width)))
-        image = image.resize(scaled, Image.Resampling.BILINEAR)
+    elif fit_width(image.size, options.max_width) != image.size:
+        image = image.resize(fit_width(image.size, options.max_width), Image.Resampling.BILINEAR)
     out = io.BytesIO()
     if options.format == "jpeg":
         image.save(out, "JPEG", quality=options.jpeg_quality)
     else:
         image.save(out, "PNG", compress_level=options.png_compress_level)
     return out.getvalue()
+
+
+def fit_width(size: tuple[int, int], max_width: int | None) -> tuple[int, int]:
+    """The size an image of `size` is downscaled to so it is at most max_width wide, aspect kept (None: as is)."""
+    width, height = size
+    if max_width is None or width <= max_width:
+        return size
+    return max_width, max(1, round(height * max_width / width))
 
 
 def image_message(source: Frame | Image.Image, options: ImageOptions) -> Message:

@@ -137,19 +137,19 @@ class Mouse:
     def down(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
              button: str = "left") -> Point:
         """Press a button and keep it down (at x, y, text= or icon=, or where the pointer is); up() releases."""
-        _check_button(button)
-        px, py = self._here_or(x, y, text, icon)
-        with x_errors(self.display):
-            self._input().button(button, True, at=(px, py))
-        return {"x": px, "y": py}
+        return self._button(button, True, x, y, text, icon)
 
     def up(self, x: object = None, y: object = None, *, text: str | None = None, icon: str | None = None,
            button: str = "left") -> Point:
         """Release a button pressed with down() (after moving to x, y, text= or icon=, if given)."""
+        return self._button(button, False, x, y, text, icon)
+
+    def _button(self, button: str, down: bool, x: object, y: object, text: str | None, icon: str | None) -> Point:
+        """Press (down=True) or release `button` at the target, or where the pointer is; returns where."""
         _check_button(button)
         px, py = self._here_or(x, y, text, icon)
         with x_errors(self.display):
-            self._input().button(button, False, at=(px, py))
+            self._input().button(button, down, at=(px, py))
         return {"x": px, "y": py}
 
     def _here_or(self, x: object, y: object, text: str | None, icon: str | None) -> tuple[int, int]:

@@ -155,9 +155,10 @@ class XInput:
         screen = self.conn().screen()
         return int(screen.width_in_pixels), int(screen.height_in_pixels)
 
-    def _guard(self) -> None:
+    def _guard(self) -> tuple[int, int] | None:
+        """FailSafe while the fail-safe is on and the pointer is in a corner; else where it is (None when off)."""
         if not self.failsafe:
-            return
+            return None
         x, y = self.position()
         w, h = self.size()
         if x in (0, w - 1) and y in (0, h - 1):
@@ -165,13 +166,15 @@ class XInput:
                 "stopped: the mouse is in a corner of the screen, which is the user's signal to stop "
                 "(the fail-safe); move it away from the corner before acting again"
             )
+        return x, y
 
-    def _move(self, x: int, y: int, glide: float = 0.0) -> None:
+    def _move(self, x: int, y: int, glide: float = 0.0, start: tuple[int, int] | None = None) -> None:
+        """Move to x, y, gliding from `start` (where the pointer is, if the caller just asked; else asked here)."""
         from Xlib import X
 
         steps = int(glide / _GLIDE_STEP)
         if steps > 1:
-            ox, oy = self.position()
+            ox, oy = start or self.position()
             for step in range(1, steps):
                 self._fake(X.MotionNotify, x=round(ox + (x - ox) * step / steps), y=round(oy + (y - oy) * step / steps))
                 self._sync()
@@ -188,8 +191,7 @@ class XInput:
     def move(self, x: int, y: int, glide: float = 0.0) -> None:
         """Move the pointer to x, y, in a straight glide over `glide` seconds (0 jumps)."""
         with self._lock:
-            self._guard()
-            self._move(x, y, glide)
+            self._move(x, y, glide, start=self._guard())  # one pointer query serves both
 
     def button(self, button: str, down: bool, at: tuple[int, int] | None = None) -> None:
         """Press (down=True) or release a button, after moving to `at` if given."""

@@ -57,12 +57,18 @@ class AttachTransport(Transport):
     def recv(self) -> bytes | None:
         """The next frame the agent wrote to stdout; None when the stream ended."""
         while not self._ready:
-            data = self.sock.recv(RECV_SIZE)
-            if not data:
-                self._flush_stderr()
+            if not self._read():
                 return None
-            self._demux(data)
         return self._ready.popleft()
+
+    def _read(self) -> bool:
+        """Read what the socket has into frames (and stderr lines); False when the stream ended."""
+        data = self.sock.recv(RECV_SIZE)
+        if not data:
+            self._flush_stderr()
+            return False
+        self._demux(data)
+        return True
 
     def prime(self) -> bool:
         """Wait for the agent's first frame and keep it for recv(); False if the agent died first."""

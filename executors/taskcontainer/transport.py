@@ -90,11 +90,8 @@ class BootTransport(_AgentChannel):
                 if not self._ready:
                     return None
                 break
-            data = self.sock.recv(RECV_SIZE)
-            if not data:  # the container stopped
-                self._flush_stderr()
+            if not self._read():  # the container stopped
                 return None
-            self._demux(data)
         return self._ready.popleft()
 
     def _drain(self) -> None:

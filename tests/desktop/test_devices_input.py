@@ -173,6 +173,31 @@ def test_the_fail_safe_stops_input_while_the_pointer_is_in_a_corner(devices: Dev
     assert devices.mouse.position() == {"x": 300, "y": 300}
 
 
+def test_a_glide_under_the_fail_safe_asks_where_the_pointer_is_once(devices: Devices,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fail-safe's look at the pointer is where the glide starts: one X round trip, not two."""
+    xinput = input_for(devices.display.display)
+    xinput.move(200, 200)
+    asked: list[tuple[int, int]] = []
+    real = xinput.position
+
+    def position() -> tuple[int, int]:
+        asked.append(real())
+        return asked[-1]
+
+    monkeypatch.setattr(xinput, "position", position)
+    xinput.failsafe = True
+    try:
+        xinput.move(260, 230, glide=0.05)
+    finally:
+        xinput.failsafe = False
+    assert asked == [(200, 200)]
+    xinput.move(300, 250, glide=0.05)  # without the fail-safe the glide asks for itself
+    assert asked == [(200, 200), (260, 230)]
+    monkeypatch.undo()
+    assert devices.mouse.position() == {"x": 300, "y": 250}
+
+
 def test_a_display_number_used_again_gets_a_fresh_input_connection() -> None:
     """A sandbox's desktop stops and the next one gets the same number: input reaches the new X server."""
     first = 600 + os.getpid() % 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from executors.sandbox.languages.base import _setpriv, dies_with_agent
 from orchestrator.computer import Computer
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signals are Linux's")
@@ -52,3 +54,27 @@ def test_the_code_dies_when_its_agent_is_killed(language: str, code: str) -> Non
         chunks.close()
     finally:
         computer.close()
+
+
+def test_setpriv_is_asked_once_per_process_and_busybox_s_gets_no_option(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """util-linux's setpriv wraps the code; BusyBox's (no --pdeathsig) is left out; --help runs once."""
+    busybox, util_linux = Path("/bin/busybox"), shutil.which("setpriv")
+    if not busybox.is_file() or util_linux is None:
+        pytest.skip("needs /bin/busybox (apt-get install busybox-static) and util-linux's setpriv")
+    found: dict[str, list[str]] = {}
+    try:
+        for name, binary in (("busybox", str(busybox)), ("util-linux", util_linux)):
+            folder = tmp_path / name
+            folder.mkdir()
+            (folder / "setpriv").symlink_to(binary)  # BusyBox runs the applet its link is named after
+            monkeypatch.setenv("PATH", str(folder))
+            _setpriv.cache_clear()
+            found[name] = dies_with_agent(["code"])
+            assert all(dies_with_agent(["code"]) == found[name] for _ in range(3))
+            assert _setpriv.cache_info().misses == 1  # the --help probe ran once for four agent starts
+    finally:
+        monkeypatch.undo()
+        _setpriv.cache_clear()  # the next caller looks at the real PATH again
+    assert found["busybox"] == ["code"]
+    assert found["util-linux"] == [str(tmp_path / "util-linux" / "setpriv"), "--pdeathsig", "KILL", "--", "code"]

@@ -6,8 +6,11 @@ import itertools
 
 import pytest
 
+from devices.display import DisplayConfig
 from devices.errors import DeviceUsageError, OffScreen
-from devices.scaling import KINDS, Scaling
+from devices.facade import Devices, DevicesConfig
+from devices.imaging import ImageOptions
+from devices.scaling import COORDINATES, KINDS, Scaling
 
 SCREENS = [(1280, 800), (1920, 1080), (1024, 768), (2560, 1440), (800, 600), (3840, 2160)]
 SPECS = [*KINDS, "1366x768", "1000x700"]
@@ -61,6 +64,40 @@ def test_arguments_and_results_are_mapped_and_nothing_else() -> None:
     assert scaling.result([box, {"x": 2, "y": 2}, [7, 9]], screen) == [
         {"text": "OK", "left": 50, "top": 25, "width": 20, "height": 10, "x": 60, "y": 30, "confidence": 0.9},
         {"x": 1, "y": 1}, [7, 9]]
+
+
+def test_auto_follows_the_width_the_display_view_is_configured_to() -> None:
+    """The view's max_width is the one setting: a screen the view downscales is one whose points are mapped."""
+    narrow = DevicesConfig(display=DisplayConfig(view=ImageOptions("png", max_width=800)))
+    scaling = Devices(":0", narrow).scaling  # no X connection until a device is used
+    assert scaling.image_size((1280, 800)) == (800, 500) and scaling.maps((1280, 800))
+    assert scaling.to_screen(400, 250, (1280, 800)) == (640, 400)
+    full = Devices(":0", DevicesConfig(display=DisplayConfig(view=ImageOptions("png")))).scaling
+    assert full.image_size((3840, 2160)) == (3840, 2160) and not full.maps((3840, 2160))
+    assert Devices(":0").scaling == Scaling("auto")  # the default view, 1280 wide
+    assert Scaling("normalized").viewed_at(800).image_size((1600, 1000)) == (800, 500)
+
+
+@pytest.mark.parametrize("kind", ["xga", "normalized", "1000x700"])
+def test_every_row_of_the_coordinate_table_maps_both_ways(kind: str) -> None:
+    """Each name COORDINATES lists goes into screen pixels as an argument and back out as a result."""
+    scaling, screen = Scaling(kind), (1920, 1080)
+    samples = {"point": [100, 200], "lengths": [300, 150], "path": [[10, 20], [400, 300]],
+               "region": [50, 60, 200, 100]}
+    for names, row in COORDINATES:
+        values = dict(zip(names, samples[row], strict=True)) if len(names) == 2 else {names[0]: samples[row]}
+        pixels = scaling.arguments(values, screen)
+        assert pixels != values, (names, pixels)
+        back = scaling.result(pixels, screen)
+        assert _numbers_in(back) == pytest.approx(_numbers_in(values), abs=2), (names, back)
+
+
+def _numbers_in(value: object) -> list[float]:
+    if isinstance(value, dict):
+        return [n for key in sorted(value) for n in _numbers_in(value[key])]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers_in(item)]
+    return [float(value)] if isinstance(value, (int, float)) else []
 
 
 def test_bad_specs_and_off_image_points_say_what_to_do() -> None:
