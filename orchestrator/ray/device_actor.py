@@ -78,7 +78,7 @@ class DeviceHost:
     @property
     def scaling(self) -> Scaling:
         """The coordinates the devices' calls speak (devices.scaling)."""
-        return self.devices.config.scaling
+        return self.devices.scaling
 
     def check(self) -> None:
         """DesktopDied when the virtual desktop's X server has died (nothing to check on the host's screen)."""

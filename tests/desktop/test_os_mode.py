@@ -54,7 +54,11 @@ def test_os_mode_completes_a_gui_task_on_a_virtual_desktop(tmp_path: Path, where
     )
     entry = f"boxes = json.load(open({str(app.path)!r}))['boxes']['entry']\n"
     type_hello = (
-        "import json\n" + entry + "computer.mouse.click(boxes[0] + 20, boxes[1] + boxes[3] // 2)\n"
+        "import json, time\n" + entry + "computer.mouse.click(boxes[0] + 20, boxes[1] + boxes[3] // 2)\n"
+        # keys typed before Tk has handled the click go to no widget: wait until the field has the focus
+        "deadline = time.time() + 30\n"
+        f"while not json.load(open({str(app.path)!r}))['entry_focus'] and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n"
         "computer.keyboard.write('hello')\ncomputer.keyboard.press('enter')"
     )
     script = [

@@ -31,6 +31,7 @@ class App:
             "double_clicks": 0,
             "right_clicks": 0,
             "icon_clicks": 0,
+            "entry_focus": 0,
             "drag": None,
             "scroll_top": 0.0,
             "widgets": {},
@@ -43,6 +44,7 @@ class App:
         self.entry.bind("<KeyRelease>", lambda _e: self.changed())
         self.entry.bind("<<Paste>>", lambda _e: root.after(50, self.changed))
         self.entry.bind("<Return>", self.on_return)
+        self.entry.bind("<FocusIn>", lambda _e: self.bump("entry_focus"))
         self.label = tk.Label(root, text="Ready", font=FONT, bg="white", width=30, anchor="w")
         self.label.place(x=20, y=140)
         self.label.bind("<Button-3>", lambda _e: self.bump("right_clicks"))
