@@ -356,6 +356,8 @@ class _RichView(_View):
         from rich.console import Console
 
         self.interpreter = interpreter
+        # what is printed is program output and error text, never markup: "[exit status 1]" and
+        # "pip install 'lmc[ray]'" were eaten as rich tags (markup=False on every such print)
         self.console = Console(file=stream, highlight=False)
         self.live: Any = None
         self.block: tuple[str, str, str | None] | None = None
@@ -371,7 +373,7 @@ class _RichView(_View):
 
     def say(self, text: str) -> None:
         """Tell the user something."""
-        self.console.print(text, style="dim")
+        self.console.print(text, style="dim", markup=False)
 
     def show(self, chunk: Any) -> None:
         """Render one chunk as it arrives."""
@@ -382,15 +384,15 @@ class _RichView(_View):
         if chunk.type == "console" and chunk.format == "output" and chunk.content:
             self.console.out(chunk.content, end="", style="dim", highlight=False)
         elif chunk.type == "console" and chunk.format == "exit_code" and chunk.content:
-            self.console.print(f"[exit status {chunk.content}]", style="yellow")
+            self.console.print(f"[exit status {chunk.content}]", style="yellow", markup=False)
         elif chunk.type == "image" and chunk.content is not None:
-            self.console.print(f"[image {chunk.format}, {len(chunk.content)} bytes]", style="cyan")
+            self.console.print(f"[image {chunk.format}, {len(chunk.content)} bytes]", style="cyan", markup=False)
         elif chunk.type == "error" and chunk.content:
-            self.console.print(f"{chunk.format}: {chunk.content}", style="red")
+            self.console.print(f"{chunk.format}: {chunk.content}", style="red", markup=False)
         elif chunk.type == "confirmation":
             self._confirm()
         elif chunk.type == "status" and chunk.content != "complete":
-            self.console.print(f"({chunk.content})", style="dim")
+            self.console.print(f"({chunk.content})", style="dim", markup=False)
 
     def _stream(self, chunk: Any) -> None:
         from rich.live import Live
@@ -442,4 +444,4 @@ class _RichView(_View):
     def fail(self, exc: Exception) -> None:
         """Say in one line why the turn failed."""
         self._close()
-        self.console.print(f"lmc: {exc}", style="bold red")
+        self.console.print(f"lmc: {exc}", style="bold red", markup=False)

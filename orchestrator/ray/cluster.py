@@ -23,8 +23,12 @@ def ensure_ray(address: str | None = None) -> ModuleType:
     A `host:port` address where nothing listens is a RayFailure at once: Ray itself would wait
     about 30 s and then exit the whole process. A local Ray started here offers LOCAL_DISPLAYS
     screens (the `display` resource device actors take): this machine hosts OS-mode desktops.
+    Without Ray installed it is a RayFailure saying how to install it.
     """
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayFailure(f"Ray is not installed here ({exc}); install it with: pip install 'lmc[ray]'") from None
 
     if not ray.is_initialized():
         if address is not None:

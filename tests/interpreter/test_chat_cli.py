@@ -23,16 +23,16 @@ def _lmc(
     args: list[str], tmp_path: Path, stdin: str = "", timeout: float = 120, binary: bool = False,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(ROOT),
-        LMC_DATA_DIR=str(tmp_path / "data"),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        LITELLM_LOCAL_MODEL_COST_MAP="True",
-        TERM="dumb",
-        COLUMNS="100",
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LMC_DATA_DIR": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "TERM": "dumb",
+        "COLUMNS": "100",
         **(env or {}),
-    )
+    }
     return subprocess.run(
         [sys.executable, "-m", "tests.support.chat_main", *args],
         input=stdin.encode() if binary else stdin,
@@ -148,3 +148,22 @@ def test_os_mode_on_ray_with_the_host_screen_and_no_display_says_how_to_get_one(
     assert done.returncode == 2, done.stderr
     assert "lmc: no X display: DISPLAY is not set" in done.stderr and "Traceback" not in done.stderr
     assert srv.served == 0
+
+
+def test_the_rich_view_prints_brackets_as_they_are(tmp_path: Path) -> None:
+    """Program output and error text are never rich markup: "[exit status 3]", an error naming
+    "pip install 'lmc[ray]'" and a status in brackets reach the terminal whole."""
+    code = "echo '[red]not markup[/red]'; exit 3"
+    with ScriptedServer([tool_call("shell", code), text("It printed [bold] and exited.")]) as srv:
+        done = _lmc(["chat", "run it", *_model(srv), "-y"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[red]not markup[/red]" in done.stdout and "[exit status 3]" in done.stdout, done.stdout
+    hide = tmp_path / "hide" / "sitecustomize.py"  # `import ray` fails, as for a user without the ray extra
+    hide.parent.mkdir()
+    hide.write_text("import sys\nsys.modules['ray'] = None\n", encoding="utf-8")
+    with ScriptedServer([text("unreached")]) as srv:
+        done = _lmc(["chat", "hi", *_model(srv), "--ray", "-y"], tmp_path,
+                    env={"PYTHONPATH": f"{hide.parent}{os.pathsep}{ROOT}", "RAY_ADDRESS": ""})
+    said = " ".join((done.stdout + done.stderr).split())  # the rich view wraps long lines
+    assert "Ray is not installed here" in said and "pip install 'lmc[ray]'" in said, said
+    assert "Traceback" not in done.stderr
