@@ -161,6 +161,8 @@ def add_actor_options(parser: argparse.ArgumentParser) -> None:
                         help="desktop counts to try, ascending; stops after the first not held")
     parser.add_argument("--seconds", type=float, default=10.0, help="screenshots back to back per level")
     parser.add_argument("--out", default="benchmarks/results/devices", help="folder for actors.json")
+    parser.add_argument("--worker-niceness", type=int, default=None,
+                        help="nice value of Ray's workers, device actors included (default: Ray's own, 15)")
 
 
 def run_actors(args: argparse.Namespace) -> None:
@@ -173,7 +175,7 @@ def run_actors(args: argparse.Namespace) -> None:
         raise SystemExit(f"--desktops takes counts separated by commas, like 1,2,4; got {args.desktops!r}") from None
     if counts != sorted(counts) or any(n < 1 for n in counts):
         raise SystemExit(f"--desktops must be ascending counts of at least 1, like 1,2,4; got {args.desktops!r}")
-    device_actors.run(_APP, args.round_trips, counts, args.seconds, Path(args.out))
+    device_actors.run(_APP, args.round_trips, counts, args.seconds, Path(args.out), args.worker_niceness)
 
 
 def table(repeat: int) -> None:

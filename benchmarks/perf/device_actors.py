@@ -47,6 +47,11 @@ def spread(seconds: list[float]) -> dict[str, float]:
             "max_ms": ms[-1]}
 
 
+def niceness(pid: int) -> int:
+    """A process's nice value (Ray starts its workers, device actors included, at 15 unless told otherwise)."""
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def timed(action: Callable[[], object]) -> float:
     """Wall seconds of one call."""
     start = time.perf_counter()
@@ -65,6 +70,7 @@ class Seat:
 
     handle: Any
     pid: int  #: the actor's process; Xvfb and the session buses are its descendants
+    xvfb: int  #: the desktop's Xvfb
     app: subprocess.Popen[bytes] | None
 
     @classmethod
@@ -79,7 +85,7 @@ class Seat:
             proc = start_app(app, ray.get(handle.env.remote()))
             wait_for_window(lambda: ray.get(handle.call.remote("windows.list")), proc)
         ray.get(handle.call.remote(CALL, [], {}))  # the first one opens the screenshot connection
-        return cls(handle, health["pid"], proc)
+        return cls(handle, health["pid"], health["xvfb_pid"], proc)
 
     def close(self) -> None:
         """End the app, then the desktop and the actor."""
@@ -149,7 +155,8 @@ def round_trip(app: str | None, repeat: int, config: DeviceHostConfig | None = N
         ours, theirs = spread(in_process), spread(through_actor)
         return {"call": CALL, "repeat": repeat, "in_process": ours, "actor": theirs,
                 "target_p50_ms": ROUND_TRIP_TARGET_MS, "actor_over_in_process_p50": theirs["p50_ms"] / ours["p50_ms"],
-                "breakdown": breakdown(local, image, remote("display.size"), repeat)}
+                "breakdown": breakdown(local, image, remote("display.size"), repeat),
+                "actor_niceness": niceness(seat.pid), "in_process_niceness": os.getpriority(os.PRIO_PROCESS, 0)}
     finally:
         if seat is not None:
             seat.close()
@@ -229,6 +236,7 @@ def level(seats: list[Seat], seconds: float, limit_s: float = HELD_P90_S) -> dic
     per_desktop = [spread(one) for one in latencies]
     memory = [tree_memory(seat.pid) for seat in seats]
     apps = [tree_memory(seat.app.pid)["pss_mib"] for seat in seats if seat.app is not None]
+    xvfb = [tree_memory(seat.xvfb)["pss_mib"] for seat in seats]
     return {
         "desktops": len(seats),
         "seconds": wall,
@@ -241,8 +249,10 @@ def level(seats: list[Seat], seconds: float, limit_s: float = HELD_P90_S) -> dic
         "held": all(s["p90_ms"] <= limit_s * 1e3 for s in per_desktop),
         "rss_mib_per_desktop": statistics.mean(m["rss_mib"] for m in memory),
         "pss_mib_per_desktop": statistics.mean(m["pss_mib"] for m in memory),
+        "xvfb_pss_mib": statistics.mean(xvfb),  # a part of pss_mib_per_desktop
         "app_pss_mib": statistics.mean(apps) if apps else 0.0,
         "load_average": list(os.getloadavg()),
+        "actor_niceness": niceness(seats[0].pid),
     }
 
 
@@ -270,9 +280,12 @@ def desktops_held(app: str | None, counts: list[int], seconds: float, config: De
 
 
 @contextmanager
-def local_ray(displays: int) -> Iterator[None]:
-    """A Ray of this machine only (address="local": never another cluster) with `displays` display slots."""
+def local_ray(displays: int, worker_niceness: int | None = None) -> Iterator[None]:
+    """A Ray of this machine only (address="local": never another cluster) with `displays` display slots,
+    its workers at `worker_niceness` (None: Ray's default, 15)."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if worker_niceness is not None:
+        os.environ["RAY_worker_niceness"] = str(worker_niceness)  # read by the raylet this init starts
     import ray
 
     ray.init(address="local", num_cpus=2, resources={"display": displays}, include_dashboard=False,
@@ -287,40 +300,56 @@ def local_ray(displays: int) -> Iterator[None]:
 def show(trip: dict[str, Any] | None, held: dict[str, Any] | None) -> None:
     """Print both figures as tables (rich)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=120)
     if trip is not None:
-        table = Table(title=f"{trip['call']} round trip, ms over {trip['repeat']} calls each, alternating "
-                            f"({os.cpu_count()} cores, load average {_load()})")
-        for column in ("path", "p50", "p90", "max", "x in-process (p50)", "target p50", "p50/target"):
-            table.add_column(column, justify="left" if column == "path" else "right")
-        base = trip["in_process"]["p50_ms"]
-        for name, key in (("in-process DeviceHost", "in_process"), ("device actor (ray.get)", "actor")):
-            got = trip[key]
-            table.add_row(name, f"{got['p50_ms']:.1f}", f"{got['p90_ms']:.1f}", f"{got['max_ms']:.1f}",
-                          f"{got['p50_ms'] / base:.2f}", f"{trip['target_p50_ms']:.0f}",
-                          f"{got['p50_ms'] / trip['target_p50_ms']:.2f}")
-        console.print(table)
-        parts = trip["breakdown"]
-        console.print(f"where it goes (p50, in process): grab {parts['grab_p50_ms']:.1f} ms, grab + encode "
-                      f"{parts['grab_and_encode_p50_ms']:.1f} ms, pickle + unpickle the "
-                      f"{parts['image_bytes'] / 1024:.0f} KiB message {parts['pickle_round_trip_p50_ms']:.2f} ms; "
-                      f"an actor call with no image (display.size) {parts['actor_call_without_image_p50_ms']:.1f} ms")
+        show_round_trip(console, trip)
     if held is not None:
-        table = Table(title=f"desktops on one node, each its own Xvfb + device actor + app, {held['call']} back to "
-                            f"back for {held['seconds_per_level']:.0f} s ({held['cores']} cores)")
-        for column in ("desktops", "shots/s", "worst p50", "worst p90", "worst max", "p90 <= 1 s",
-                       "MiB/desktop RSS", "PSS", "app PSS", "load 1/5 min"):
-            table.add_column(column, justify="right")
-        for one in held["levels"]:
-            table.add_row(str(one["desktops"]), f"{one['screenshots_per_s']:.1f}", f"{one['worst_p50_ms']:.0f}",
-                          f"{one['worst_p90_ms']:.0f}", f"{one['worst_max_ms']:.0f}", "yes" if one["held"] else "NO",
-                          f"{one['rss_mib_per_desktop']:.0f}", f"{one['pss_mib_per_desktop']:.0f}",
-                          f"{one['app_pss_mib']:.0f}", "/".join(f"{x:.1f}" for x in one["load_average"][:2]))
-        console.print(table)
-        cap = " (the cap: every level held; try more with --desktops)" if held["capped"] else ""
-        console.print(f"desktops held with every p90 <= {held['p90_limit_s']:.0f} s: {held['held']}{cap}")
+        show_held(console, held)
+
+
+def show_round_trip(console: Any, trip: dict[str, Any]) -> None:
+    """The round trip next to in-process, and where its time goes."""
+    from rich.table import Table
+
+    table = Table(title=f"{trip['call']} round trip, ms over {trip['repeat']} calls each, alternating "
+                        f"({os.cpu_count()} cores, load average {_load()})")
+    for column in ("path", "p50", "p90", "max", "x in-process (p50)", "target p50", "p50/target"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    base = trip["in_process"]["p50_ms"]
+    for name, key in ((f"in-process DeviceHost (nice {trip['in_process_niceness']})", "in_process"),
+                      (f"device actor, ray.get (nice {trip['actor_niceness']})", "actor")):
+        got = trip[key]
+        table.add_row(name, f"{got['p50_ms']:.1f}", f"{got['p90_ms']:.1f}", f"{got['max_ms']:.1f}",
+                      f"{got['p50_ms'] / base:.2f}", f"{trip['target_p50_ms']:.0f}",
+                      f"{got['p50_ms'] / trip['target_p50_ms']:.2f}")
+    console.print(table)
+    parts = trip["breakdown"]
+    console.print(f"where it goes (p50, in process): grab {parts['grab_p50_ms']:.1f} ms, grab + encode "
+                  f"{parts['grab_and_encode_p50_ms']:.1f} ms, pickle + unpickle the "
+                  f"{parts['image_bytes'] / 1024:.0f} KiB message {parts['pickle_round_trip_p50_ms']:.2f} ms; "
+                  f"an actor call with no image (display.size) {parts['actor_call_without_image_p50_ms']:.1f} ms")
+
+
+def show_held(console: Any, held: dict[str, Any]) -> None:
+    """One row per desktop count, and the count held."""
+    from rich.table import Table
+
+    nice = held["levels"][0]["actor_niceness"] if held["levels"] else "-"
+    table = Table(title=f"desktops on one node, each its own Xvfb + device actor + app, {held['call']} back to "
+                        f"back for {held['seconds_per_level']:.0f} s ({held['cores']} cores, actors at nice {nice})")
+    for column in ("desktops", "shots/s", "worst p50", "worst p90", "worst max", "p90 <= 1 s",
+                   "MiB/desktop RSS", "PSS", "Xvfb PSS", "app PSS", "load 1/5 min"):
+        table.add_column(column, justify="right")
+    for one in held["levels"]:
+        table.add_row(str(one["desktops"]), f"{one['screenshots_per_s']:.1f}", f"{one['worst_p50_ms']:.0f}",
+                      f"{one['worst_p90_ms']:.0f}", f"{one['worst_max_ms']:.0f}", "yes" if one["held"] else "NO",
+                      f"{one['rss_mib_per_desktop']:.0f}", f"{one['pss_mib_per_desktop']:.0f}",
+                      f"{one['xvfb_pss_mib']:.0f}", f"{one['app_pss_mib']:.0f}",
+                      "/".join(f"{x:.1f}" for x in one["load_average"][:2]))
+    console.print(table)
+    cap = " (the cap: every level held; try more with --desktops)" if held["capped"] else ""
+    console.print(f"desktops held with every p90 <= {held['p90_limit_s']:.0f} s: {held['held']}{cap}")
 
 
 def _load() -> str:
@@ -338,9 +367,10 @@ def write(out: Path, trip: dict[str, Any] | None, held: dict[str, Any] | None) -
     return path
 
 
-def run(app: str | None, repeat: int, counts: list[int], seconds: float, out: Path | None) -> None:
+def run(app: str | None, repeat: int, counts: list[int], seconds: float, out: Path | None,
+        worker_niceness: int | None = None) -> None:
     """Both figures on a local Ray with a display slot for each desktop, printed and saved."""
-    with local_ray(max(counts, default=0) + 1):
+    with local_ray(max(counts, default=0) + 1, worker_niceness):
         trip = round_trip(app, repeat) if repeat > 0 else None
         held = desktops_held(app, counts, seconds) if counts else None
     show(trip, held)

@@ -72,7 +72,8 @@ def test_every_desktop_answers_at_every_level_and_the_figures_are_saved(
         assert len(one["per_desktop"]) == one["desktops"]
         assert all(desktop["n"] >= 1 for desktop in one["per_desktop"])
         assert one["screenshots"] == sum(desktop["n"] for desktop in one["per_desktop"])
-        assert one["rss_mib_per_desktop"] > one["pss_mib_per_desktop"] > 0 and one["app_pss_mib"] > 0
+        assert one["rss_mib_per_desktop"] > one["pss_mib_per_desktop"] > one["xvfb_pss_mib"] > 0
+        assert one["app_pss_mib"] > 0 and one["actor_niceness"] in range(-20, 20)
         assert len(one["load_average"]) == 3
     assert display_slots_freed(ray_with_screens)  # every seat's actor was ended
     saved = json.loads(write(tmp_path / "devices", None, held).read_text())
