@@ -155,8 +155,9 @@ def main() -> None:
 def add_actor_options(parser: argparse.ArgumentParser) -> None:
     """The options of the device actor figures."""
     parser.add_argument("--part", choices=("all", "table", "actors"), default="all",
-                        help="the table above, the device actor figures, or both (default)")
-    parser.add_argument("--round-trips", type=int, default=100, help="screenshots per side in the round trip")
+                        help="the screen device table (OCR, clicks, typing), the device actor figures, or both")
+    parser.add_argument("--round-trips", type=int, default=100,
+                        help="screenshots per side in the round trip; 0 skips it")
     parser.add_argument("--desktops", default="1,2,4,6,8,10,12,14,16",
                         help="desktop counts to try, ascending; stops after the first not held")
     parser.add_argument("--seconds", type=float, default=10.0, help="screenshots back to back per level")
@@ -173,6 +174,9 @@ def run_actors(args: argparse.Namespace) -> None:
         counts = [int(n) for n in args.desktops.split(",") if n.strip()]
     except ValueError:
         raise SystemExit(f"--desktops takes counts separated by commas, like 1,2,4; got {args.desktops!r}") from None
+    if args.seconds <= 0 or args.round_trips < 0:
+        raise SystemExit(f"--seconds must be above 0 and --round-trips at least 0; got {args.seconds}, "
+                         f"{args.round_trips}")
     if counts != sorted(counts) or any(n < 1 for n in counts):
         raise SystemExit(f"--desktops must be ascending counts of at least 1, like 1,2,4; got {args.desktops!r}")
     device_actors.run(_APP, args.round_trips, counts, args.seconds, Path(args.out), args.worker_niceness)
