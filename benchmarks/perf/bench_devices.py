@@ -1,9 +1,12 @@
 """Screen device timings on a real Xvfb, next to the targets and Open Interpreter's fixed delays.
 
-Run: python benchmarks/perf/bench_devices.py [--repeat N]
+Run: flock /tmp/lmc-heavy.lock python benchmarks/perf/bench_devices.py [--repeat N] [--part all|table|actors]
 Prints one table: each measure's median, its target, and ours / target; for
 typing and clicking also the fixed delays Open Interpreter adds (a 2 s eased
 glide per mouse move, 0.15 s around every key), as a lower bound of its time.
+Then (benchmarks/perf/device_actors.py, on a local Ray) a screenshot's round trip through a
+device actor next to in-process, and how many desktops one node holds with each answering a
+screenshot within 1 s; those are also saved to benchmarks/results/devices/actors.json.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.facade import Devices
@@ -137,16 +141,55 @@ def show(rows: list[Row]) -> None:
 
 
 def main() -> None:
-    """Start a desktop and the app, measure, print."""
+    """Start a desktop and the app, measure, print; then the device actors' figures (device_actors)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="tries per slow measure (fast ones run 5x more)")
+    add_actor_options(parser)
     args = parser.parse_args()
+    if args.part in ("all", "table"):
+        table(args.repeat)
+    if args.part in ("all", "actors"):
+        run_actors(args)
+
+
+def add_actor_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the device actor figures."""
+    parser.add_argument("--part", choices=("all", "table", "actors"), default="all",
+                        help="the screen device table (OCR, clicks, typing), the device actor figures, or both")
+    parser.add_argument("--round-trips", type=int, default=100,
+                        help="screenshots per side in the round trip; 0 skips it")
+    parser.add_argument("--desktops", default="1,2,4,6,8,10,12,14,16",
+                        help="desktop counts to try, ascending; stops after the first not held")
+    parser.add_argument("--seconds", type=float, default=10.0, help="screenshots back to back per level")
+    parser.add_argument("--out", default="benchmarks/results/devices", help="folder for actors.json")
+    parser.add_argument("--worker-niceness", type=int, default=None,
+                        help="nice value of Ray's workers, device actors included (default: Ray's own, 15)")
+
+
+def run_actors(args: argparse.Namespace) -> None:
+    """Screenshot round trip through a device actor, and desktops one node holds (Ray, in device_actors)."""
+    from benchmarks.perf import device_actors
+
+    try:
+        counts = [int(n) for n in args.desktops.split(",") if n.strip()]
+    except ValueError:
+        raise SystemExit(f"--desktops takes counts separated by commas, like 1,2,4; got {args.desktops!r}") from None
+    if args.seconds <= 0 or args.round_trips < 0:
+        raise SystemExit(f"--seconds must be above 0 and --round-trips at least 0; got {args.seconds}, "
+                         f"{args.round_trips}")
+    if counts != sorted(counts) or any(n < 1 for n in counts):
+        raise SystemExit(f"--desktops must be ascending counts of at least 1, like 1,2,4; got {args.desktops!r}")
+    device_actors.run(_APP, args.round_trips, counts, args.seconds, Path(args.out), args.worker_niceness)
+
+
+def table(repeat: int) -> None:
+    """The table: a desktop with the app, every measure."""
     with VirtualDesktop(DesktopConfig(width=1280, height=800)) as desktop:
         app = subprocess.Popen([sys.executable, "-c", _APP], env=dict(os.environ, **desktop.env()))
         try:
             time.sleep(2.0)  # let Tk map its window
             devices = Devices(desktop.display, xauthority=desktop.env()["XAUTHORITY"])
-            show(measure(devices, args.repeat))
+            show(measure(devices, repeat))
         finally:
             app.terminate()
             app.wait(timeout=5)
