@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
                    help="largest file upload in bytes (default 100 MiB)")
     p.add_argument("--max-desktops", type=int, default=4,
                    help="virtual desktops (\"desktop\": true) this server keeps at once, each an Xvfb and "
-                   "an x11vnc (default 4)")
+                   "an x11vnc (default 4); with --ray the cluster's `display` slots are the limit instead")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                    help="a web origin (https://host:port) whose pages may open WebSockets; repeatable")
     p.add_argument("--ray", action="store_true",

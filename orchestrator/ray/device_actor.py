@@ -203,6 +203,10 @@ def create_device_actor(config: DeviceHostConfig | None = None, *, name: str | N
     return ray.remote(DeviceHost).options(**options).remote(config)
 
 
+class NoFreeScreen(DesktopDied):
+    """No `display` slot of the cluster freed up in time for a new device actor (every screen is in use)."""
+
+
 #: seconds a new device actor may wait for a free `display` slot and start its desktop
 PLACE_TIMEOUT = 120.0
 
@@ -212,7 +216,7 @@ def open_device_actor(config: DeviceHostConfig | None = None, *, node: str | Non
     """A device actor with its desktop up, as RemoteDevices; a clear error when none can be placed.
 
     Raises DeviceUsageError when no node of the cluster offers a `display` slot (how to add one),
-    and DesktopDied when the desktop does not start or no slot frees up within `timeout` seconds.
+    and DesktopDied when the desktop does not start (NoFreeScreen: no slot frees up) within `timeout` seconds.
     """
     import ray
 
@@ -227,7 +231,7 @@ def open_device_actor(config: DeviceHostConfig | None = None, *, node: str | Non
     try:
         ready, _ = ray.wait([handle.node.remote()], timeout=timeout)
         if not ready:
-            raise DesktopDied(
+            raise NoFreeScreen(
                 f"no desktop could start within {timeout:g} s: every {DISPLAY_RESOURCE!r} slot of the cluster is in "
                 "use (close other OS-mode sessions, or add a node with more)")
         devices.node_id = devices._get(ready[0])

@@ -55,3 +55,8 @@ def declares_displays(ray: Any, node_id: str) -> bool:
 def offers_displays(ray: Any) -> bool:
     """Whether any node of the cluster declares `display` slots."""
     return bool(ray.cluster_resources().get(DISPLAY_RESOURCE, 0) >= 1)
+
+
+def displays_free(ray: Any) -> bool:
+    """Whether a `display` slot of the cluster is free now (Ray's view of it, a moment old)."""
+    return bool(ray.available_resources().get(DISPLAY_RESOURCE, 0) >= 1)

@@ -5,8 +5,9 @@
     lmc-serve-orchestrator   an OrchestratorActor (sessions.py) hosting the conversations
 
 Both live in the "lmc" namespace, so a replica started by any job finds them. Computers' sandboxes
-live in the executor actor of the node whose replica made them, owned by the registry actor: they
-outlive every replica, and close when the registry goes. A replica that dies while it streams a
+live in the executor actor of the node whose replica made them (a desktop computer's: of its device
+actor's node), owned by the registry actor, as are desktop computers' device actors: they outlive
+every replica, and close when the registry goes. A replica that dies while it streams a
 run holds a claim (the entry shows as running); the registry releases the claims of a replica
 unheard of for `ORPHAN_AFTER` seconds and hands them to the next replica that checks in, which
 stops their runs.
@@ -40,6 +41,8 @@ class ComputerAt:
     config: Any  #: the backend's config (a new sandbox after the executor actor died uses it)
     node: str  #: the Ray node id of the executor actor
     sid: str  #: the sandbox id in that actor
+    #: with a desktop: the device actor's client (RemoteDevices; the node is its node), else None
+    devices: Any = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class ConversationAt:
 
     session: str
     settings: Settings
+    #: with a desktop: its os_mode.ScreenPlan (a reopened session gets a screen again), else None
+    screen: Any = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,13 @@ class RegistryActor:
     def expired(self, kind: str) -> list[Entry[Any]]:
         """Take out and return the entries idle past their timeout (each to one replica only)."""
         return self.registries[kind].expired()
+
+    def open_devices(self, config: Any, timeout: float) -> Any:
+        """A device actor with its desktop up (RemoteDevices), created here so that this actor owns it:
+        it outlives the replica that asked, as the computers' sandboxes do, and ends with this registry."""
+        from orchestrator.ray.device_actor import open_device_actor
+
+        return open_device_actor(config, timeout=timeout)
 
     def heartbeat(self, replica: str) -> list[Orphan]:
         """`replica` is alive; the entries of replicas silent past `orphan_after`, released, to be stopped."""

@@ -234,6 +234,13 @@ class SessionHost:
         """The line a session has for its user before it starts (OS mode: how the model sees the screen)."""
         return getattr(self._get(session), "notice", None)
 
+    async def devices(self, session: str) -> Any:
+        """The device actor's client (RemoteDevices) of a session on a screen (OS mode on Ray), else None."""
+        from orchestrator.ray.device_actor import RemoteDevices
+
+        devices = getattr(getattr(self._get(session), "computer", None), "devices", None)
+        return devices if isinstance(devices, RemoteDevices) else None
+
 
 class OrchestratorActor:
     """The Ray actor shell: a SessionHost whose chats stream encoded chunks."""
@@ -284,6 +291,10 @@ class OrchestratorActor:
     async def notice(self, session: str) -> str | None:
         """A session's line for its user (SessionHost.notice)."""
         return await self.host.notice(session)
+
+    async def devices(self, session: str) -> Any:
+        """A session's device actor client, if it drives a screen (SessionHost.devices)."""
+        return await self.host.devices(session)
 
 
 def remote_actor_class() -> Any:
@@ -377,10 +388,12 @@ class RemoteSession:
         return session
 
     @classmethod
-    def attach(cls, actor: Any, session: str, settings: Settings, reconnect: Reconnect) -> RemoteSession:
-        """A session the actor already hosts (opened by another process); reopened from disk if it is lost."""
+    def attach(cls, actor: Any, session: str, settings: Settings, reconnect: Reconnect,
+               parts: SessionParts | None = None) -> RemoteSession:
+        """A session the actor already hosts (opened by another process); reopened from disk (with `parts`)
+        if it is lost."""
         attached = cls(actor, session, reconnect)
-        attached._reopen = (settings, None)
+        attached._reopen = (settings, parts)
         return attached
 
     @classmethod

@@ -23,7 +23,7 @@ from orchestrator.server.endpoint import reported
 from orchestrator.server.errors import BadRequest, NotFound, ServerError, to_body
 from orchestrator.server.guard import Guard
 from orchestrator.server.registry import Registry
-from orchestrator.server.state import ServerState
+from orchestrator.server.state import InProcess, ServerState
 from orchestrator.server.tokens import Tokens
 from orchestrator.settings import Settings
 
@@ -91,7 +91,7 @@ def create_app(config: ServerConfig, tokens: Tokens, settings: Settings,
 
         server = ray_state(config, tokens, settings)
     else:
-        server = ServerState(config, tokens, settings, desktops=Desktops(limit=config.max_desktops))
+        server = ServerState(config, tokens, settings, hosting=InProcess(Desktops(limit=config.max_desktops)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

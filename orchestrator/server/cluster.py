@@ -7,10 +7,17 @@ same token isolation. A computer's sandbox is a sandbox of its node's executor a
 here through a RayExecutor); a conversation is a session of the serve orchestrator actor
 (reached through a RemoteSession, which streams its chunks out of the actor and reopens it from
 its saved transcript if that actor restarted). A replica that exits or dies takes nothing along.
+
+A `"desktop": true` computer is a device actor (its virtual desktop; created by the registry actor,
+which owns it) and a sandbox in the executor actor of that actor's node; its computer.* calls go
+to the device actor. A desktop conversation is an OS-mode session of the orchestrator actor on a
+device actor of its own (os_mode.ScreenPlan). Either takes a `display` slot of the cluster: when
+none frees up within DESKTOP_WAIT seconds, the request is refused (Busy).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +31,7 @@ from orchestrator.ray.errors import mapped
 from orchestrator.ray.serve_state import ComputerAt, ConversationAt, Orphan
 from orchestrator.server.config import ServerConfig
 from orchestrator.server.conversation import NOTHING_PENDING, Chat
-from orchestrator.server.errors import NothingPending
+from orchestrator.server.errors import Busy, NothingPending
 from orchestrator.server.registry import Entry, Registry
 from orchestrator.server.state import ServerState
 from orchestrator.server.tokens import Tokens
@@ -33,8 +40,15 @@ from orchestrator.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: why a desktop is refused on serve --ray when the cluster's screens are all taken
+_FULL = ("every desktop (`display` slot) of the Ray cluster is in use; close a computer or conversation that has "
+         "one, create this one without \"desktop\", or add a node with more: ray start --resources "
+         "'{\"display\": 4}' (--max-desktops does not apply on --ray)")
+
 _REGISTRY = "the serve registry actor"
 _AGAIN = "check the cluster (`ray status`) and try again"
+#: seconds a new desktop may wait for a free `display` slot of the cluster before the request is refused
+DESKTOP_WAIT = 30.0
 
 
 def _call(method: Any, *args: Any) -> Any:
@@ -122,11 +136,23 @@ class RayConversation:
     """A conversation hosted by the serve orchestrator actor, driven from this replica."""
 
     def __init__(self, actor: Any, where: ConversationAt, reconnect: Callable[[], Any]) -> None:
-        from orchestrator.ray.sessions import RemoteSession
+        from orchestrator.ray.sessions import RemoteSession, SessionParts
 
         self.where = where
-        self.remote = RemoteSession.attach(actor, where.session, where.settings, reconnect)
+        parts = SessionParts(screen=where.screen) if where.screen is not None else None
+        self.remote = RemoteSession.attach(actor, where.session, where.settings, reconnect, parts)
         self._stopped = False
+
+    @property
+    def has_screen(self) -> bool:
+        """Whether it was made with a desktop (OS mode on a device actor)."""
+        return self.where.screen is not None
+
+    def screen_devices(self) -> Any:
+        """Its device actor's client (RemoteDevices), asked of the orchestrator actor; None without a desktop."""
+        if self.where.screen is None:
+            return None
+        return self.remote._call(self.remote.actor.devices, self.id)
 
     @property
     def id(self) -> str:
@@ -190,7 +216,7 @@ class RayHosting:
 
         from orchestrator.ray.executor_actor import owner_of
 
-        self.settings = settings
+        self.settings, self.registry = settings, registry
         self.node = str(ray.get_runtime_context().get_node_id())
         #: the sandboxes belong to the registry (they close with it), not to this replica
         self.owner = owner_of(registry)
@@ -208,21 +234,57 @@ class RayHosting:
 
         return Computer(RayExecutor(backend, config, executor_actor(self.node), owner=self.owner))
 
+    def desktop_computer(self, backend: str, config: Any) -> Computer:
+        """A computer on a device actor's new desktop, its sandbox in the executor actor of that node (its
+        GUI programs draw there); Busy when no `display` slot of the cluster frees up in time."""
+        from orchestrator.ray.device_actor import DeviceHostConfig
+        from orchestrator.ray.executor_actor import RayExecutor, executor_actor
+        from orchestrator.session.os_mode import ScreenComputer, on_screen
+
+        _displays_free()
+        with _busy_when_full():
+            devices = _call(self.registry.open_devices, DeviceHostConfig(), DESKTOP_WAIT)
+        try:
+            placed = on_screen(config, devices.env()) or config
+            sandbox = RayExecutor(backend, placed, executor_actor(devices.node_id), owner=self.owner)
+            return ScreenComputer(sandbox, host=devices, screenshots=False)
+        except BaseException:
+            devices.close()
+            raise
+
     def revive_computer(self, where: ComputerAt) -> Computer:
-        """The computer at `where`, reached from this replica."""
+        """The computer at `where`, reached from this replica (on its device actor's desktop, if it has one)."""
         from orchestrator.ray.executor_actor import RayExecutor, executor_actor
 
-        return Computer(RayExecutor(where.backend, where.config, executor_actor(where.node), sid=where.sid,
-                                    owner=self.owner))
+        sandbox = RayExecutor(where.backend, where.config, executor_actor(where.node), sid=where.sid, owner=self.owner)
+        if where.devices is None:
+            return Computer(sandbox)
+        from orchestrator.session.os_mode import ScreenComputer
+
+        return ScreenComputer(sandbox, host=where.devices, screenshots=False)
 
     def conversation(self, settings: Settings) -> Chat:
         """A new session of the serve orchestrator actor."""
+        return self._open_conversation(settings, None)
+
+    def desktop_conversation(self, settings: Settings) -> Chat:
+        """A new OS-mode session of the serve orchestrator actor, on a device actor's desktop; Busy when no
+        `display` slot of the cluster frees up in time."""
+        from orchestrator.session.os_mode import ScreenPlan
+
+        _displays_free()
+        with _busy_when_full():
+            return self._open_conversation(settings, ScreenPlan(place_timeout=DESKTOP_WAIT))
+
+    def _open_conversation(self, settings: Settings, screen: Any) -> Chat:
+        from orchestrator.ray.sessions import SessionParts
+
         actor = self.orchestrator()
         with mapped("the serve orchestrator actor", _AGAIN):
             import ray
 
-            session = ray.get(actor.open.remote(None, settings, None))
-        return self.revive_conversation(ConversationAt(session, settings))
+            session = ray.get(actor.open.remote(None, settings, SessionParts(screen=screen)))
+        return self.revive_conversation(ConversationAt(session, settings, screen))
 
     def revive_conversation(self, where: ConversationAt) -> RayConversation:
         """The conversation at `where`, reached from this replica."""
@@ -230,14 +292,39 @@ class RayHosting:
 
 
 def _computer_at(node: str) -> Callable[[Computer], ComputerAt]:
+    from orchestrator.ray.device_actor import RemoteDevices
     from orchestrator.ray.executor_actor import RayExecutor
 
     def locate(computer: Computer) -> ComputerAt:
         executor = computer.executor
         assert isinstance(executor, RayExecutor) and executor.sid is not None, "a new computer's sandbox is open"
-        return ComputerAt(executor.backend, executor.config, node, executor.sid)
+        devices = computer.devices if isinstance(computer.devices, RemoteDevices) else None
+        # a desktop computer's sandbox is in the executor actor of its device actor's node
+        return ComputerAt(executor.backend, executor.config, devices.node_id if devices else node, executor.sid,
+                          devices)
 
     return locate
+
+
+def _displays_free() -> None:
+    """Busy at once when every `display` slot of the cluster is taken (Ray's view, a moment old)."""
+    import ray
+
+    from orchestrator.ray.placement import displays_free, offers_displays
+
+    if offers_displays(ray) and not displays_free(ray):
+        raise Busy(_FULL)
+
+
+@contextlib.contextmanager
+def _busy_when_full() -> Iterator[None]:
+    """A device actor that found no free `display` slot in time, as Busy."""
+    from orchestrator.ray.device_actor import NoFreeScreen
+
+    try:
+        yield
+    except NoFreeScreen as exc:
+        raise Busy(f"{_FULL} ({exc})") from None
 
 
 def _conversation_at(conversation: Chat) -> ConversationAt:

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 from executors.backends import backend_names, config_class
 from lmc.messages import Chunk, Message
 from orchestrator.computer import Computer
-from orchestrator.server.desktop import desktop_computer, has_desktop
+from orchestrator.server.desktop import has_desktop
 from orchestrator.server.endpoint import (
     Sender,
     check_fields,
@@ -97,10 +97,9 @@ async def create(request: Request) -> Response:
     data = await json_body(request, CREATE_FIELDS, required=("backend",))
     config = backend_config(data["backend"], data.get("config") or {})
     timeout = idle_timeout(data, state(request).config.idle_timeout)
-    if data.get("desktop"):
-        computer = await asyncio.to_thread(desktop_computer, state(request).desktops, state(request).config, config)
-    else:
-        computer = await asyncio.to_thread(state(request).hosting.computer, data["backend"], config)
+    hosting = state(request).hosting
+    make = hosting.desktop_computer if data.get("desktop") else hosting.computer
+    computer = await asyncio.to_thread(make, data["backend"], config)
     entry = _registry(request).add(owner(request), computer, timeout)
     return JSONResponse(describe(entry), status_code=201)
 

@@ -26,8 +26,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from lmc.messages import Chunk
-from orchestrator.server.conversation import Chat, Conversation
-from orchestrator.server.desktop import desktop_interpreter, has_desktop
+from orchestrator.server.conversation import Chat
+from orchestrator.server.desktop import has_desktop
 from orchestrator.server.endpoint import (
     Sender,
     check_fields,
@@ -72,12 +72,12 @@ def describe(entry: Entry[Chat]) -> dict[str, Any]:
 
 def new_conversation(server: ServerState, owner_id: str, fields: dict[str, Any], desktop: bool = False) -> Chat:
     """A conversation with the server's default settings, the client's over them; with `desktop`, in OS
-    mode on a desktop of its own (in this process)."""
+    mode on a desktop of its own (this process's, or on Ray a device actor's)."""
     root = server.config.data_dir or server.settings.data_dir
     settings = server.settings.replace(**{k: v for k, v in fields.items() if v is not None})
     settings = settings.replace(data_dir=root / "serve" / owner_id)
     if desktop:
-        return Conversation(desktop_interpreter(server.desktops, server.config, settings))
+        return server.hosting.desktop_conversation(settings)
     return server.hosting.conversation(settings)
 
 

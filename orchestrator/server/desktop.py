@@ -6,7 +6,9 @@ serves it on a private unix socket for the console's live view (`liveview.py`). 
 x11vnc the view falls back to screenshots, and `fallback` says why.
 
 A server keeps at most `--max-desktops` of them (default 4); one more is refused (Busy) until one
-is closed.
+is closed. On `lmc serve --ray` a desktop is a device actor's (server/cluster.py) on a node with a
+free `display` slot, so the cluster's slots are the limit; its view is screenshots taken through
+the device actor (`ActorDesktop`): the actor's X server is on its node, out of a replica's reach.
 """
 
 from __future__ import annotations
@@ -14,17 +16,34 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from devices.desktop import DesktopConfig
 from devices.display import Display
 from devices.errors import VncFailed
 from devices.vnc import VncServer, vnc_missing
-from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig
-from orchestrator.server.config import ServerConfig
-from orchestrator.server.errors import BadRequest, Busy, NotFound
+from orchestrator.ray.device_actor import DeviceHost, DeviceHostConfig, RemoteDevices
+from orchestrator.server.errors import Busy, NotFound
 
 log = logging.getLogger(__name__)
+
+
+#: what GET .../desktop says of a device actor's desktop (lmc serve --ray) in place of a VNC view
+ACTOR_FALLBACK = ("this desktop is a device actor's on a node of the Ray cluster (lmc serve --ray), whose VNC "
+                  "socket a replica cannot reach; the view is screenshots taken through the device actor")
+
+
+class DesktopView(Protocol):
+    """What the live view needs of a desktop (liveview.py)."""
+
+    vnc: VncServer | None
+    fallback: str | None
+
+    def info(self) -> dict[str, Any]:
+        """What GET .../desktop says."""
+
+    def screenshot_png(self) -> bytes:
+        """The screen now, as PNG bytes."""
 
 
 class LiveDesktop(DeviceHost):
@@ -101,13 +120,43 @@ class Desktops:
             self._live.discard(desktop)
 
 
-def _found(item: Any) -> LiveDesktop | None:
-    computer = getattr(getattr(item, "interpreter", None), "computer", item)  # a Conversation, or a Computer
-    devices = getattr(computer, "devices", None)
+class ActorDesktop:
+    """The live view of a device actor's desktop (lmc serve --ray): screenshots through the actor, no VNC."""
+
+    vnc: VncServer | None = None
+
+    def __init__(self, devices: RemoteDevices) -> None:
+        self.devices = devices
+        self.fallback: str | None = ACTOR_FALLBACK
+
+    def screenshot_png(self) -> bytes:
+        """The screen now, as PNG bytes, taken by the device actor."""
+        image = self.devices.call("display.screenshot", [], {"format": "png"})
+        content = getattr(image, "content", None)
+        assert isinstance(content, bytes), f"display.screenshot answered {type(image).__name__}"
+        return content
+
+    def info(self) -> dict[str, Any]:
+        """The display (on the actor's node), its size in the devices' coordinates, why there is no VNC."""
+        size = self.devices.call("display.size")
+        assert isinstance(size, list)
+        return {"display": self.devices.health()["display"], "width": size[0], "height": size[1], "vnc": False,
+                "fallback": self.fallback, "node": self.devices.node_id}
+
+
+def _found(item: Any) -> DesktopView | None:
+    asked = getattr(item, "screen_devices", None)  # a conversation on Ray: its session's device actor, if any
+    if asked is not None:
+        devices = asked()
+    else:
+        computer = getattr(getattr(item, "interpreter", None), "computer", item)  # a Conversation, or a Computer
+        devices = getattr(computer, "devices", None)
+    if isinstance(devices, RemoteDevices):
+        return ActorDesktop(devices)
     return devices if isinstance(devices, LiveDesktop) else None
 
 
-def desktop_of(item: Any, kind: str, id: str) -> LiveDesktop:
+def desktop_of(item: Any, kind: str, id: str) -> DesktopView:
     """The desktop of a computer or a conversation; NotFound when it was created without one."""
     found = _found(item)
     if found is None:
@@ -116,23 +165,18 @@ def desktop_of(item: Any, kind: str, id: str) -> LiveDesktop:
 
 
 def has_desktop(item: Any) -> bool:
-    """Whether a computer or conversation was created with a desktop."""
+    """Whether a computer or conversation was created with a desktop (a conversation on Ray says so itself)."""
+    screened = getattr(item, "has_screen", None)
+    if screened is not None:
+        return bool(screened)
     return _found(item) is not None
 
 
-def _open(desktops: Desktops, config: ServerConfig) -> LiveDesktop:
-    """A new desktop of this server; refused on `lmc serve --ray`, whose sessions live in Ray actors."""
-    if config.ray:
-        raise BadRequest("\"desktop\": true is not served by `lmc serve --ray` yet: a desktop and its devices "
-                         "live in the serving process, which a replica cannot share; run `lmc serve` without --ray")
-    return desktops.open()
-
-
-def desktop_computer(desktops: Desktops, server: ServerConfig, config: Any) -> Any:
+def desktop_computer(desktops: Desktops, config: Any) -> Any:
     """A Computer on a new desktop: the sandbox's GUI programs draw on it, computer.* acts on it."""
     from orchestrator.session.os_mode import ScreenComputer, on_screen
 
-    desktop = _open(desktops, server)
+    desktop = desktops.open()
     try:
         placed = on_screen(config, desktop.env())
         return ScreenComputer((placed or config).create(), host=desktop, screenshots=False)
@@ -141,8 +185,8 @@ def desktop_computer(desktops: Desktops, server: ServerConfig, config: Any) -> A
         raise
 
 
-def desktop_interpreter(desktops: Desktops, server: ServerConfig, settings: Any) -> Any:
+def desktop_interpreter(desktops: Desktops, settings: Any) -> Any:
     """An Interpreter in OS mode (`lmc --os`) on a new desktop."""
     from orchestrator.session.os_mode import os_interpreter
 
-    return os_interpreter(settings, host=_open(desktops, server))
+    return os_interpreter(settings, host=desktops.open())

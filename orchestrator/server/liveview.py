@@ -1,6 +1,7 @@
 """The live view of a session's desktop: VNC bridged over a WebSocket, or a screenshot stream.
 
-    GET /{computers|conversations}/{id}/desktop             display, size, vnc (bool), fallback (why not)
+    GET /{computers|conversations}/{id}/desktop             display, size, vnc (bool), fallback (why not);
+                                                             on serve --ray also node (the device actor's)
     GET /{computers|conversations}/{id}/desktop/screenshot  the screen now, PNG (the fallback stream)
     WS  /{computers|conversations}/{id}/desktop/vnc         RFB in binary frames, both ways
     GET /console/novnc/{path}                                noVNC's modules, from Debian's novnc package
@@ -10,7 +11,8 @@ x11vnc's unix socket, and whatever x11vnc sends comes back as binary frames; no 
 besides the server's own. It stands behind the guard like every route: a token (header, or for a
 browser, which cannot set headers on a WebSocket, the subprotocol `lmc.token.<base64url token>`
 next to `binary`) and the Origin check. Take-over is the viewer's choice: the console connects
-view-only and sends input only after "Take over".
+view-only and sends input only after "Take over". On `lmc serve --ray` a desktop is a device actor's,
+whose x11vnc socket (if any) is on another node: the view is the screenshot stream.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from orchestrator.server.console import HEADERS, NOVNC
-from orchestrator.server.desktop import LiveDesktop, desktop_of
+from orchestrator.server.desktop import DesktopView, desktop_of
 from orchestrator.server.endpoint import owner
 from orchestrator.server.errors import BackendFailed, NotFound, ServerError
 from orchestrator.server.guard import refuse
@@ -40,7 +42,7 @@ READ = 256 * 1024
 NOVNC_FOLDERS = ("core/", "vendor/")
 
 
-def _desktop(connection: Request | WebSocket) -> LiveDesktop:
+def _desktop(connection: Request | WebSocket) -> DesktopView:
     kind = connection.url.path.split("/")[1]
     server = state(connection)
     registry = server.computers if kind == "computers" else server.conversations
@@ -50,7 +52,8 @@ def _desktop(connection: Request | WebSocket) -> LiveDesktop:
 
 async def info(request: Request) -> Response:
     """The desktop's display and size, whether VNC serves it, whether the console can show it that way."""
-    body = _desktop(request).info()
+    desktop = _desktop(request)
+    body = await asyncio.to_thread(desktop.info)  # a device actor's desktop answers through Ray
     novnc = novnc_dir(request)
     if body["fallback"] is None and novnc is None:
         body["fallback"] = "noVNC is not installed on the server (apt-get install novnc)"

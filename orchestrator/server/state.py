@@ -29,9 +29,18 @@ class Hosting(Protocol):
     def conversation(self, settings: Settings) -> Chat:
         """A new conversation with these settings."""
 
+    def desktop_computer(self, backend: str, config: Any) -> Computer:
+        """A new computer on a desktop of its own (`"desktop": true`); Busy when no desktop is free."""
+
+    def desktop_conversation(self, settings: Settings) -> Chat:
+        """A new conversation in OS mode on a desktop of its own; Busy when no desktop is free."""
+
 
 class InProcess:
-    """Computers and conversations in this process (the default: one `lmc serve`)."""
+    """Computers and conversations in this process (the default: one `lmc serve`), desktops among `desktops`."""
+
+    def __init__(self, desktops: Desktops | None = None) -> None:
+        self.desktops = desktops if desktops is not None else Desktops()
 
     def computer(self, backend: str, config: Any) -> Computer:
         """A Computer whose sandbox this process owns."""
@@ -45,6 +54,20 @@ class InProcess:
         from orchestrator.session.interpreter import Interpreter
 
         return Conversation(Interpreter(settings))
+
+    def desktop_computer(self, backend: str, config: Any) -> Computer:
+        """A Computer on a new desktop of this process."""
+        from orchestrator.server.desktop import desktop_computer
+
+        computer: Computer = desktop_computer(self.desktops, config)
+        return computer
+
+    def desktop_conversation(self, settings: Settings) -> Chat:
+        """An OS-mode Interpreter on a new desktop of this process."""
+        from orchestrator.server.conversation import Conversation
+        from orchestrator.server.desktop import desktop_interpreter
+
+        return Conversation(desktop_interpreter(self.desktops, settings))
 
 
 @dataclass
@@ -60,8 +83,6 @@ class ServerState:
     hosting: Hosting = field(default_factory=InProcess)
     tick: Callable[[], None] | None = None
     """Called on a thread every reaper round (a Ray replica's heartbeat), if given."""
-    desktops: Desktops = field(default_factory=Desktops)
-    """The virtual desktops of computers and conversations created with `"desktop": true`."""
 
 
 def state(connection: HTTPConnection) -> ServerState:

@@ -312,6 +312,8 @@ class ScreenPlan:
     record: str | None = None  #: record the screen into this .mp4/.mkv file, on the screen's node
     display: str | None = None  #: the host's display (desktop="host")
     node: str | None = None  #: the node whose screen it is (desktop="host"); None: any with a free slot
+    #: seconds to wait for a free `display` slot (None: device_actor.PLACE_TIMEOUT); a server waits less
+    place_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.desktop not in DESKTOPS:
@@ -333,10 +335,10 @@ class ScreenPlan:
 
     def session(self, settings: Settings, conversation: str | None, parts: Any) -> Any:
         """The OS-mode session in the orchestrator actor: a device actor's screen, the sandbox on its node."""
-        from orchestrator.ray.device_actor import open_device_actor
+        from orchestrator.ray.device_actor import PLACE_TIMEOUT, open_device_actor
         from orchestrator.session.store import ConversationStore
 
-        host = open_device_actor(self.host_config(), node=self.node)
+        host = open_device_actor(self.host_config(), node=self.node, timeout=self.place_timeout or PLACE_TIMEOUT)
         extra: dict[str, Any] = {"model": parts.model, "conversation": conversation}
         store = ConversationStore(settings.data_dir)
         if conversation is not None and store.exists(conversation):

@@ -108,3 +108,16 @@ def printed(frames: list[dict[str, object]]) -> str:
     """The console output of chunk frames, joined."""
     return "".join(str(f.get("content") or "") for f in frames
                    if f.get("type") == "console" and f.get("format") == "output")
+
+
+def pids_on(program: str, display: str) -> list[int]:
+    """Pids of the processes of `program` (x11vnc, Xvfb) with `display` among their arguments."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(program.encode()) and display.encode() in argv:
+            found.append(int(pid))
+    return found

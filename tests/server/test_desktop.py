@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -18,7 +17,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.server.helpers import TOKENS, Served, start, stop, url_in
+from tests.server.helpers import TOKENS, Served, pids_on, start, stop, url_in
 
 pytestmark = [pytest.mark.desktop, pytest.mark.skipif(
     shutil.which("Xvfb") is None or shutil.which("x11vnc") is None,
@@ -64,15 +63,7 @@ def rfb_handshake(ws: object) -> tuple[int, int]:
 
 def x11vnc_of(display: str) -> list[int]:
     """Pids of x11vnc processes serving `display`."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].endswith(b"x11vnc") and display.encode() in argv:
-            found.append(int(pid))
-    return found
+    return pids_on("x11vnc", display)
 
 
 def test_a_computer_desktop_is_served_over_rfb_and_closed_with_it(desktop_server: Served) -> None:

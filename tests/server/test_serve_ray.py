@@ -98,13 +98,16 @@ def test_a_computer_made_through_one_replica_runs_through_the_other(replicas: Re
         a.stream(f"{path}/run", {"language": "python", "code": "print(1)"}).__next__()
 
 
-def test_a_desktop_is_refused_with_its_reason(replicas: Replicas) -> None:
+def test_a_desktop_on_a_cluster_without_screens_is_refused_saying_how_to_add_one(replicas: Replicas) -> None:
+    """This cluster's node offers no `display` slot (tests/server/test_serve_ray_desktop.py has one that does)."""
     from orchestrator.server.errors import BadRequest
 
     a = replicas.conn(replicas.a)
-    with pytest.raises(BadRequest, match="not served by `lmc serve --ray` yet"):
+    with pytest.raises(BadRequest, match="no node of this Ray cluster offers a screen.*ray start --resources"):
         a.call("POST", "/computers", {"backend": "local", "desktop": True})
-    assert a.call("GET", "/computers").json() == []
+    with pytest.raises(BadRequest, match="no node of this Ray cluster offers a screen"):
+        a.call("POST", "/conversations", {**CHAT, "api_base": "http://127.0.0.1:9/v1", "desktop": True})
+    assert a.call("GET", "/computers").json() == [] and a.call("GET", "/conversations").json() == []
 
 
 def test_another_token_sees_nothing_through_either_replica(replicas: Replicas) -> None:
