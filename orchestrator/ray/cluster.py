@@ -35,12 +35,16 @@ def ensure_ray(address: str | None = None) -> ModuleType:
             _probe(address)
         # Why setdefault: a local cluster started here needs no token; a user's own RAY_AUTH_MODE still wins.
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        resources: dict[str, float] | None = None
-        if address is None and not os.environ.get("RAY_ADDRESS"):  # starting one here, not joining
+        if address is None and not os.environ.get("RAY_ADDRESS"):  # maybe starting one here
             from orchestrator.ray.placement import DISPLAY_RESOURCE, LOCAL_DISPLAYS
 
-            resources = {DISPLAY_RESOURCE: LOCAL_DISPLAYS}
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, resources=resources)
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, resources={DISPLAY_RESOURCE: LOCAL_DISPLAYS})
+                return ray
+            except ValueError as exc:  # a cluster `ray start`ed on this machine: joined, it declares its own
+                if "existing cluster" not in str(exc):
+                    raise
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
     return ray
 
 
