@@ -1,8 +1,9 @@
 """PaddleOCR's PP-OCR models through rapidocr on ONNX Runtime; the models ship inside the wheel.
 
-Detection runs on every new screenshot; recognition, ~80% of the time, runs
-only on text boxes whose pixels it has not read before: after a click most of
-the screen is unchanged, so most lines come from the line cache.
+Detection runs on every new screenshot, without its blank row bands (devices.ocr.compact);
+recognition, ~80% of a first look, runs only on text boxes whose pixels it has not read before
+(after a click most of the screen is unchanged, so most lines come from the line cache), its
+batches side by side on the cores the process may use.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class RapidOCRConfig:
     """1280x800 is detected at 960x600: ~40% faster than rapidocr's default ("min", 736), same 49/49 words.
     640 halved detection time but lost a word in 10 px DejaVu Sans, so it stays 960."""
     threads: int = 1
-    """ONNX Runtime intra-op threads. 1, because device actors share a node's cores: on 2 busy cores
-    one thread read a 50-line screen in 5.3 s wall / 1.8 s CPU, all cores (-1) in 9.4 s / 2.6 s"""
+    """ONNX Runtime intra-op threads per model call. 1, because device actors share a node's cores: on 2 busy
+    cores one thread read a 50-line screen in 5.3 s wall / 1.8 s CPU, all cores (-1) in 9.4 s / 2.6 s (ORT's
+    pool spins while it waits). Recognition uses the cores through rec_workers instead."""
     blank_margin: int = 8
     """Blank bands of the screen are cut to this many pixels before detection (devices.ocr.compact); 0 detects
     on the whole screen."""
