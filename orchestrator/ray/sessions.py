@@ -405,6 +405,11 @@ class RemoteSession:
 
         return cls.open(reconnect(), conversation, settings, parts, reconnect)
 
+    def ask(self, name: str) -> Any:
+        """The actor's answer about this session to one of its questions ("pending", "messages", "usage",
+        "devices"), as it sends it; Ray's failures mapped as for every call."""
+        return self._call(getattr(self.actor, name), self.id)
+
     def _call(self, method: Any, *args: Any) -> Any:
         """One call to the actor, Ray's failures mapped; the session is lost when the actor is."""
         import ray

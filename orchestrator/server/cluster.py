@@ -152,7 +152,7 @@ class RayConversation:
         """Its device actor's client (RemoteDevices), asked of the orchestrator actor; None without a desktop."""
         if self.where.screen is None:
             return None
-        return self.remote._call(self.remote.actor.devices, self.id)
+        return self.remote.ask("devices")
 
     @property
     def id(self) -> str:
@@ -167,18 +167,18 @@ class RayConversation:
     @property
     def pending(self) -> Message | None:
         """The code waiting for a decision, asked of the actor."""
-        encoded = self.remote._call(self.remote.actor.pending, self.id)
+        encoded = self.remote.ask("pending")
         return codec.decode_message(encoded) if encoded is not None else None
 
     @property
     def messages(self) -> list[Message]:
         """The transcript, asked of the actor."""
-        return [codec.decode_message(m) for m in self.remote._call(self.remote.actor.messages, self.id)]
+        return [codec.decode_message(m) for m in self.remote.ask("messages")]
 
     @property
     def usage(self) -> dict[str, Any] | None:
         """What it has spent against its budgets, asked of the actor."""
-        found: dict[str, Any] | None = self.remote._call(self.remote.actor.usage, self.id)
+        found: dict[str, Any] | None = self.remote.ask("usage")
         return found
 
     def begin(self) -> None:

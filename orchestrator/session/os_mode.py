@@ -166,22 +166,22 @@ class ScreenComputer(Computer):
 
     def _windows(self) -> list[dict[str, Any]] | None:
         """The screen's windows for a text-only model; None (left out) when they cannot be listed."""
-        try:
-            found = self.devices.call("windows.list", [], {})
-        except LMCError as exc:
-            log.info("no window list after this step: %s", exc)
-            return None
+        found = self._optional("windows.list", [], {}, logging.INFO)
         return [w for w in found if isinstance(w, dict)] if isinstance(found, list) else None
 
     def _elements(self) -> dict[str, Any] | None:
         """The focused window's accessibility tree for a text-only model; None when its app exposes none
         (Tk, xterm...) or the desktop has no accessibility bus."""
-        try:
-            found = self.devices.call("accessibility.tree", ["active"], {"max_nodes": ELEMENTS * 2})
-        except LMCError as exc:
-            log.debug("no accessibility tree after this step: %s", exc)
-            return None
+        found = self._optional("accessibility.tree", ["active"], {"max_nodes": ELEMENTS * 2}, logging.DEBUG)
         return found if isinstance(found, dict) else None
+
+    def _optional(self, method: str, args: list[Any], kwargs: dict[str, Any], level: int) -> Any:
+        """A device call whose answer the step can do without: None, logged at `level`, when it fails."""
+        try:
+            return self.devices.call(method, args, kwargs)
+        except LMCError as exc:
+            log.log(level, "no %s after this step: %s", method, exc)
+            return None
 
     def close(self) -> None:
         """Free the sandbox and the screen (which finishes its recording)."""
