@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from devices.errors import OCRUnavailable
 from devices.ocr.base import TextBox
-from devices.ocr.compact import compact
 
 if TYPE_CHECKING:
     import numpy as np
@@ -122,6 +121,8 @@ class RapidOCREngine:
         Detection runs on the image without its blank bands (devices.ocr.compact) at the
         scale the whole image would have had, so it sees the same text at the same size.
         """
+        from devices.ocr.compact import compact  # numpy and OpenCV: the desktop extra, like rapidocr itself
+
         cfg = self.config
         # "min" scales the short side up: the smaller image would be scaled differently, so it is not cut
         small = compact(rgb, cfg.blank_margin) if cfg.blank_margin and cfg.det_limit_type == "max" else None

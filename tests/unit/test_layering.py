@@ -151,8 +151,9 @@ def test_references_see_every_way_of_importing(source: str, expected: set[str]) 
 
 
 def test_importing_the_packages_stays_light() -> None:
-    heavy = "('ray', 'litellm', 'docker', 'e2b', 'mss', 'Xlib')"
-    imports = "import lmc, executors, orchestrator, orchestrator.cli, sys"
+    # the desktop extra's numpy, OpenCV and OCR models too: without it `import devices` must still work
+    heavy = "('ray', 'litellm', 'docker', 'e2b', 'mss', 'Xlib', 'numpy', 'cv2', 'rapidocr', 'onnxruntime')"
+    imports = "import lmc, executors, orchestrator, orchestrator.cli, devices, sys"
     code = f"{imports}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
