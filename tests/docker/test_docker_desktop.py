@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,8 @@ def publish():
     root.update_idletasks()
     spots = {name: [w.winfo_rootx() + w.winfo_width() // 2, w.winfo_rooty() + w.winfo_height() // 2]
              for name, w in (("entry", entry), ("save", button))}
-    json.dump(spots, open("/tmp/widgets.tmp", "w"))
+    state = {"spots": spots, "focus": root.focus_get() is entry, "entry": entry.get()}
+    json.dump(state, open("/tmp/widgets.tmp", "w"))
     __import__("os").rename("/tmp/widgets.tmp", "/tmp/widgets.json")
     root.after(300, publish)  # again and again: the window manager moves the window when it frames it
 root.after(300, publish)
@@ -63,8 +65,22 @@ def _start_app(computer: Computer) -> dict[str, list[int]]:
         assert time.monotonic() < deadline, f"the app's widgets kept moving: {seen[-3:]}"
         if seen:
             time.sleep(1.0)
-        seen.append(json.loads(text(computer.run("shell", "cat /tmp/widgets.json"))))
+        seen.append(_app_state(computer)["spots"])
     return seen[-1]
+
+
+def _app_state(computer: Computer) -> dict[str, Any]:
+    """What the app last published: its widgets' centres, whether the entry has the focus, the entry's text."""
+    state: dict[str, Any] = json.loads(text(computer.run("shell", "cat /tmp/widgets.json")))
+    return state
+
+
+def _wait_for(computer: Computer, check: Callable[[dict[str, Any]], bool], what: str) -> None:
+    """Until the app's published state passes `check` (it publishes every 0.3 s); fails naming `what`."""
+    deadline = time.monotonic() + 20
+    while not check(state := _app_state(computer)):
+        assert time.monotonic() < deadline, f"{what}; the app's state: {state}"
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -80,9 +96,16 @@ def test_host_and_sandbox_code_drive_the_sandboxs_own_desktop(computer: Computer
     assert tuple(computer.display.size()) == (800, 600)
     spots = _start_app(computer)
     # code in the sandbox clicks and types through computer.* (answered by the host's devices)
+    # (keys typed before the click's focus reached the entry would go nowhere: the code waits for the focus,
+    # as the app reports it, so a loaded machine cannot drop them)
     x, y = spots["entry"]
-    inside = f"computer.mouse.click({x}, {y})\ncomputer.keyboard.write('typed inside')\nprint('ok')"
+    inside = (f"import json, time\ncomputer.mouse.click({x}, {y})\ndeadline = time.monotonic() + 20\n"
+              "while not json.load(open('/tmp/widgets.json'))['focus']:\n"
+              "    assert time.monotonic() < deadline, 'the click gave the entry no focus'\n"
+              "    time.sleep(0.1)\n"
+              "computer.keyboard.write('typed inside')\nprint('ok')")
     assert text(computer.run("python", inside)) == "ok\n"
+    _wait_for(computer, lambda state: state["entry"] == "typed inside", "the keys typed inside never reached the entry")
     # host code clicks the app's button in the container
     computer.mouse.click(*spots["save"])
     deadline = time.monotonic() + 10
