@@ -145,12 +145,16 @@ class RapidOCREngine:
         """Read the crops not seen before and remember them; batches run side by side (rec_workers)."""
         read: dict[bytes, tuple[str, float]] = {}
         shares = _shares(todo, self.config.rec_batch_num, self._workers())
-        if len(shares) == 1:
-            results = [self._engine.recognize_txt([crop for _, crop in shares[0]])]
-        elif shares:
+
+        def recognize(share: list[tuple[bytes, np.ndarray]]) -> Any:
+            return self._engine.recognize_txt([crop for _, crop in share])
+
+        if len(shares) > 1:
             with ThreadPoolExecutor(len(shares), thread_name_prefix="ocr-rec") as pool:
-                results = list(pool.map(lambda share: self._engine.recognize_txt([c for _, c in share]), shares))
-        for share, result in zip(shares, results if shares else [], strict=True):
+                results = list(pool.map(recognize, shares))
+        else:
+            results = [recognize(share) for share in shares]
+        for share, result in zip(shares, results, strict=True):
             for (key, _), text, score in zip(share, result.txts, result.scores, strict=True):
                 read[key] = self._lines[key] = (str(text), float(score))
         while len(self._lines) > self.config.line_cache_entries:
