@@ -69,7 +69,11 @@ class Mouse:
         clicks: int = 1,
         mark: object = None,
     ) -> Point:
-        """Click at x, y, or on text=, icon= or mark= (a number from display.marks()); returns where it clicked."""
+        """Click at x, y, or on text=, icon= or mark= (a number from display.marks()); returns where it clicked.
+
+        Returns once the X server has delivered the click, so keys typed next reach the window it
+        focused (a click-to-focus window manager holds each press until it has moved the focus).
+        """
         _check_button(button)
         if isinstance(clicks, bool) or not isinstance(clicks, int) or not 1 <= clicks <= 3:
             raise DeviceUsageError(f"clicks must be 1, 2 or 3, got {clicks!r}")

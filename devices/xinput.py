@@ -63,6 +63,8 @@ _KNOWN = frozenset(KEY_NAMES)
 BUTTONS = {"left": 1, "middle": 2, "right": 3}
 _WHEEL = {"up": 4, "down": 5, "left": 6, "right": 7}
 _GLIDE_STEP = 0.01  # seconds between pointer moves while gliding
+#: longest wait for the server to deliver a click while a window manager holds the pointer frozen
+DELIVERY_TIMEOUT = 2.0
 
 
 def ensure_xauthority(xauthority: str | None) -> None:
@@ -188,6 +190,34 @@ class XInput:
         self._fake(X.ButtonPress if down else X.ButtonRelease, BUTTONS[button] if isinstance(button, str) else button)
         self._sync()
 
+    def _delivered(self) -> None:
+        """Return once the server has delivered the button events sent so far.
+
+        A click-to-focus window manager (openbox, xfwm, mutter) grabs the buttons in synchronous mode:
+        the server freezes the pointer at each press until the manager has focused the clicked window
+        and replays the press to it. Keys are not frozen, so keys sent at once (click a field, type)
+        reach the old focus before the app sees the click; on a loaded machine they are lost. Pointer
+        events are processed in order, so a 1-pixel move sent now shows in the reported position only
+        once everything before it has been delivered: wait for that, then move back.
+        """
+        from Xlib import X
+
+        x, y = self.position()
+        probe = x + 1 if x + 1 < self.size()[0] else x - 1
+        self._fake(X.MotionNotify, x=probe, y=y)
+        self._sync()
+        deadline = time.monotonic() + DELIVERY_TIMEOUT
+        pause = 0.001
+        while self.position() != (probe, y):
+            if time.monotonic() > deadline:
+                log.warning("the pointer of %s stayed frozen for %.1f s after a click (a window manager or app "
+                            "holding a synchronous grab); going on without waiting", self.display, DELIVERY_TIMEOUT)
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        self._fake(X.MotionNotify, x=x, y=y)
+        self._sync()
+
     def move(self, x: int, y: int, glide: float = 0.0) -> None:
         """Move the pointer to x, y, in a straight glide over `glide` seconds (0 jumps)."""
         with self._lock:
@@ -200,6 +230,8 @@ class XInput:
             if at is not None:
                 self._move(*at)
             self._button(button, down)
+            if not down:
+                self._delivered()
 
     def click(self, x: int, y: int, button: str = "left", clicks: int = 1) -> None:
         """Move to x, y and click `clicks` times."""
@@ -209,6 +241,7 @@ class XInput:
             for _ in range(clicks):
                 self._button(button, True)
                 self._button(button, False)
+            self._delivered()
 
     def drag(self, points: Sequence[tuple[int, int]], button: str = "left", steps: int = 8) -> None:
         """Press at the first point, pass through each one (`steps` moves per leg), release at the last."""
@@ -220,6 +253,7 @@ class XInput:
                 for step in range(1, steps + 1):
                     self._move(round(ax + (bx - ax) * step / steps), round(ay + (by - ay) * step / steps))
             self._button(button, False)
+            self._delivered()
 
     def scroll(self, x: int, y: int, dx: int = 0, dy: int = 0) -> None:
         """Turn the wheel over x, y: dy > 0 scrolls down, dx > 0 right, one wheel click per unit."""
@@ -231,6 +265,7 @@ class XInput:
                 for _ in range(abs(amount)):
                     self._button(wheel, True)
                     self._button(wheel, False)
+            self._delivered()
 
     # -- the keyboard ------------------------------------------------------------------------------
     def _code(self, keysym: int) -> tuple[int, bool] | None:

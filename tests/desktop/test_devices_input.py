@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from devices.facade import Devices
 from devices.xinput import input_for
 
 APP = Path(__file__).with_name("tk_app.py")
+SLOW_WM = Path(__file__).with_name("slow_wm.py")
 
 
 def test_click_a_button_by_its_text(devices: Devices, app: AppState) -> None:
@@ -59,6 +61,34 @@ def test_type_into_the_field_and_read_the_label_back_with_ocr(devices: Devices, 
     for box, name in zip(sorted(seen, key=lambda b: b.top), ("entry", "label"), strict=True):
         left, top, width, height = state["boxes"][name]
         assert left <= box.center[0] < left + width and top <= box.center[1] < top + height
+
+
+def test_keys_typed_right_after_a_click_wait_for_a_slow_window_manager(
+        devices: Devices, app: AppState, desktop: VirtualDesktop, tmp_path: Path) -> None:
+    """Click a field and type at once, while a click-to-focus manager holds each press for 0.3 s.
+
+    The server freezes the pointer until the manager replays the press; keys are not frozen, so keys
+    sent at once reached the app before its click did and were lost (openbox on a loaded machine).
+    click() now returns only once the click has been delivered.
+    """
+    log = tmp_path / "wm.log"
+    manager = subprocess.Popen([sys.executable, str(SLOW_WM), "0.3", str(log)], env=dict(os.environ, **desktop.env()))
+    try:
+        deadline = time.monotonic() + 15
+        while "ready" not in (log.read_text() if log.exists() else ""):
+            assert manager.poll() is None and time.monotonic() < deadline, "the slow manager did not start"
+            time.sleep(0.02)
+        target = app.center("entry")
+        assert devices.mouse.click(*target) == {"x": target[0], "y": target[1]}
+        returned = time.time()
+        devices.keyboard.write("typed at once")
+        app.wait(lambda s: s["entry"] == "typed at once")
+        pressed = [float(line.split()[1]) for line in log.read_text().splitlines() if line.startswith("pressed")]
+        assert len(pressed) == 1 and returned >= pressed[0] + 0.3, "click() returned before the press was replayed"
+        assert devices.mouse.position() == {"x": target[0], "y": target[1]}, "the pointer is back where it clicked"
+    finally:
+        manager.kill()
+        manager.wait()
 
 
 def test_unicode_is_typed_through_the_clipboard_in_order(devices: Devices, app: AppState) -> None:
