@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from desktop_app import AppState
+from desktop_app import AppState, running
 
 from devices.desktop import DesktopConfig, VirtualDesktop
 from devices.errors import DesktopFailed, DeviceUsageError, UnknownCall
@@ -169,6 +172,55 @@ def test_launch_activate_move_resize_close_under_openbox(managed: VirtualDesktop
         os.kill(main["pid"], 15)
     finally:
         windows.close_connection()
+
+
+def _openbox_of(display: str) -> int:
+    """The pid of the openbox running on `display`."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "comm").read_text().strip() == "openbox" and \
+                    f"DISPLAY={display}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                return int(proc.name)
+        except OSError:
+            continue
+    raise AssertionError(f"no openbox on {display}")
+
+
+@needs_openbox
+def test_keys_typed_right_after_a_click_reach_the_field_while_openbox_is_slow(
+        managed: VirtualDesktop, tmp_path: Path) -> None:
+    """Another window has the focus; openbox is stopped for 0.3 s as the entry is clicked and typed into.
+
+    openbox holds the press until it has focused the clicked window; keys sent meanwhile went to the
+    other window (10 of 10 times before click() waited for the click's delivery).
+    """
+    env = managed.env()
+    state = AppState(tmp_path / "state.json")
+    windows = Windows(managed.display, xauthority=env["XAUTHORITY"])
+    devices = Devices(managed.display, xauthority=env["XAUTHORITY"])
+    with running([sys.executable, str(APP), str(state.path)], env, state, lambda s: s["boxes"]["entry"][2] > 1) as app:
+        other = windows.launch([sys.executable, "-c", SMALL, "other", str(tmp_path / "closed")], title="other")
+        try:
+            assert windows.activate("other")["active"]
+            manager = _openbox_of(managed.display)
+            os.kill(manager, signal.SIGSTOP)
+            wake = threading.Timer(0.3, os.kill, (manager, signal.SIGCONT))
+            wake.start()
+            try:
+                devices.mouse.click(*app.center("entry"))
+                devices.keyboard.write("typed while openbox slept")
+            finally:
+                wake.join()
+                os.kill(manager, signal.SIGCONT)
+            app.wait(lambda s: s["entry"] == "typed while openbox slept")
+            deadline = time.monotonic() + 10  # openbox marks the window active as it handles its FocusIn
+            while (windows.active() or {}).get("title") != "lmc test app":
+                assert time.monotonic() < deadline, windows.active()
+                time.sleep(0.02)
+        finally:
+            os.kill(other["pid"], signal.SIGTERM)
+            devices.close()
+            windows.close_connection()
 
 
 @needs_openbox
