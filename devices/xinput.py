@@ -193,19 +193,16 @@ class XInput:
     def _delivered(self) -> None:
         """Return once the server has delivered the button events sent so far.
 
-        A click-to-focus window manager (openbox, xfwm, mutter) grabs the buttons in synchronous mode:
+        A click-to-focus window manager such as openbox grabs the buttons in synchronous mode:
         the server freezes the pointer at each press until the manager has focused the clicked window
         and replays the press to it. Keys are not frozen, so keys sent at once (click a field, type)
         reach the old focus before the app sees the click; on a loaded machine they are lost. Pointer
         events are processed in order, so a 1-pixel move sent now shows in the reported position only
         once everything before it has been delivered: wait for that, then move back.
         """
-        from Xlib import X
-
         x, y = self.position()
         probe = x + 1 if x + 1 < self.size()[0] else x - 1
-        self._fake(X.MotionNotify, x=probe, y=y)
-        self._sync()
+        self._move(probe, y)
         deadline = time.monotonic() + DELIVERY_TIMEOUT
         pause = 0.001
         while self.position() != (probe, y):
@@ -215,8 +212,7 @@ class XInput:
                 break
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
-        self._fake(X.MotionNotify, x=x, y=y)
-        self._sync()
+        self._move(x, y)
 
     def move(self, x: int, y: int, glide: float = 0.0) -> None:
         """Move the pointer to x, y, in a straight glide over `glide` seconds (0 jumps)."""
