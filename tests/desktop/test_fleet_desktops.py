@@ -61,7 +61,8 @@ def test_four_desktop_sessions_at_once_each_drive_their_own_desktop(tmp_path: Pa
         with Fleet(config) as fleet:
             results = sorted(fleet.run(specs), key=lambda r: r.id)
     assert [(r.id, r.status, r.failure) for r in results] == [(f"desk{i}", "complete", None)
-                                                              for i in range(sessions)], results
+                                                              for i in range(sessions)], \
+        "\n".join(f"{r.id}: {r.status} {r.failure} after {r.wall_time:.0f} s: {r.detail}" for r in results)
     seen = []
     for i, app in enumerate(apps):
         assert app.read()["clicks"].get("Submit@20") == 1, (i, app.read())  # its own app, clicked once
